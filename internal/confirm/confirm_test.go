@@ -1,0 +1,126 @@
+package confirm
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var del = Claims{Action: "delete", Namespace: "alice", Name: "my-ep", Identity: "2026-11-27T07:00:00.000Z"}
+
+// clock is a settable time source for expiry tests.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func newTestIssuer(ttl time.Duration) (*Issuer, *clock) {
+	c := &clock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	i := NewIssuer(ttl)
+	i.now = c.now
+	return i, c
+}
+
+func TestRedeemAcceptsItsOwnTokenOnce(t *testing.T) {
+	i, _ := newTestIssuer(0)
+	tok, exp := i.Issue(del)
+	assert.Equal(t, DefaultTTL, exp.Sub(i.now()))
+	require.NoError(t, i.Redeem(tok, del))
+	assert.ErrorIs(t, i.Redeem(tok, del), ErrUsed)
+}
+
+func TestRedeemRefuses(t *testing.T) {
+	i, _ := newTestIssuer(time.Minute)
+	tok, _ := i.Issue(del)
+	other := NewIssuer(time.Minute)
+	foreign, _ := other.Issue(del)
+	enc, mac, _ := strings.Cut(tok, ".")
+
+	cases := []struct {
+		name  string
+		token string
+		want  Claims
+		err   error
+	}{
+		{"empty", "", del, ErrMalformed},
+		{"no separator", "abc", del, ErrMalformed},
+		{"another issuer's key", foreign, del, ErrForged},
+		{"tampered payload", "x" + enc[1:] + "." + mac, del, ErrForged},
+		{"tampered mac", enc + "." + mac[:len(mac)-2] + "AA", del, ErrForged},
+		{"other endpoint", tok, Claims{Action: "delete", Namespace: "alice", Name: "other", Identity: del.Identity}, ErrMismatch},
+		{"other namespace", tok, Claims{Action: "delete", Namespace: "bob", Name: "my-ep", Identity: del.Identity}, ErrMismatch},
+		{"re-created endpoint", tok, Claims{Action: "delete", Namespace: "alice", Name: "my-ep", Identity: "2026-11-27T07:30:00.000Z"}, ErrMismatch},
+		{"other action", tok, Claims{Action: "create", Namespace: "alice", Name: "my-ep", Identity: del.Identity}, ErrMismatch},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.ErrorIs(t, i.Redeem(tc.token, tc.want), tc.err)
+		})
+	}
+	// None of the refusals consumed the token.
+	require.NoError(t, i.Redeem(tok, del))
+}
+
+func TestRedeemRefusesExpiredToken(t *testing.T) {
+	i, c := newTestIssuer(time.Minute)
+	tok, _ := i.Issue(del)
+	c.t = c.t.Add(time.Minute)
+	assert.ErrorIs(t, i.Redeem(tok, del), ErrExpired)
+}
+
+func TestUsedSetForgetsExpiredTokens(t *testing.T) {
+	i, c := newTestIssuer(time.Minute)
+	for range 100 {
+		tok, _ := i.Issue(del)
+		require.NoError(t, i.Redeem(tok, del))
+	}
+	c.t = c.t.Add(2 * time.Minute)
+	tok, _ := i.Issue(del)
+	require.NoError(t, i.Redeem(tok, del))
+	assert.Len(t, i.used, 1)
+}
+
+func TestConcurrentRedemptionsOfOneTokenSucceedOnce(t *testing.T) {
+	i := NewIssuer(time.Minute)
+	tok, _ := i.Issue(del)
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			if i.Redeem(tok, del) == nil {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), ok.Load())
+}
+
+func TestInspectReturnsClaimsOfValidSignatureOnly(t *testing.T) {
+	i := NewIssuer(time.Minute)
+	tok, _ := i.Issue(del)
+	got, err := i.Inspect(tok)
+	require.NoError(t, err)
+	assert.Equal(t, del, got)
+	_, err = NewIssuer(time.Minute).Inspect(tok)
+	assert.ErrorIs(t, err, ErrForged)
+}
+
+func FuzzRedeemNeverPanics(f *testing.F) {
+	i := NewIssuer(time.Minute)
+	tok, _ := i.Issue(del)
+	f.Add(tok)
+	f.Add("")
+	f.Add("a.b")
+	f.Add("eyJ9.")
+	f.Fuzz(func(t *testing.T, token string) {
+		err := i.Redeem(token, Claims{Action: "delete", Namespace: "x", Name: "y"})
+		if err == nil {
+			t.Fatalf("token %q redeemed for claims it was not issued for", token)
+		}
+	})
+}
