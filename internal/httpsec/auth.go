@@ -1,0 +1,211 @@
+package httpsec
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Realm is the realm announced in WWW-Authenticate challenges.
+const Realm = "hf-endpoints-mcp"
+
+// ErrInvalidToken is returned (possibly wrapped) by an AuthOptions.Validate callback when the token is
+// wrong, expired or revoked; the client gets 401. Any other error means validation could not be done
+// (e.g. the Hub is unreachable) and the client gets 503.
+var ErrInvalidToken = errors.New("invalid bearer token")
+
+// AuthOptions configures RequireBearer. At least one of Token and Validate must be set; when both are,
+// the bearer must satisfy both.
+type AuthOptions struct {
+	// Token is a static shared secret (--auth-token / MCP_AUTH_TOKEN).
+	Token string
+	// Validate checks the bearer, e.g. against the Hub's whoami in HF token pass-through mode.
+	// Successful results are cached for ValidateTTL so it runs on connect, not on every request.
+	Validate func(ctx context.Context, token string) error
+	// ValidateTTL is how long a successful validation is trusted; default 5 minutes.
+	ValidateTTL time.Duration
+	// PassThrough stores the bearer in the request context as the HF token (see HFTokenFrom).
+	PassThrough bool
+	// PublicPaths are exact paths served without auth (e.g. "/healthz").
+	PublicPaths []string
+	// Logger receives validation failures (never the token); nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Configured reports whether the options require any authentication.
+func (o AuthOptions) Configured() bool { return o.Token != "" || o.Validate != nil }
+
+type hfTokenKey struct{}
+
+// WithHFToken returns ctx carrying tok as the per-request Hugging Face token.
+func WithHFToken(ctx context.Context, tok string) context.Context {
+	return context.WithValue(ctx, hfTokenKey{}, tok)
+}
+
+// HFTokenFrom returns the per-request Hugging Face token stored by WithHFToken, if any.
+func HFTokenFrom(ctx context.Context) (string, bool) {
+	tok, ok := ctx.Value(hfTokenKey{}).(string)
+	return tok, ok && tok != ""
+}
+
+// BearerToken returns the token of an "Authorization: Bearer <token>" header (scheme case-insensitive).
+func BearerToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// RequireBearer returns middleware that answers 401 with a WWW-Authenticate challenge unless the request
+// carries a valid bearer token. With neither Token nor Validate set it is a no-op.
+func RequireBearer(opts AuthOptions) Middleware {
+	if !opts.Configured() {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	a := &authenticator{opts: opts, cache: newValidCache(opts.ValidateTTL)}
+	if opts.Token != "" {
+		a.want = sha256.Sum256([]byte(opts.Token))
+	}
+	if a.opts.Logger == nil {
+		a.opts.Logger = slog.Default()
+	}
+	public := make(map[string]bool, len(opts.PublicPaths))
+	for _, p := range opts.PublicPaths {
+		public[p] = true
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if public[r.URL.Path] {
+				next.ServeHTTP(w, r)
+				return
+			}
+			tok, ok := a.check(w, r)
+			if !ok {
+				return
+			}
+			if opts.PassThrough {
+				r = r.WithContext(WithHFToken(r.Context(), tok))
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+type authenticator struct {
+	opts  AuthOptions
+	want  [sha256.Size]byte
+	cache *validCache
+}
+
+// check authenticates r, writing the error response itself when it returns false.
+func (a *authenticator) check(w http.ResponseWriter, r *http.Request) (string, bool) {
+	tok, ok := BearerToken(r)
+	if !ok {
+		challenge(w, "", "missing bearer token: send the header Authorization: Bearer <token>")
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(tok))
+	// Comparing fixed-length digests keeps the comparison constant-time without leaking the length.
+	if a.opts.Token != "" && subtle.ConstantTimeCompare(sum[:], a.want[:]) != 1 {
+		challenge(w, "invalid_token", "invalid bearer token")
+		return "", false
+	}
+	if a.opts.Validate == nil || a.cache.valid(sum) {
+		return tok, true
+	}
+	if err := a.opts.Validate(r.Context(), tok); err != nil {
+		if errors.Is(err, ErrInvalidToken) {
+			challenge(w, "invalid_token", "invalid bearer token: the Hugging Face Hub rejected it")
+			return "", false
+		}
+		a.opts.Logger.WarnContext(r.Context(), "bearer token validation failed", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "could not validate the bearer token right now; try again")
+		return "", false
+	}
+	a.cache.store(sum)
+	return tok, true
+}
+
+// challenge writes a 401 with a Bearer challenge (RFC 6750) and a JSON error body.
+func challenge(w http.ResponseWriter, code, msg string) {
+	v := `Bearer realm="` + Realm + `"`
+	if code != "" {
+		v += `, error="` + code + `"`
+	}
+	w.Header().Set("WWW-Authenticate", v)
+	writeError(w, http.StatusUnauthorized, msg)
+}
+
+// validCache remembers digests of tokens that passed Validate, so the callback runs at connect time and
+// then once per TTL rather than on every request. Only digests are stored, never tokens.
+type validCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	exp map[[sha256.Size]byte]time.Time
+}
+
+const maxCachedTokens = 1024
+
+func newValidCache(ttl time.Duration) *validCache {
+	if ttl <= 0 {
+		ttl = 5 * time.Minute
+	}
+	return &validCache{ttl: ttl, exp: make(map[[sha256.Size]byte]time.Time)}
+}
+
+func (c *validCache) valid(sum [sha256.Size]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	exp, ok := c.exp[sum]
+	return ok && time.Now().Before(exp)
+}
+
+func (c *validCache) store(sum [sha256.Size]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if len(c.exp) >= maxCachedTokens {
+		for k, exp := range c.exp {
+			if !now.Before(exp) {
+				delete(c.exp, k)
+			}
+		}
+		if len(c.exp) >= maxCachedTokens {
+			clear(c.exp)
+		}
+	}
+	c.exp[sum] = now.Add(c.ttl)
+}
+
+// queryTokenParams are query parameters that look like credentials. URLs end up in logs, proxies and
+// browser history, so a token there is refused rather than silently ignored.
+var queryTokenParams = map[string]bool{
+	"access_token": true, "token": true, "api_key": true, "apikey": true, "api-key": true,
+	"auth": true, "auth_token": true, "authorization": true, "hf_token": true, "bearer": true,
+	"password": true, "secret": true, "key": true,
+}
+
+// RejectQueryTokens returns middleware that answers 400 when the query string carries a parameter that
+// looks like a credential (access_token, token, api_key, …), telling the client to use the header instead.
+func RejectQueryTokens() Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for k := range r.URL.Query() {
+				if queryTokenParams[strings.ToLower(k)] {
+					writeError(w, http.StatusBadRequest, "credentials in the URL query string are refused "+
+						"(parameter "+strings.ToLower(k)+"); send them in the header Authorization: Bearer <token>")
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -1,0 +1,49 @@
+package httpsec
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Config gathers the HTTP listener's security settings.
+type Config struct {
+	// Addr is the listen address; pass the listener's resolved address when listening on port 0.
+	Addr string
+	// Auth configures bearer authentication; a non-loopback Addr requires it (see CheckListenAddr).
+	Auth AuthOptions
+	// AllowedHosts and AllowedOrigins extend the loopback defaults (see NewAllowlist).
+	AllowedHosts   []string
+	AllowedOrigins []string
+	// MaxBodyBytes caps request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// BodyReadTimeout bounds reading a request body; 0 means DefaultBodyReadTimeout.
+	BodyReadTimeout time.Duration
+	// Logger receives the request log; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler checks the configuration and wraps h with every protection, outermost first: request log,
+// Host/Origin allowlist, query-token refusal, bearer auth, body limit. Refusals therefore happen before
+// any body is buffered, and every response, refusals included, is logged.
+func (c Config) Handler(h http.Handler) (http.Handler, error) {
+	if err := CheckListenAddr(c.Addr, c.Auth.Configured()); err != nil {
+		return nil, err
+	}
+	allow, err := NewAllowlist(c.Addr, c.AllowedHosts, c.AllowedOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("httpsec: %w", err)
+	}
+	auth := c.Auth
+	if auth.Logger == nil {
+		auth.Logger = c.Logger
+	}
+	return Chain(h,
+		LogRequests(c.Logger),
+		allow.Guard(),
+		RejectQueryTokens(),
+		RequireBearer(auth),
+		LimitBody(c.MaxBodyBytes, c.BodyReadTimeout),
+	), nil
+}
