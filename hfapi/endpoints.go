@@ -1,0 +1,308 @@
+package hfapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Whoami returns the Hub identity of the token.
+func (c *Client) Whoami(ctx context.Context) (*Whoami, error) {
+	var w Whoami
+	err := c.getJSON(ctx, "whoami", endpointURL(c.hub, "api", "whoami-v2"), &w)
+	if err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// DefaultNamespace returns Config.Namespace, else the token user's name (fetched once, then cached).
+// An organisation token cannot stand for a namespace: set Config.Namespace (HF_NAMESPACE) then.
+func (c *Client) DefaultNamespace(ctx context.Context) (string, error) {
+	if c.cfg.Namespace != "" {
+		return c.cfg.Namespace, nil
+	}
+	c.nsMu.Lock()
+	defer c.nsMu.Unlock()
+	if c.ns != "" {
+		return c.ns, nil
+	}
+	w, err := c.Whoami(ctx)
+	if err != nil {
+		return "", fmt.Errorf("finding the default namespace: %w", err)
+	}
+	if w.Type != "user" || w.Name == "" {
+		return "", fmt.Errorf("finding the default namespace: the token belongs to a %q, not a user; pass a namespace explicitly or set HF_NAMESPACE", w.Type)
+	}
+	c.ns = w.Name
+	return c.ns, nil
+}
+
+func (c *Client) namespace(ctx context.Context, ns string) (string, error) {
+	if ns != "" {
+		return ns, nil
+	}
+	return c.DefaultNamespace(ctx)
+}
+
+// List returns the endpoints of a namespace ("" = default). "*" lists the user's own namespace and
+// then every organisation of whoami; failures on organisation lists are skipped (as huggingface_hub
+// does: most are orgs without billing or access), but a failure on the user's own list is returned.
+func (c *Client) List(ctx context.Context, namespace string) ([]Endpoint, error) {
+	if namespace != "*" {
+		ns, err := c.namespace(ctx, namespace)
+		if err != nil {
+			return nil, err
+		}
+		return c.listOne(ctx, ns)
+	}
+	w, err := c.Whoami(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list endpoints of all namespaces: %w", err)
+	}
+	own, err := c.DefaultNamespace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := c.listOne(ctx, own)
+	if err != nil {
+		return nil, err
+	}
+	for _, org := range w.Orgs {
+		eps, err := c.listOne(ctx, org.Name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			continue
+		}
+		all = append(all, eps...)
+	}
+	return all, nil
+}
+
+func (c *Client) listOne(ctx context.Context, ns string) ([]Endpoint, error) {
+	var page struct {
+		Items []Endpoint `json:"items"`
+	}
+	if err := c.getJSON(ctx, "list endpoints of "+ns, endpointURL(c.api, "endpoint", ns), &page); err != nil {
+		return nil, err
+	}
+	if page.Items == nil {
+		page.Items = []Endpoint{}
+	}
+	return page.Items, nil
+}
+
+// Get returns one endpoint.
+func (c *Client) Get(ctx context.Context, namespace, name string) (*Endpoint, error) {
+	ns, err := c.namespace(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	var ep Endpoint
+	if err := c.getJSON(ctx, "get endpoint "+ns+"/"+name, endpointURL(c.api, "endpoint", ns, name), &ep); err != nil {
+		return nil, err
+	}
+	return &ep, nil
+}
+
+// Create validates spec and creates the endpoint. The POST is never repeated: if it fails without an
+// answer (connection lost, timeout), Create GETs the endpoint by name and returns it when it exists.
+func (c *Client) Create(ctx context.Context, namespace string, spec CreateSpec) (*Endpoint, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	ns, err := c.namespace(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	op := "create endpoint " + ns + "/" + spec.Name
+	ep, err := c.mutate(ctx, request{op: op, method: http.MethodPost, url: endpointURL(c.api, "endpoint", ns), body: spec.body()})
+	var apiErr *APIError
+	if err == nil || errors.As(err, &apiErr) {
+		return ep, err
+	}
+	// No HTTP answer: the endpoint may or may not exist. Look before reporting, never POST twice.
+	checkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.retry.MaxElapsed)
+	defer cancel()
+	if got, gerr := c.Get(checkCtx, ns, spec.Name); gerr == nil {
+		return got, nil
+	} else if IsNotFound(gerr) {
+		return nil, fmt.Errorf("%w (checked: the endpoint was not created; it is safe to try again)", err)
+	}
+	return nil, fmt.Errorf("%w (the endpoint may or may not have been created; check with get_endpoint before trying again)", err)
+}
+
+// Update changes only the fields set in spec.
+func (c *Client) Update(ctx context.Context, namespace, name string, spec UpdateSpec) (*Endpoint, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	ns, err := c.namespace(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	var current map[string]any
+	if spec.needsCurrentImage() {
+		cur, err := c.Get(ctx, ns, name)
+		if err != nil {
+			return nil, fmt.Errorf("update endpoint %s/%s: reading the current image to set parallelism: %w", ns, name, err)
+		}
+		if current, err = imageAsMap(cur.Model.Image); err != nil {
+			return nil, err
+		}
+	}
+	body, err := spec.body(current)
+	if err != nil {
+		return nil, err
+	}
+	return c.mutate(ctx, request{op: "update endpoint " + ns + "/" + name, method: http.MethodPut,
+		url: endpointURL(c.api, "endpoint", ns, name), body: body})
+}
+
+func imageAsMap(im Image) (map[string]any, error) {
+	b, err := json.Marshal(im)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m)
+}
+
+// Pause stops the endpoint (no charge) until Resume.
+func (c *Client) Pause(ctx context.Context, namespace, name string) (*Endpoint, error) {
+	return c.action(ctx, namespace, name, "pause")
+}
+
+// ScaleToZero scales the endpoint to zero replicas; the next request wakes it.
+func (c *Client) ScaleToZero(ctx context.Context, namespace, name string) (*Endpoint, error) {
+	return c.action(ctx, namespace, name, "scale-to-zero")
+}
+
+// Resume restarts a paused endpoint. With runningOK, an "already running" answer returns the endpoint.
+func (c *Client) Resume(ctx context.Context, namespace, name string, runningOK bool) (*Endpoint, error) {
+	ep, err := c.action(ctx, namespace, name, "resume")
+	var apiErr *APIError
+	if err != nil && runningOK && errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest &&
+		strings.Contains(apiErr.Message, "already running") {
+		return c.Get(ctx, namespace, name)
+	}
+	return ep, err
+}
+
+func (c *Client) action(ctx context.Context, namespace, name, verb string) (*Endpoint, error) {
+	ns, err := c.namespace(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	return c.mutate(ctx, request{op: verb + " endpoint " + ns + "/" + name, method: http.MethodPost,
+		url: endpointURL(c.api, "endpoint", ns, name, verb)})
+}
+
+// mutate sends a non-idempotent request once and decodes the endpoint it returns.
+func (c *Client) mutate(ctx context.Context, req request) (*Endpoint, error) {
+	resp, err := c.send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var ep Endpoint
+	if err := json.Unmarshal(resp.body, &ep); err != nil {
+		return nil, fmt.Errorf("%s: decoding response: %w", req.op, err)
+	}
+	return &ep, nil
+}
+
+// ListHardware returns the vendors, regions and instances available to the namespace, with prices.
+func (c *Client) ListHardware(ctx context.Context, namespace string) ([]Vendor, error) {
+	ns, err := c.namespace(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Vendors []Vendor `json:"vendors"`
+	}
+	if err := c.getJSON(ctx, "list hardware of "+ns, endpointURL(c.api, "provider", ns), &doc); err != nil {
+		return nil, err
+	}
+	return doc.Vendors, nil
+}
+
+// ListCatalog returns the repository ids of the Inference Catalog.
+func (c *Client) ListCatalog(ctx context.Context) ([]string, error) {
+	var doc struct {
+		Models []string `json:"models"`
+	}
+	if err := c.getJSON(ctx, "list catalog", endpointURL(c.catalog, "repo-list"), &doc); err != nil {
+		return nil, err
+	}
+	return doc.Models, nil
+}
+
+// CatalogSpec is what CreateFromCatalog sends.
+type CatalogSpec struct {
+	RepoID       string // required, a repository of ListCatalog
+	EndpointName string // optional; the server picks one when empty
+	Accelerator  string // optional: cpu | gpu | neuron
+}
+
+// CreateFromCatalog deploys a catalog model with its tested default configuration.
+func (c *Client) CreateFromCatalog(ctx context.Context, namespace string, spec CatalogSpec) (*Endpoint, error) {
+	if strings.TrimSpace(spec.RepoID) == "" {
+		return nil, &ValidationError{"repoId", "is required (e.g. \"meta-llama/Llama-3.2-3B-Instruct\"); list_catalog shows the choices"}
+	}
+	if spec.EndpointName != "" {
+		if err := ValidateName(spec.EndpointName); err != nil {
+			return nil, err
+		}
+	}
+	ns, err := c.namespace(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]any{"namespace": ns, "repoId": spec.RepoID}
+	setIf(body, "endpointName", spec.EndpointName, spec.EndpointName != "")
+	setIf(body, "accelerator", spec.Accelerator, spec.Accelerator != "")
+	resp, err := c.send(ctx, request{op: "create endpoint from catalog " + spec.RepoID, method: http.MethodPost,
+		url: endpointURL(c.catalog, "deploy"), body: body})
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Endpoint *Endpoint `json:"endpoint"`
+	}
+	if err := json.Unmarshal(resp.body, &doc); err != nil || doc.Endpoint == nil {
+		return nil, fmt.Errorf("create endpoint from catalog %s: response has no endpoint object", spec.RepoID)
+	}
+	return doc.Endpoint, nil
+}
+
+// Metrics returns the endpoint's OpenMetrics text.
+func (c *Client) Metrics(ctx context.Context, namespace, name string) (string, error) {
+	ns, err := c.namespace(ctx, namespace)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.send(ctx, request{op: "metrics of " + ns + "/" + name, method: http.MethodGet,
+		url:    endpointURL(c.api, "endpoint", ns, name, "open-metrics"),
+		header: http.Header{"Accept": {"application/openmetrics-text, text/plain;q=0.9, */*;q=0.1"}}})
+	if err != nil {
+		return "", err
+	}
+	return string(resp.body), nil
+}
+
+func (c *Client) getJSON(ctx context.Context, op string, u *url.URL, out any) error {
+	resp, err := c.send(ctx, request{op: op, method: http.MethodGet, url: u})
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(resp.body, out); err != nil {
+		return fmt.Errorf("%s: decoding response: %w", op, err)
+	}
+	return nil
+}

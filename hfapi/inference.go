@@ -1,0 +1,186 @@
+package hfapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CallOptions tunes one inference call.
+type CallOptions struct {
+	// OnProgress receives "waking" reports while a scaled-to-zero endpoint starts.
+	OnProgress func(Progress)
+	// ScaleUpTimeout bounds how long a cold start may take (default 5m); sent as X-Scale-Up-Timeout.
+	ScaleUpTimeout time.Duration
+}
+
+const defaultScaleUpTimeout = 5 * time.Minute
+
+// RawResponse is the answer of Call.
+type RawResponse struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// GeneratedImage is the result of TextToImage: raw image bytes and their MIME type.
+type GeneratedImage struct {
+	Data     []byte
+	MIMEType string // e.g. image/png, image/jpeg
+}
+
+// NotReadyError says an endpoint cannot serve inference in its current state, and what to do.
+type NotReadyError struct {
+	Endpoint string
+	State    State
+	Next     string // the next step, e.g. "resume it first (resume_endpoint)"
+}
+
+func (e *NotReadyError) Error() string {
+	return fmt.Sprintf("endpoint %q is %s and cannot serve requests: %s", e.Endpoint, e.State, e.Next)
+}
+
+// checkServable decides whether ep can take inference now; cold reports a scaled-to-zero endpoint.
+func checkServable(ep *Endpoint) (cold bool, err error) {
+	if ep == nil {
+		return false, errors.New("inference: no endpoint given; fetch it with Get first")
+	}
+	st := ep.Status.State
+	switch {
+	case st == StatePaused:
+		return false, &NotReadyError{ep.Name, st, "resume it first (resume_endpoint / Client.Resume), then wait_for_endpoint"}
+	case st == StateFailed:
+		return false, &NotReadyError{ep.Name, st, "it failed to deploy; inspect it with get_endpoint and fix it with update_endpoint"}
+	case st == StateScaledToZero && ep.Status.URL != "":
+		return true, nil
+	case st == StatePending || st == StateInitializing || ep.Status.URL == "":
+		return false, &NotReadyError{ep.Name, st, "it is not ready yet; wait for it with wait_for_endpoint (Client.Wait)"}
+	}
+	return false, nil
+}
+
+// joinEndpointURL appends a path to an endpoint URL, refusing anything but http(s) URLs.
+func joinEndpointURL(base, path string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(base, "/") + routeSuffix(path))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("endpoint URL %q is not an http(s) URL", base)
+	}
+	return u, nil
+}
+
+// infer sends one inference request to ep and reads the whole answer.
+func (c *Client) infer(ctx context.Context, ep *Endpoint, method, path string, body any, header http.Header, opts CallOptions) (*response, error) {
+	resp, op, err := c.inferOpen(ctx, ep, method, path, body, header, opts)
+	if err != nil {
+		return nil, err
+	}
+	return readResponse(op, resp)
+}
+
+// inferOpen sends one inference request to ep, handling the cold start of a scaled-to-zero endpoint,
+// and returns the live 2xx response (the caller closes its body).
+func (c *Client) inferOpen(ctx context.Context, ep *Endpoint, method, path string, body any, header http.Header, opts CallOptions) (*http.Response, string, error) {
+	cold, err := checkServable(ep)
+	if err != nil {
+		return nil, "", err
+	}
+	u, err := joinEndpointURL(ep.Status.URL, path)
+	if err != nil {
+		return nil, "", err
+	}
+	req := request{op: fmt.Sprintf("%s %s on endpoint %s", method, routeOrRoot(path), ep.Name), method: method, url: u,
+		body: body, header: header.Clone()}
+	if req.header == nil {
+		req.header = http.Header{}
+	}
+	if !cold {
+		resp, err := c.open(ctx, req)
+		return resp, req.op, err
+	}
+	resp, err := c.wake(ctx, ep, req, opts)
+	return resp, req.op, err
+}
+
+func routeOrRoot(p string) string {
+	if s := routeSuffix(p); s != "" {
+		return s
+	}
+	return "/"
+}
+
+// wake sends req to a scaled-to-zero endpoint: the proxy holds it up to X-Scale-Up-Timeout and answers
+// 503 (or 502) while no replica is up. Those answers are retried until the scale-up timeout or ctx.
+func (c *Client) wake(ctx context.Context, ep *Endpoint, req request, opts CallOptions) (*http.Response, error) {
+	limit := opts.ScaleUpTimeout
+	if limit <= 0 {
+		limit = defaultScaleUpTimeout
+	}
+	req.header.Set("X-Scale-Up-Timeout", strconv.Itoa(max(1, int(limit.Round(time.Second)/time.Second))))
+	req.noRetry = true
+	start := c.clock.Now()
+	for attempt := 1; ; attempt++ {
+		elapsed := c.clock.Now().Sub(start)
+		if opts.OnProgress != nil {
+			opts.OnProgress(Progress{Endpoint: ep, State: StateScaledToZero, Elapsed: elapsed, Heartbeat: attempt > 1,
+				Message: fmt.Sprintf("waking %s from scale to zero (attempt %d, %s elapsed)", ep.Name, attempt, elapsed.Round(time.Second))})
+		}
+		resp, err := c.open(ctx, req)
+		var apiErr *APIError
+		if err == nil || !errors.As(err, &apiErr) || (apiErr.Status != http.StatusServiceUnavailable && apiErr.Status != http.StatusBadGateway) {
+			return resp, err
+		}
+		delay := backoff(RetryPolicy{BaseDelay: 500 * time.Millisecond, MaxDelay: 5 * time.Second}, min(attempt, 5), 0)
+		if c.clock.Now().Add(delay).Sub(start) > limit {
+			return nil, fmt.Errorf("endpoint %s did not wake from scale to zero within %s: %w", ep.Name, limit, err)
+		}
+		if err := c.clock.Sleep(ctx, delay); err != nil {
+			return nil, fmt.Errorf("waking endpoint %s: %w", ep.Name, err)
+		}
+	}
+}
+
+// Call sends an arbitrary request to the endpoint URL + path (body JSON-encoded unless nil; a
+// json.RawMessage is sent as is). GETs are retried like other reads; a non-2xx status is an *APIError.
+func (c *Client) Call(ctx context.Context, ep *Endpoint, method, path string, body any, opts CallOptions) (*RawResponse, error) {
+	method = strings.ToUpper(strings.TrimSpace(method))
+	switch method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return nil, &ValidationError{"method", fmt.Sprintf("%q is not allowed; use GET, POST, PUT or PATCH", method)}
+	}
+	resp, err := c.infer(ctx, ep, method, path, body, http.Header{"Accept": {"*/*"}}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &RawResponse{Status: resp.status, Header: resp.header, Body: resp.body}, nil
+}
+
+// TextToImageRequest is a text-to-image call ({"inputs", "parameters"}).
+type TextToImageRequest struct {
+	Inputs     string         `json:"inputs"`
+	Parameters map[string]any `json:"parameters"` // e.g. num_inference_steps, guidance_scale, width, height
+}
+
+// TextToImage generates an image (Accept: image/png); the server may answer another image type.
+func (c *Client) TextToImage(ctx context.Context, ep *Endpoint, req TextToImageRequest, opts CallOptions) (*GeneratedImage, error) {
+	if strings.TrimSpace(req.Inputs) == "" {
+		return nil, &ValidationError{"inputs", "is empty; give the prompt text"}
+	}
+	if req.Parameters == nil {
+		req.Parameters = map[string]any{}
+	}
+	resp, err := c.infer(ctx, ep, http.MethodPost, "", req, http.Header{"Accept": {"image/png"}}, opts)
+	if err != nil {
+		return nil, err
+	}
+	mime := strings.TrimSpace(strings.Split(resp.header.Get("Content-Type"), ";")[0])
+	if !strings.HasPrefix(mime, "image/") {
+		return nil, fmt.Errorf("text-to-image on %s: expected an image, got %q: %s", ep.Name, mime, truncate(string(resp.body), 200))
+	}
+	return &GeneratedImage{Data: resp.body, MIMEType: mime}, nil
+}

@@ -1,0 +1,171 @@
+package hfapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// WaitOptions tunes Wait.
+type WaitOptions struct {
+	Timeout    time.Duration  // 0 = no limit but ctx
+	Poll       time.Duration  // interval in stable states (default 5s); transitions poll faster
+	OnProgress func(Progress) // called on every change and at least every 5 s (Heartbeat)
+}
+
+// Progress reports what a wait (or a cold start) is doing.
+type Progress struct {
+	Endpoint  *Endpoint // latest state seen (nil before the first fetch)
+	State     State
+	Message   string // e.g. "initializing — 0/1 replicas ready"
+	Elapsed   time.Duration
+	Heartbeat bool // nothing changed since the previous report
+}
+
+const (
+	defaultPoll     = 5 * time.Second
+	fastPoll        = time.Second
+	heartbeatPeriod = 5 * time.Second
+)
+
+// Wait polls the endpoint until it is running, has a URL and its health route answers 200. It fails
+// with *EndpointFailedError on failed/updateFailed and *WaitTimeoutError after opts.Timeout. A paused
+// or scaled-to-zero endpoint never satisfies it (as in huggingface_hub): resume or call it first.
+func (c *Client) Wait(ctx context.Context, namespace, name string, opts WaitOptions) (*Endpoint, error) {
+	ns, err := c.namespace(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	w := waiter{c: c, ns: ns, name: name, opts: opts, start: c.clock.Now()}
+	if w.opts.Poll <= 0 {
+		w.opts.Poll = defaultPoll
+	}
+	return w.run(ctx)
+}
+
+type waiter struct {
+	c        *Client
+	ns, name string
+	opts     WaitOptions
+	start    time.Time
+	last     *Endpoint
+	lastKey  string
+	lastSent time.Time
+	healthy  bool
+}
+
+func (w *waiter) run(ctx context.Context) (*Endpoint, error) {
+	for {
+		ep, err := w.c.Get(ctx, w.ns, w.name)
+		if err != nil {
+			return w.last, fmt.Errorf("waiting for %s/%s: %w", w.ns, w.name, err)
+		}
+		w.last = ep
+		switch ep.Status.State {
+		case StateFailed:
+			return ep, &EndpointFailedError{Endpoint: ep, Reason: "failed to deploy"}
+		case StateUpdateFailed:
+			return ep, &EndpointFailedError{Endpoint: ep, Reason: "failed to update"}
+		case StateRunning:
+			if ep.Status.URL != "" {
+				w.healthy = w.c.healthy(ctx, ep)
+			}
+		}
+		w.report(ep, false)
+		if ep.Status.State == StateRunning && w.healthy {
+			return ep, nil
+		}
+		if err := w.pause(ctx, ep.Status.State); err != nil {
+			return w.last, err
+		}
+	}
+}
+
+// pause sleeps until the next poll, emitting heartbeats at least every heartbeatPeriod.
+func (w *waiter) pause(ctx context.Context, state State) error {
+	interval := w.opts.Poll
+	if state.Transitional() || (state == StateRunning && !w.healthy) {
+		interval = min(interval, fastPoll)
+	}
+	next := w.c.clock.Now().Add(interval)
+	for {
+		now := w.c.clock.Now()
+		if w.opts.Timeout > 0 && now.Sub(w.start) >= w.opts.Timeout {
+			return &WaitTimeoutError{Last: w.last, Timeout: w.opts.Timeout}
+		}
+		if !now.Before(next) {
+			return nil
+		}
+		d := min(next.Sub(now), w.lastSent.Add(heartbeatPeriod).Sub(now))
+		if w.opts.Timeout > 0 {
+			d = min(d, w.start.Add(w.opts.Timeout).Sub(now))
+		}
+		if err := w.c.clock.Sleep(ctx, max(d, 0)); err != nil {
+			return fmt.Errorf("waiting for %s/%s (last state %s): %w", w.ns, w.name, w.last.Status.State, err)
+		}
+		if !w.c.clock.Now().Before(w.lastSent.Add(heartbeatPeriod)) {
+			w.report(w.last, true)
+		}
+	}
+}
+
+// report calls OnProgress when the state changed, or when heartbeat is due.
+func (w *waiter) report(ep *Endpoint, heartbeat bool) {
+	key := fmt.Sprintf("%s|%d|%d|%t", ep.Status.State, ep.Status.ReadyReplica, ep.Status.TargetReplica, w.healthy)
+	changed := key != w.lastKey
+	if !changed && !heartbeat {
+		return
+	}
+	w.lastKey = key
+	w.lastSent = w.c.clock.Now()
+	if w.opts.OnProgress == nil {
+		return
+	}
+	w.opts.OnProgress(Progress{Endpoint: ep, State: ep.Status.State, Message: progressMessage(ep, w.healthy),
+		Elapsed: w.lastSent.Sub(w.start), Heartbeat: !changed})
+}
+
+func progressMessage(ep *Endpoint, healthy bool) string {
+	st := ep.Status
+	msg := fmt.Sprintf("%s — %d/%d replicas ready", st.State, st.ReadyReplica, st.TargetReplica)
+	switch {
+	case st.State == StateRunning && healthy:
+		msg += ", health check passed"
+	case st.State == StateRunning:
+		msg += ", waiting for the health route to answer"
+	case st.State == StatePaused:
+		msg += "; paused endpoints never become ready: resume it (resume_endpoint)"
+	case st.State == StateScaledToZero:
+		msg += "; scaled to zero: it wakes on the next inference request"
+	}
+	return msg
+}
+
+// healthy reports whether GET {url}{healthRoute} answers 200. Failures just mean "not yet".
+func (c *Client) healthy(ctx context.Context, ep *Endpoint) bool {
+	u, err := joinEndpointURL(ep.Status.URL, healthRoute(ep))
+	if err != nil {
+		return false
+	}
+	resp, err := c.send(ctx, request{op: "health check of " + ep.Name, method: http.MethodGet, url: u, noRetry: true,
+		header: http.Header{"Accept": {"*/*"}}})
+	return err == nil && resp.status == http.StatusOK
+}
+
+func healthRoute(ep *Endpoint) string {
+	if ep.HealthRoute != "" {
+		return ep.HealthRoute
+	}
+	return "/health"
+}
+
+// suffix keeps only the path part of a route, so a route can never redirect the request to another host.
+func routeSuffix(route string) string {
+	route = strings.TrimSpace(route)
+	if route == "" || route == "/" {
+		return ""
+	}
+	return "/" + strings.TrimLeft(route, "/")
+}
