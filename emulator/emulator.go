@@ -1,0 +1,181 @@
+// Package emulator is an offline, faithful implementation of the Hugging Face Inference Endpoints
+// management API, the Hub whoami and catalog routes, and each endpoint's (emulated) inference routes.
+package emulator
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Default values used when an Options field is left empty.
+const (
+	DefaultUser  = "emulator-user"
+	DefaultToken = "hf_emulator"
+)
+
+// Options configure an Emulator. The zero value is usable.
+type Options struct {
+	// User is the account the default tokens act for (default "emulator-user").
+	User string
+	// Orgs are the organisations User belongs to; their namespaces are accessible with User's tokens.
+	Orgs []string
+	// Tokens act for User (default ["hf_emulator"]).
+	Tokens []string
+	// Users are extra accounts, e.g. to test namespace isolation. Tokens must be unique across users.
+	Users []User
+	// Timings sets how long lifecycle transitions take.
+	Timings Timings
+	// StateFile, when set, persists every endpoint atomically on each change and is loaded by New.
+	StateFile string
+	// Logger receives state transitions and request logs (default: discard). Tokens are never logged.
+	Logger *slog.Logger
+	// Seed makes generated endpoint ids, catalog endpoint names, sampling seeds and fault
+	// probabilities reproducible. 0 picks a random seed. Emulated model output never depends on it.
+	Seed int64
+}
+
+// User is an account known to the emulator.
+type User struct {
+	Name   string
+	Orgs   []string
+	Tokens []string
+}
+
+// Timings are the durations of lifecycle transitions. Zero fields take their defaults.
+type Timings struct {
+	// Deploy is the total pending → initializing → running time (default 3s).
+	Deploy time.Duration
+	// Update is the updating → running time (default 1s).
+	Update time.Duration
+	// ScaleUp is how long a scaled-to-zero endpoint takes to serve again (default 2s).
+	ScaleUp time.Duration
+	// IdleMinute is how long one "minute" of scaleToZeroTimeout lasts (default 1m; tests use ms).
+	IdleMinute time.Duration
+}
+
+func (t Timings) withDefaults() Timings {
+	if t.Deploy <= 0 {
+		t.Deploy = 3 * time.Second
+	}
+	if t.Update <= 0 {
+		t.Update = time.Second
+	}
+	if t.ScaleUp <= 0 {
+		t.ScaleUp = 2 * time.Second
+	}
+	if t.IdleMinute <= 0 {
+		t.IdleMinute = time.Minute
+	}
+	return t
+}
+
+// Emulator is the http.Handler serving every emulated route. Create it with New; Close it when done.
+type Emulator struct {
+	opts    Options
+	timings Timings
+	log     *slog.Logger
+	mux     *http.ServeMux
+
+	users    map[string]*account // by name
+	tokens   map[string]*account // by token
+	counters map[string]*atomic.Int64
+
+	sched  *scheduler
+	done   chan struct{}
+	closer sync.Once
+
+	rng    *lockedRand
+	reqSeq atomic.Uint64
+
+	faults  faultSet
+	store   store
+	persist persister
+}
+
+// New builds an Emulator from opts, loading opts.StateFile when it exists.
+func New(opts Options) (*Emulator, error) {
+	if opts.User == "" {
+		opts.User = DefaultUser
+	}
+	if len(opts.Tokens) == 0 {
+		opts.Tokens = []string{DefaultToken}
+	}
+	e := &Emulator{
+		opts:     opts,
+		timings:  opts.Timings.withDefaults(),
+		log:      opts.Logger,
+		mux:      http.NewServeMux(),
+		counters: map[string]*atomic.Int64{},
+		sched:    newScheduler(),
+		done:     make(chan struct{}),
+		rng:      newLockedRand(opts.Seed),
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if err := e.initAccounts(); err != nil {
+		return nil, err
+	}
+	e.store.init()
+	e.routes()
+	if err := e.loadState(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// ServeHTTP serves the management API, the Hub routes and the endpoints' inference routes.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Request-Id", e.newRequestID())
+	e.mux.ServeHTTP(w, r)
+}
+
+// Close stops every timer and goroutine the emulator started and releases held requests.
+// The emulator answers 503 afterwards. It is safe to call more than once.
+func (e *Emulator) Close() error {
+	e.closer.Do(func() {
+		close(e.done)
+		e.sched.close()
+	})
+	return nil
+}
+
+// Requests reports how many requests reached route (a pattern such as "/v2/endpoint/{namespace}/{name}"
+// or "/e/{id}/generate") with method, including requests answered by an injected fault.
+func (e *Emulator) Requests(method, route string) int64 {
+	if c, ok := e.counters[method+" "+route]; ok {
+		return c.Load()
+	}
+	return 0
+}
+
+// Routes lists the route patterns served, as "METHOD /path" strings, for Requests and InjectFault.
+func (e *Emulator) Routes() []string {
+	out := make([]string, 0, len(e.counters))
+	for k := range e.counters {
+		out = append(out, k)
+	}
+	sortStrings(out)
+	return out
+}
+
+func (e *Emulator) newRequestID() string {
+	n := e.reqSeq.Add(1)
+	return fmt.Sprintf("emu-%08x-%06x", e.rng.seedTag, n)
+}
+
+func (e *Emulator) closed() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
+var errClosed = errors.New("emulator is closed")

@@ -1,0 +1,56 @@
+package emulator
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync/atomic"
+)
+
+// routes registers every route. Each route counts its requests and applies injected faults first.
+func (e *Emulator) routes() {
+	const ep = "/v2/endpoint/{namespace}/{name}"
+	e.handle("GET", "/v2/endpoint/{namespace}", e.listEndpoints)
+	e.handle("POST", "/v2/endpoint/{namespace}", e.createEndpoint)
+	e.handle("GET", ep, e.getEndpoint)
+	e.handle("PUT", ep, e.updateEndpoint)
+	e.handle("DELETE", ep, e.deleteEndpoint)
+	e.handle("POST", ep+"/pause", e.action(e.pauseLocked))
+	e.handle("POST", ep+"/resume", e.action(e.resumeLocked))
+	e.handle("POST", ep+"/scale-to-zero", e.action(e.scaleToZeroLocked))
+	e.handle("GET", ep+"/open-metrics", e.openMetrics)
+	e.handle("GET", "/v2/provider/{namespace}", e.providers)
+
+	e.handle("GET", "/api/whoami-v2", e.whoami)
+	e.handle("GET", "/api/catalog/repo-list", e.catalogRepoList)
+	e.handle("POST", "/api/catalog/deploy", e.catalogDeploy)
+
+	for _, rt := range inferenceRoutes {
+		e.handle(rt.method, rt.route, e.inference(rt.route, rt.serve))
+	}
+	e.mux.HandleFunc("/", e.notFound)
+}
+
+func (e *Emulator) handle(method, route string, h http.HandlerFunc) {
+	c := new(atomic.Int64)
+	e.counters[method+" "+route] = c
+	e.mux.HandleFunc(method+" "+route, func(w http.ResponseWriter, r *http.Request) {
+		c.Add(1)
+		if e.faults.n.Load() > 0 {
+			if f := e.pickFault(method, route); f != nil {
+				e.applyFault(w, r, f, h)
+				return
+			}
+		}
+		h(w, r)
+	})
+}
+
+func (e *Emulator) notFound(w http.ResponseWriter, r *http.Request) {
+	apiError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s in the Inference Endpoints emulator", r.Method, r.URL.Path))
+}
+
+func cutSpace(s string) (string, string, bool) { return strings.Cut(s, " ") }
+
+func sortStrings(s []string) { sort.Strings(s) }
