@@ -62,13 +62,10 @@ func decodeObject(data []byte, ptr any, extra *map[string]json.RawMessage, seen 
 	for _, f := range fieldsOf(v.Type()) {
 		known[f.name] = f.index
 	}
-	*extra, *seen = nil, nil
+	*extra, *seen = nil, presence{} // non-nil: the object came from JSON, so absent members stay absent
 	for key, val := range raw {
 		idx, ok := known[key]
 		if ok && json.Unmarshal(val, v.Field(idx).Addr().Interface()) == nil {
-			if *seen == nil {
-				*seen = presence{}
-			}
 			(*seen)[key] = bytes.Equal(bytes.TrimSpace(val), []byte("null"))
 			continue
 		}
@@ -84,8 +81,9 @@ func decodeObject(data []byte, ptr any, extra *map[string]json.RawMessage, seen 
 }
 
 // encodeObject writes the tagged fields of the struct ptr points to, in declaration order, then extra
-// members in key order. A field is written when it is non-empty, has no omitempty, or was present in
-// the decoded input (as null if it was null and is still zero).
+// members in key order. For a decoded object a field is written when it was present in the input (as
+// null if it was null and is still empty) or has been set since; for a constructed object the usual
+// omitempty rule applies, so fields without omitempty (those clients require) are always written.
 func encodeObject(ptr any, extra map[string]json.RawMessage, seen presence) ([]byte, error) {
 	v := reflect.ValueOf(ptr).Elem()
 	var buf bytes.Buffer
@@ -110,6 +108,8 @@ func encodeObject(ptr any, extra map[string]json.RawMessage, seen presence) ([]b
 			write(f.name, []byte("null"))
 		case !present && inExtra && isEmptyValue(fv):
 			write(f.name, rawExtra)
+		case !present && seen != nil && isEmptyValue(fv):
+			// absent from the decoded input and still unset: keep it absent
 		case present || !f.omitEmpty || !isEmptyValue(fv):
 			b, err := json.Marshal(fv.Interface())
 			if err != nil {

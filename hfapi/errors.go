@@ -79,13 +79,14 @@ func IsBadRequest(err error) bool { return isStatus(err, http.StatusBadRequest) 
 // IsRateLimited reports whether err is an HTTP 429.
 func IsRateLimited(err error) bool { return isStatus(err, http.StatusTooManyRequests) }
 
-// newAPIError builds an APIError from a response whose body has been read.
-func newAPIError(op string, resp *http.Response, body []byte) *APIError {
+// newAPIError builds an APIError from a response whose body has been read, redacting the token
+// should the server echo it.
+func (c *Client) newAPIError(op string, resp *http.Response, body []byte) *APIError {
 	return &APIError{
 		Op:        op,
 		Status:    resp.StatusCode,
-		Message:   errorMessage(resp.Header, body),
-		RequestID: resp.Header.Get("X-Request-Id"),
+		Message:   string(c.scrub([]byte(errorMessage(resp.Header, body)))),
+		RequestID: string(c.scrub([]byte(resp.Header.Get("X-Request-Id")))),
 	}
 }
 

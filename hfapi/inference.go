@@ -79,7 +79,7 @@ func (c *Client) infer(ctx context.Context, ep *Endpoint, method, path string, b
 	if err != nil {
 		return nil, err
 	}
-	return readResponse(op, resp)
+	return c.readResponse(op, resp)
 }
 
 // inferOpen sends one inference request to ep, handling the cold start of a scaled-to-zero endpoint,

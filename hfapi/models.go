@@ -2,6 +2,7 @@ package hfapi
 
 import (
 	"encoding/json"
+	"sort"
 	"time"
 )
 
@@ -180,18 +181,26 @@ type Image struct {
 
 // Kind returns the variant key ("huggingface", "custom", "tgi", …) or "" for an empty image.
 func (im *Image) Kind() string {
-	for key, set := range map[string]bool{
-		"huggingface": im.Huggingface != nil, "custom": im.Custom != nil, "tgi": im.TGI != nil,
-		"tgiNeuron": im.TGINeuron != nil, "tei": im.TEI != nil, "llamacpp": im.LlamaCpp != nil,
-		"vLLM": im.VLLM != nil, "vLLMNeuron": im.VLLMNeuron != nil, "sGLang": im.SGLang != nil,
-		"hfServe": im.HFServe != nil,
+	for _, v := range []struct {
+		key string
+		set bool
+	}{
+		{"huggingface", im.Huggingface != nil}, {"custom", im.Custom != nil}, {"tgi", im.TGI != nil},
+		{"tgiNeuron", im.TGINeuron != nil}, {"tei", im.TEI != nil}, {"llamacpp", im.LlamaCpp != nil},
+		{"vLLM", im.VLLM != nil}, {"vLLMNeuron", im.VLLMNeuron != nil}, {"sGLang", im.SGLang != nil},
+		{"hfServe", im.HFServe != nil},
 	} {
-		if set {
-			return key
+		if v.set {
+			return v.key
 		}
 	}
+	keys := make([]string, 0, len(im.Extra))
 	for key := range im.Extra {
-		return key
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	if len(keys) > 0 {
+		return keys[0]
 	}
 	return ""
 }

@@ -120,17 +120,17 @@ func (c *Client) TextGenerationStream(ctx context.Context, ep *Endpoint, req Tex
 		return nil, err
 	}
 	defer resp.Body.Close()
-	return parseGenerationStream(resp.Body, ep.Name, onToken)
+	return parseGenerationStream(resp.Body, ep.Name, c.scrub, onToken)
 }
 
-func parseGenerationStream(r io.Reader, name string, onToken func(StreamToken)) (*TextGenerationResponse, error) {
+func parseGenerationStream(r io.Reader, name string, scrub func([]byte) []byte, onToken func(StreamToken)) (*TextGenerationResponse, error) {
 	var out TextGenerationResponse
 	var text strings.Builder
 	final := false
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 8<<20)
 	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data:")
+		data, ok := strings.CutPrefix(string(scrub(sc.Bytes())), "data:")
 		if !ok {
 			continue
 		}

@@ -87,16 +87,26 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readResponse(req.op, resp)
+	return c.readResponse(req.op, resp)
 }
 
-func readResponse(op string, resp *http.Response) (*response, error) {
+// readResponse reads a whole answer. A server that echoes the token back gets it redacted, so that it
+// cannot reach a result or an error.
+func (c *Client) readResponse(op string, resp *http.Response) (*response, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading response: %w", op, err)
 	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
+	return &response{status: resp.StatusCode, header: resp.Header, body: c.scrub(body)}, nil
+}
+
+// scrub replaces every occurrence of the token in b.
+func (c *Client) scrub(b []byte) []byte {
+	if c.cfg.Token == "" || !bytes.Contains(b, []byte(c.cfg.Token)) {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte(c.cfg.Token), []byte(redacted))
 }
 
 // open performs req with retries and returns the live 2xx response (the caller closes the body).
@@ -124,7 +134,7 @@ func (c *Client) open(ctx context.Context, req request) (*http.Response, error) 
 		} else {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
-			final = newAPIError(req.op, resp, body)
+			final = c.newAPIError(req.op, resp, body)
 			retryable = retryable && retryStatus(resp.StatusCode)
 			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 		}
