@@ -58,8 +58,9 @@ func LimitBody(max int64, readTimeout time.Duration) Middleware {
 	}
 }
 
-// readBody reads at most max bytes of r's body under a read deadline, then lifts the deadline again so a
-// long-lived stream served by the same request is not cut off.
+// readBody reads at most max bytes of r's body under a read deadline, then lifts the deadline so it
+// cannot outlive the body read (net/http also clears it when the body reaches EOF; lifting it here keeps
+// that true on every path).
 func readBody(w http.ResponseWriter, r *http.Request, max int64, timeout time.Duration) ([]byte, error) {
 	rc := http.NewResponseController(w)
 	// Not every writer supports deadlines (e.g. httptest.ResponseRecorder); the size limit still holds.

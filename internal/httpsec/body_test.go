@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,4 +60,36 @@ func TestLimitBody(t *testing.T) {
 			assert.Equal(t, tt.wantLen, got)
 		})
 	}
+}
+
+// TestLimitBodyStalledClient pins the read deadline: a client that stops sending mid-body gets an error
+// response instead of holding the handler forever.
+func TestLimitBodyStalledClient(t *testing.T) {
+	h := &reached{}
+	url := serve(t, Chain(h, LogRequests(slog.New(slog.DiscardHandler)), LimitBody(0, 50*time.Millisecond)))
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { _ = pw.Close() })
+	go func() { _, _ = pw.Write([]byte(`{"jsonrpc":`)) }() // then nothing more until cleanup
+	code, _, body := do(t, http.MethodPost, url+"/mcp", pr, nil)
+	require.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, jsonError(t, body), "timed out")
+	assert.Zero(t, h.n.Load())
+}
+
+// TestLimitBodyLiftsDeadline pins that the body deadline does not outlive the body: a request that keeps
+// running past it (a progress stream) is not cancelled by a connection read timing out.
+func TestLimitBodyLiftsDeadline(t *testing.T) {
+	const timeout = 20 * time.Millisecond
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			http.Error(w, "request context cancelled", http.StatusInternalServerError)
+		case <-time.After(5 * timeout): // outlive the body deadline, as a progress stream would
+			_, _ = io.WriteString(w, "still alive")
+		}
+	})
+	url := serve(t, Chain(h, LogRequests(slog.New(slog.DiscardHandler)), LimitBody(0, timeout)))
+	code, _, body := do(t, http.MethodPost, url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0"}`), nil)
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, "still alive", body)
 }
