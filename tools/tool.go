@@ -1,0 +1,240 @@
+// Package tools defines every MCP tool of the server as one declarative value,
+// the one generic wrapper that serves them through mcp-go, and their toolsets.
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/progress"
+)
+
+// Hints are the four MCP tool annotations. Every tool value states all four,
+// because mcp-go would otherwise default destructive and openWorld to true.
+type Hints struct {
+	ReadOnly    bool // does not modify its environment
+	Destructive bool // may overwrite or remove state (only meaningful when not read-only)
+	Idempotent  bool // repeating the call with the same arguments has no further effect
+	OpenWorld   bool // interacts with an open set of entities (model inference)
+}
+
+// Tool is one MCP tool: what clients see, and the typed handler that serves it.
+type Tool struct {
+	Name        string
+	Title       string
+	Description string // what it does, and one example call
+	Toolset     Toolset
+	Hints       Hints
+	Handler     Handler // built with Handle from a typed function
+}
+
+// Result is what every tool handler returns: structured content (the value
+// itself, encoded as JSON) and a short text for humans.
+type Result interface {
+	Summary() string
+}
+
+// ExtraContent is implemented by results that carry more than text, such as
+// text_to_image's PNG; the blocks follow the summary text.
+type ExtraContent interface {
+	Content() []mcp.Content
+}
+
+// Deps is what all handlers share, given once when tools are bound to a server.
+type Deps struct {
+	// Client returns the API client for a call. It is a function so that the
+	// client (or the emulator behind it) is only built when a tool first needs it.
+	Client func(ctx context.Context) (*hfapi.Client, error)
+	// Logger receives one debug line per call; nil discards.
+	Logger *slog.Logger
+	// Heartbeat is the progress heartbeat interval (progress.DefaultHeartbeat when 0).
+	Heartbeat time.Duration
+}
+
+// Call is one tool invocation as its handler sees it.
+type Call struct {
+	Client    *hfapi.Client
+	Logger    *slog.Logger
+	Progress  *progress.Reporter // nil-safe; nil when the client sent no progressToken
+	Heartbeat time.Duration
+	// Request is the raw MCP request, for handlers that need its _meta or, in
+	// later protocol versions, the answers of a multi round-trip request.
+	Request mcp.CallToolRequest
+}
+
+// Handler is a typed handler with its input and output types erased; build it
+// with Handle.
+type Handler struct {
+	in, out reflect.Type
+	run     func(ctx context.Context, call *Call, args json.RawMessage, schema *inputSchema) (Result, error)
+}
+
+// Handle turns a typed handler into a Handler. In is the arguments struct
+// (its JSON Schema is the tool's input schema); Out the result struct (its
+// schema is the output schema, its JSON the structured content).
+func Handle[In any, Out Result](fn func(ctx context.Context, call *Call, in In) (Out, error)) Handler {
+	return Handler{
+		in:  reflect.TypeFor[In](),
+		out: reflect.TypeFor[Out](),
+		run: func(ctx context.Context, call *Call, args json.RawMessage, schema *inputSchema) (Result, error) {
+			var in In
+			if err := decodeArgs(args, schema, &in); err != nil {
+				return nil, err
+			}
+			return fn(ctx, call, in)
+		},
+	}
+}
+
+// schemas holds a tool's reflected schemas; built once per tool name.
+type schemas struct {
+	input  *inputSchema
+	output json.RawMessage
+}
+
+var (
+	schemaMu    sync.Mutex
+	schemaCache = map[string]*schemas{}
+)
+
+// schemas reflects (once) the tool's input and output schemas.
+func (t Tool) schemas() (*schemas, error) {
+	schemaMu.Lock()
+	defer schemaMu.Unlock()
+	if s, ok := schemaCache[t.Name]; ok {
+		return s, nil
+	}
+	if t.Handler.run == nil {
+		return nil, fmt.Errorf("tool %s has no handler", t.Name)
+	}
+	in, err := reflectInput(t.Handler.in)
+	if err != nil {
+		return nil, fmt.Errorf("tool %s input schema: %w", t.Name, err)
+	}
+	out, err := reflectOutput(t.Handler.out)
+	if err != nil {
+		return nil, fmt.Errorf("tool %s output schema: %w", t.Name, err)
+	}
+	s := &schemas{input: in, output: out}
+	schemaCache[t.Name] = s
+	return s, nil
+}
+
+// MCPTool returns the tool as mcp-go describes it to clients.
+func (t Tool) MCPTool() (mcp.Tool, error) {
+	s, err := t.schemas()
+	if err != nil {
+		return mcp.Tool{}, err
+	}
+	// NewToolWithRawSchema, not NewTool: NewTool sets a structured schema that
+	// conflicts with a raw one at marshal time, and defaults two hints to true.
+	tool := mcp.NewToolWithRawSchema(t.Name, t.Description, s.input.raw)
+	tool.Title = t.Title
+	tool.RawOutputSchema = s.output
+	tool.Annotations = mcp.ToolAnnotation{
+		ReadOnlyHint:    mcp.ToBoolPtr(t.Hints.ReadOnly),
+		DestructiveHint: mcp.ToBoolPtr(t.Hints.Destructive),
+		IdempotentHint:  mcp.ToBoolPtr(t.Hints.Idempotent),
+		OpenWorldHint:   mcp.ToBoolPtr(t.Hints.OpenWorld),
+	}
+	return tool, nil
+}
+
+// ServerTool binds the tool to deps and returns it ready for server.AddTools.
+func (t Tool) ServerTool(deps Deps) (server.ServerTool, error) {
+	tool, err := t.MCPTool()
+	if err != nil {
+		return server.ServerTool{}, err
+	}
+	if deps.Client == nil {
+		return server.ServerTool{}, errors.New("tools: Deps.Client is required")
+	}
+	s, _ := t.schemas()
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return server.ServerTool{Tool: tool, Handler: t.serve(deps, logger, s.input)}, nil
+}
+
+// serve is the one place where a call becomes a result: arguments are
+// decoded and checked, the client resolved, the handler run, and its outcome
+// turned into structured content or an isError result with a next step.
+func (t Tool) serve(deps Deps, logger *slog.Logger, in *inputSchema) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		start := time.Now()
+		call := &Call{Logger: logger, Request: req, Heartbeat: deps.Heartbeat,
+			Progress: progress.FromRequest(ctx, req)}
+		res, err := t.invoke(ctx, deps, call, rawArguments(req), in)
+		result, fault := t.render(res, err)
+		logger.LogAttrs(ctx, slog.LevelDebug, "tool call", slog.String("tool", t.Name),
+			slog.Duration("took", time.Since(start)), slog.Bool("is_error", result != nil && result.IsError),
+			slog.Bool("fault", fault != nil))
+		return result, fault
+	}
+}
+
+func (t Tool) invoke(ctx context.Context, deps Deps, call *Call, args json.RawMessage, in *inputSchema) (Result, error) {
+	client, err := deps.Client(ctx)
+	if err != nil {
+		return nil, &clientError{err: err}
+	}
+	call.Client = client
+	return t.Handler.run(ctx, call, args, in)
+}
+
+// render turns a handler outcome into a tool result. Only a result that
+// cannot be encoded is a protocol error: that is a programming fault.
+func (t Tool) render(res Result, err error) (*mcp.CallToolResult, error) {
+	if err != nil {
+		var fault *Fault
+		if errors.As(err, &fault) {
+			return nil, fmt.Errorf("%s: %w", t.Name, fault)
+		}
+		return errorResult(t.Name, err), nil
+	}
+	if res == nil || reflect.ValueOf(res).Kind() == reflect.Pointer && reflect.ValueOf(res).IsNil() {
+		return nil, fmt.Errorf("%s: handler returned no result and no error", t.Name)
+	}
+	structured, err := json.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("%s: encode result: %w", t.Name, err)
+	}
+	content := []mcp.Content{mcp.NewTextContent(res.Summary())}
+	if extra, ok := res.(ExtraContent); ok {
+		content = append(content, extra.Content()...)
+	}
+	return &mcp.CallToolResult{Content: content, RawStructuredContent: structured}, nil
+}
+
+// Fault marks an error as a programming fault: it becomes a JSON-RPC error
+// instead of an isError tool result.
+type Fault struct{ Err error }
+
+func (f *Fault) Error() string { return "internal error: " + f.Err.Error() }
+func (f *Fault) Unwrap() error { return f.Err }
+
+// rawArguments returns the call's arguments as JSON ("{}" when absent).
+func rawArguments(req mcp.CallToolRequest) json.RawMessage {
+	if len(req.Params.RawArguments) > 0 {
+		return req.Params.RawArguments
+	}
+	if req.Params.Arguments == nil {
+		return json.RawMessage("{}")
+	}
+	b, err := json.Marshal(req.Params.Arguments)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
+}

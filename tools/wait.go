@@ -1,0 +1,83 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+)
+
+// Defaults of waits started by tools.
+const (
+	defaultWaitTimeout = 10 * time.Minute
+	maxWaitTimeout     = 60 * time.Minute
+)
+
+// errPausedWhileWaiting stops a wait that can never succeed on its own.
+var errPausedWhileWaiting = errors.New("endpoint is paused")
+
+// waitReady waits until the endpoint serves requests, sending each state it
+// sees as progress. Running out of time is a normal result (Ready false) that
+// says where the endpoint is; failing or being paused is an error with a next step.
+func waitReady(ctx context.Context, call *Call, namespace, name string, timeout, poll time.Duration) (StatusResult, error) {
+	if timeout <= 0 {
+		timeout = defaultWaitTimeout
+	}
+	stop := call.Progress.Heartbeat(ctx, call.Heartbeat)
+	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	call.Progress.Report(fmt.Sprintf("waiting up to %s for %s", timeout, name))
+
+	ep, err := call.Client.Wait(ctx, namespace, name, hfapi.WaitOptions{
+		Timeout: timeout,
+		Poll:    poll,
+		OnProgress: func(p hfapi.Progress) {
+			msg := p.Message
+			if msg == "" {
+				msg = progressLine(p.Endpoint)
+			}
+			call.Progress.Report(msg)
+			if p.Endpoint != nil && p.Endpoint.Status.State == hfapi.StatePaused {
+				cancel(errPausedWhileWaiting)
+			}
+		},
+	})
+	var timedOut *hfapi.WaitTimeoutError
+	switch {
+	case errors.Is(context.Cause(ctx), errPausedWhileWaiting):
+		return StatusResult{}, errNext("call resume_endpoint (with wait: true) to start it again",
+			"endpoint %s is paused, so it will not become ready by waiting", name)
+	case errors.As(err, &timedOut):
+		return notReadyYet(namespace, name, timedOut), nil
+	case err != nil:
+		return StatusResult{}, err
+	}
+	call.Progress.Report(progressLine(ep))
+	return StatusResult{Endpoint: statusOf(ep, namespace), Ready: ptrTo(true),
+		Note: "ready: the endpoint serves requests"}, nil
+}
+
+// notReadyYet is the normal result of a wait that ran out of time.
+func notReadyYet(namespace, name string, e *hfapi.WaitTimeoutError) StatusResult {
+	res := StatusResult{Ready: ptrTo(false),
+		Note: fmt.Sprintf("not ready yet after %s; call wait_for_endpoint again to keep waiting", e.Timeout)}
+	if e.Last != nil {
+		res.Endpoint = statusOf(e.Last, namespace)
+		return res
+	}
+	res.Endpoint = EndpointStatus{Name: name, Namespace: namespace, State: "unknown"}
+	return res
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// seconds converts an optional number of seconds to a duration (0 when unset).
+func seconds(s *float64) time.Duration {
+	if s == nil {
+		return 0
+	}
+	return time.Duration(*s * float64(time.Second))
+}
