@@ -1,0 +1,182 @@
+package hfapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// phase is one scripted answer of GET endpoint: state, replicas, whether status.url is set, and what
+// the health route answers.
+type phase struct {
+	state        State
+	ready, total int
+	url          bool
+	health       int
+}
+
+// lifecycle is a fake API whose endpoint walks through phases, one per GET (the last repeats).
+type lifecycle struct {
+	mu     sync.Mutex
+	phases []phase
+	gets   int
+	health int
+	auth   string
+	srv    *httptest.Server
+}
+
+func newLifecycle(t *testing.T, phases ...phase) *lifecycle {
+	l := &lifecycle{phases: phases}
+	l.srv = httptest.NewServer(http.HandlerFunc(l.serve))
+	t.Cleanup(l.srv.Close)
+	return l
+}
+
+func (l *lifecycle) current() phase {
+	return l.phases[min(max(l.gets-1, 0), len(l.phases)-1)]
+}
+
+func (l *lifecycle) serve(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.URL.Path == "/e/1/health" {
+		l.health++
+		l.auth = r.Header.Get("Authorization")
+		w.WriteHeader(l.current().health)
+		return
+	}
+	l.gets++
+	p := l.current()
+	status := map[string]any{"state": p.state, "message": "m", "readyReplica": p.ready, "targetReplica": p.total,
+		"createdAt": "2024-01-01T00:00:00Z", "updatedAt": "2024-01-01T00:00:00Z"}
+	if p.url {
+		status["url"] = l.srv.URL + "/e/1"
+	}
+	json.NewEncoder(w).Encode(map[string]any{"name": "ep", "type": "protected", "healthRoute": "/health",
+		"model": map[string]any{"repository": "gpt2", "revision": nil, "task": "text-generation", "framework": "pytorch"},
+		"status": status})
+}
+
+type progressLog struct {
+	mu  sync.Mutex
+	got []Progress
+}
+
+func (p *progressLog) add(pr Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.got = append(p.got, pr)
+}
+
+func (p *progressLog) summary() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, pr := range p.got {
+		out = append(out, fmt.Sprintf("%s@%s hb=%t", pr.State, pr.Elapsed, pr.Heartbeat))
+	}
+	return out
+}
+
+func TestWaitReportsProgressUntilHealthy(t *testing.T) {
+	phases := []phase{{state: StatePending, total: 1}}
+	for range 6 {
+		phases = append(phases, phase{state: StateInitializing, total: 1})
+	}
+	phases = append(phases, phase{state: StateRunning, ready: 1, total: 1, url: true, health: 503},
+		phase{state: StateRunning, ready: 1, total: 1, url: true, health: 200})
+	l := newLifecycle(t, phases...)
+	c, clk := newTestClient(t, l.srv)
+	var log progressLog
+	ep, err := c.Wait(t.Context(), "acme", "ep", WaitOptions{Timeout: time.Minute, OnProgress: log.add})
+	require.NoError(t, err)
+	assert.Equal(t, StateRunning, ep.Status.State)
+	assert.Equal(t, []string{
+		"pending@0s hb=false",
+		"initializing@1s hb=false",
+		"initializing@6s hb=true",
+		"running@7s hb=false",
+		"running@8s hb=false",
+	}, log.summary())
+	assert.Equal(t, "initializing — 0/1 replicas ready", log.got[1].Message)
+	assert.Contains(t, log.got[3].Message, "waiting for the health route")
+	assert.Equal(t, 2, l.health)
+	assert.Equal(t, "Bearer "+testToken, l.auth, "the health route gets the same auth as huggingface_hub sends")
+	for _, d := range clk.Sleeps() {
+		assert.LessOrEqual(t, d, time.Second, "transitional states poll fast")
+	}
+}
+
+func TestWaitFailures(t *testing.T) {
+	for _, tc := range []struct {
+		state  State
+		reason string
+	}{{StateFailed, "failed to deploy"}, {StateUpdateFailed, "failed to update"}} {
+		t.Run(string(tc.state), func(t *testing.T) {
+			l := newLifecycle(t, phase{state: StateInitializing, total: 1}, phase{state: tc.state, total: 1})
+			c, _ := newTestClient(t, l.srv)
+			ep, err := c.Wait(t.Context(), "acme", "ep", WaitOptions{})
+			var failed *EndpointFailedError
+			require.True(t, errors.As(err, &failed), "got %v", err)
+			assert.Equal(t, tc.reason, failed.Reason)
+			assert.Contains(t, err.Error(), tc.reason)
+			assert.Equal(t, tc.state, ep.Status.State)
+		})
+	}
+}
+
+func TestWaitTimesOutOnStableNotReadyStates(t *testing.T) {
+	for _, p := range []phase{{state: StatePaused}, {state: StateScaledToZero, url: true, health: 200}} {
+		t.Run(string(p.state), func(t *testing.T) {
+			l := newLifecycle(t, p)
+			c, clk := newTestClient(t, l.srv)
+			var log progressLog
+			_, err := c.Wait(t.Context(), "acme", "ep", WaitOptions{Timeout: 12 * time.Second, OnProgress: log.add})
+			var timeout *WaitTimeoutError
+			require.True(t, errors.As(err, &timeout), "got %v", err)
+			require.NotNil(t, timeout.Last)
+			assert.Equal(t, p.state, timeout.Last.Status.State)
+			assert.Equal(t, 12*time.Second, timeout.Timeout)
+			assert.Equal(t, []string{
+				string(p.state) + "@0s hb=false", string(p.state) + "@5s hb=true", string(p.state) + "@10s hb=true",
+			}, log.summary(), "a heartbeat at least every 5 s")
+			assert.Equal(t, 0, l.health, "a non-running endpoint is never health-checked")
+			assert.Equal(t, 3, l.gets, "stable states poll at the default interval")
+			assert.Equal(t, 12*time.Second, clk.Now().Sub(newFakeClock().Now()))
+		})
+	}
+}
+
+func TestWaitHeartbeatsBetweenSlowPolls(t *testing.T) {
+	l := newLifecycle(t, phase{state: StatePaused})
+	c, _ := newTestClient(t, l.srv)
+	var log progressLog
+	_, err := c.Wait(t.Context(), "acme", "ep", WaitOptions{Timeout: 31 * time.Second, Poll: 30 * time.Second, OnProgress: log.add})
+	require.Error(t, err)
+	assert.Len(t, log.summary(), 7, "one report at 0 s and heartbeats at 5…30 s")
+	assert.Equal(t, 2, l.gets)
+}
+
+func TestWaitCancelled(t *testing.T) {
+	l := newLifecycle(t, phase{state: StateInitializing, total: 1})
+	c, _ := newTestClient(t, l.srv)
+	ctx, cancel := context.WithCancel(t.Context())
+	_, err := c.Wait(ctx, "acme", "ep", WaitOptions{OnProgress: func(Progress) { cancel() }})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestWaitNotFound(t *testing.T) {
+	_, srv := newScripted(t, status(404))
+	c, _ := newTestClient(t, srv)
+	_, err := c.Wait(t.Context(), "acme", "ghost", WaitOptions{})
+	assert.True(t, IsNotFound(err))
+}
