@@ -62,7 +62,7 @@ func (l *lifecycle) serve(w http.ResponseWriter, r *http.Request) {
 		status["url"] = l.srv.URL + "/e/1"
 	}
 	json.NewEncoder(w).Encode(map[string]any{"name": "ep", "type": "protected", "healthRoute": "/health",
-		"model": map[string]any{"repository": "gpt2", "revision": nil, "task": "text-generation", "framework": "pytorch"},
+		"model":  map[string]any{"repository": "gpt2", "revision": nil, "task": "text-generation", "framework": "pytorch"},
 		"status": status})
 }
 
