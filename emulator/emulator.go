@@ -179,3 +179,6 @@ func (e *Emulator) closed() bool {
 }
 
 var errClosed = errors.New("emulator is closed")
+
+// Username is the default user's name, the namespace the default tokens own.
+func (e *Emulator) Username() string { return e.opts.User }
