@@ -152,6 +152,8 @@ type Client struct {
 	http    *http.Client
 	retry   RetryPolicy
 	clock   clock
+	// heartbeat is the longest silence between progress reports (Wait, cold starts).
+	heartbeat time.Duration
 
 	nsMu sync.Mutex
 	ns   string // cached default namespace
@@ -162,7 +164,9 @@ func New(cfg Config) (*Client, error) {
 	if strings.TrimSpace(cfg.Token) == "" {
 		return nil, fmt.Errorf("hfapi: %w", ErrNoToken)
 	}
-	c := &Client{cfg: cfg, http: cfg.HTTPClient, retry: cfg.Retry.withDefaults(), clock: realClock{}}
+	cfg.Token = strings.TrimSpace(cfg.Token)
+	c := &Client{cfg: cfg, http: cfg.HTTPClient, retry: cfg.Retry.withDefaults(), clock: realClock{},
+		heartbeat: heartbeatPeriod}
 	if c.http == nil {
 		c.http = &http.Client{}
 	}

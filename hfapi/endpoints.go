@@ -64,21 +64,28 @@ func (c *Client) List(ctx context.Context, namespace string) ([]Endpoint, error)
 	if err != nil {
 		return nil, fmt.Errorf("list endpoints of all namespaces: %w", err)
 	}
-	own, err := c.DefaultNamespace(ctx)
-	if err != nil {
-		return nil, err
+	own := w.Name
+	if w.Type != "user" || own == "" {
+		if own, err = c.DefaultNamespace(ctx); err != nil {
+			return nil, err
+		}
 	}
 	all, err := c.listOne(ctx, own)
 	if err != nil {
 		return nil, err
 	}
+	done := map[string]bool{own: true}
 	for _, org := range w.Orgs {
+		if done[org.Name] || org.Name == "" {
+			continue
+		}
+		done[org.Name] = true
 		eps, err := c.listOne(ctx, org.Name)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, err
 			}
-			continue
+			continue // no billing or no access: skipped like huggingface_hub does
 		}
 		all = append(all, eps...)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -123,13 +124,20 @@ func (c *Client) wake(ctx context.Context, ep *Endpoint, req request, opts CallO
 	req.header.Set("X-Scale-Up-Timeout", strconv.Itoa(max(1, int(limit.Round(time.Second)/time.Second))))
 	req.noRetry = true
 	start := c.clock.Now()
-	for attempt := 1; ; attempt++ {
-		elapsed := c.clock.Now().Sub(start)
-		if opts.OnProgress != nil {
-			opts.OnProgress(Progress{Endpoint: ep, State: StateScaledToZero, Elapsed: elapsed, Heartbeat: attempt > 1,
-				Message: fmt.Sprintf("waking %s from scale to zero (attempt %d, %s elapsed)", ep.Name, attempt, elapsed.Round(time.Second))})
+	var mu sync.Mutex // OnProgress is called from the heartbeat goroutine too; never concurrently
+	report := func(attempt int, heartbeat bool) {
+		if opts.OnProgress == nil {
+			return
 		}
-		resp, err := c.open(ctx, req)
+		mu.Lock()
+		defer mu.Unlock()
+		elapsed := c.clock.Now().Sub(start)
+		opts.OnProgress(Progress{Endpoint: ep, State: StateScaledToZero, Elapsed: elapsed, Heartbeat: heartbeat,
+			Message: fmt.Sprintf("waking %s from scale to zero (attempt %d, %s elapsed)", ep.Name, attempt, elapsed.Round(time.Second))})
+	}
+	for attempt := 1; ; attempt++ {
+		report(attempt, attempt > 1)
+		resp, err := c.openWithHeartbeat(ctx, req, func() { report(attempt, true) })
 		var apiErr *APIError
 		if err == nil || !errors.As(err, &apiErr) || (apiErr.Status != http.StatusServiceUnavailable && apiErr.Status != http.StatusBadGateway) {
 			return resp, err
@@ -142,6 +150,31 @@ func (c *Client) wake(ctx context.Context, ep *Endpoint, req request, opts CallO
 			return nil, fmt.Errorf("waking endpoint %s: %w", ep.Name, err)
 		}
 	}
+}
+
+// openWithHeartbeat sends req and calls beat every heartbeat period while the answer is outstanding:
+// the scale-up proxy may hold a request for minutes and the caller should still see progress.
+func (c *Client) openWithHeartbeat(ctx context.Context, req request, beat func()) (*http.Response, error) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(c.heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				beat()
+			}
+		}
+	}()
+	resp, err := c.open(ctx, req)
+	close(done)
+	wg.Wait()
+	return resp, err
 }
 
 // Call sends an arbitrary request to the endpoint URL + path (body JSON-encoded unless nil; a

@@ -342,3 +342,36 @@ func TestCall(t *testing.T) {
 	assert.ErrorContains(t, err, "not allowed")
 	assert.Len(t, d.all(), 3)
 }
+
+func TestColdStartHeartbeatsWhileRequestIsHeld(t *testing.T) {
+	beat := make(chan struct{}, 1)
+	d := newDataPlane(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		// Like the scale-up proxy, hold the request until the client has reported a heartbeat.
+		select {
+		case <-beat:
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+		w.Write([]byte(`[{"generated_text":"ok"}]`))
+	})
+	c, _ := newTestClient(t, d.srv)
+	c.heartbeat = 5 * time.Millisecond
+	var log progressLog
+	_, err := c.TextGeneration(t.Context(), d.endpoint(StateScaledToZero), TextGenerationRequest{Inputs: "Hi"},
+		CallOptions{OnProgress: func(p Progress) {
+			log.add(p)
+			if p.Heartbeat {
+				select {
+				case beat <- struct{}{}:
+				default:
+				}
+			}
+		}})
+	require.NoError(t, err)
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	require.GreaterOrEqual(t, len(log.got), 2)
+	assert.False(t, log.got[0].Heartbeat)
+	assert.True(t, log.got[1].Heartbeat)
+	assert.Contains(t, log.got[1].Message, "waking")
+}

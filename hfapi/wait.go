@@ -98,14 +98,14 @@ func (w *waiter) pause(ctx context.Context, state State) error {
 		if !now.Before(next) {
 			return nil
 		}
-		d := min(next.Sub(now), w.lastSent.Add(heartbeatPeriod).Sub(now))
+		d := min(next.Sub(now), w.lastSent.Add(w.c.heartbeat).Sub(now))
 		if w.opts.Timeout > 0 {
 			d = min(d, w.start.Add(w.opts.Timeout).Sub(now))
 		}
 		if err := w.c.clock.Sleep(ctx, max(d, 0)); err != nil {
 			return fmt.Errorf("waiting for %s/%s (last state %s): %w", w.ns, w.name, w.last.Status.State, err)
 		}
-		if !w.c.clock.Now().Before(w.lastSent.Add(heartbeatPeriod)) {
+		if !w.c.clock.Now().Before(w.lastSent.Add(w.c.heartbeat)) {
 			w.report(w.last, true)
 		}
 	}
