@@ -1,0 +1,144 @@
+package resources
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// Register adds the endpoint status template to srv, declares the resources capability
+// (subscribe and listChanged) and installs the hooks that track subscriptions in both protocol
+// eras and fill resources/list. Call it once, after srv is built and before it serves.
+//
+// mcp-go v1.2.1 keeps no subscription state of its own: resources/subscribe is only
+// acknowledged, and subscriptions/listen only holds its stream open. The hooks below record
+// who subscribed to what, so that the poller can notify exactly them.
+func (s *Service) Register(srv *server.MCPServer) {
+	server.WithResourceCapabilities(true, true)(srv)
+	hooks := srv.GetHooks()
+	if hooks == nil {
+		hooks = &server.Hooks{}
+		server.WithHooks(hooks)(srv)
+	}
+	s.addHooks(hooks, srv)
+	srv.AddResourceTemplates(s.Template())
+	s.mu.Lock()
+	s.listChanged = func(string) {
+		srv.SendNotificationToAllClients(mcp.MethodNotificationResourcesListChanged, nil)
+	}
+	s.mu.Unlock()
+}
+
+var listenSeq atomic.Uint64
+
+func (s *Service) addHooks(h *server.Hooks, srv *server.MCPServer) {
+	reg := s.Registry()
+	h.AddAfterSubscribe(func(ctx context.Context, _ any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
+		sess := server.ClientSessionFromContext(ctx)
+		if sess == nil || sess.SessionID() == "" {
+			s.log.Warn("resources/subscribe without a session cannot be notified", "uri", req.Params.URI)
+			return
+		}
+		if err := reg.Subscribe(&sessionSubscriber{srv: srv, session: sess.SessionID()}, req.Params.URI); err != nil {
+			s.log.Debug("ignoring subscription to a foreign URI", "err", err)
+		}
+	})
+	h.AddAfterUnsubscribe(func(ctx context.Context, _ any, req *mcp.UnsubscribeRequest, _ *mcp.EmptyResult) {
+		if sess := server.ClientSessionFromContext(ctx); sess != nil {
+			reg.Unsubscribe(sessionSubscriberID(sess.SessionID()), req.Params.URI)
+		}
+	})
+	h.AddOnUnregisterSession(func(_ context.Context, sess server.ClientSession) {
+		reg.Drop(sessionSubscriberID(sess.SessionID()))
+	})
+	h.AddBeforeSubscriptionsListen(s.listen)
+	h.AddAfterListResources(s.fillList)
+}
+
+// listen records the resource subscriptions of a subscriptions/listen stream (2026-07-28).
+// The request blocks until the client cancels it or disconnects, which ends ctx; the
+// subscriptions end with it.
+func (s *Service) listen(ctx context.Context, id any, req *mcp.SubscriptionsListenRequest) {
+	sess := server.ClientSessionFromContext(ctx)
+	if sess == nil || id == nil {
+		return
+	}
+	sub := &streamSubscriber{session: sess, listenID: id, id: fmt.Sprintf("listen:%d", listenSeq.Add(1))}
+	n := 0
+	for _, uri := range req.Params.Notifications.ResourceSubscriptions {
+		if err := s.Registry().Subscribe(sub, uri); err != nil {
+			s.log.Debug("ignoring subscription to a foreign URI", "err", err)
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		context.AfterFunc(ctx, func() { s.Registry().Drop(sub.id) })
+	}
+}
+
+// fillList adds the default namespace's endpoints to resources/list. mcp-go lists only
+// resources registered up front; registering each endpoint globally would go stale and make
+// every refresh broadcast list_changed to every session, so the listing is built per request.
+// Only the first page gets them (the endpoints are not paginated).
+func (s *Service) fillList(ctx context.Context, _ any, req *mcp.ListResourcesRequest, res *mcp.ListResourcesResult) {
+	if res == nil || req.Params.Cursor != "" {
+		return
+	}
+	list, err := s.List(ctx)
+	if err != nil {
+		s.log.Warn("resources/list without endpoints", "err", err)
+		return
+	}
+	res.Resources = append(res.Resources, list...)
+}
+
+func sessionSubscriberID(sessionID string) string { return "session:" + sessionID }
+
+// sessionSubscriber is a session that used resources/subscribe (2025-11-25 and earlier). It is
+// notified through the server's session table, so the notification takes the session's own
+// route (the stdio stream, the SSE stream, or streamable HTTP's GET stream).
+type sessionSubscriber struct {
+	srv     *server.MCPServer
+	session string
+}
+
+func (s *sessionSubscriber) ID() string { return sessionSubscriberID(s.session) }
+
+func (s *sessionSubscriber) Notify(method string, params map[string]any) error {
+	return s.srv.SendNotificationToSpecificClient(s.session, method, params)
+}
+
+// streamSubscriber is one subscriptions/listen stream (2026-07-28). Over streamable HTTP its
+// session exists only for the request and is in no session table, so notifications go straight
+// into the session's channel, which the transport drains onto the stream; each is tagged with
+// the listen request's id as the protocol requires.
+type streamSubscriber struct {
+	session  server.ClientSession
+	listenID any
+	id       string
+}
+
+func (s *streamSubscriber) ID() string { return s.id }
+
+func (s *streamSubscriber) Notify(method string, params map[string]any) error {
+	n := mcp.JSONRPCNotification{
+		JSONRPC: mcp.JSONRPC_VERSION,
+		Notification: mcp.Notification{Method: method, Params: mcp.NotificationParams{
+			Meta:             map[string]any{mcp.MetaKeySubscriptionID: s.listenID},
+			AdditionalFields: params,
+		}},
+	}
+	if up, ok := s.session.(server.SessionWithStreamableHTTPConfig); ok {
+		up.UpgradeToSSEWhenReceiveNotification()
+	}
+	select {
+	case s.session.NotificationChannel() <- n:
+		return nil
+	default:
+		return server.ErrNotificationChannelBlocked
+	}
+}

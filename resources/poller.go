@@ -1,0 +1,388 @@
+package resources
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// Default poll intervals: fast while a subscribed endpoint is on its way to another state,
+// slow when every subscribed endpoint is steady.
+const (
+	DefaultFastPoll = time.Second
+	DefaultSlowPoll = 10 * time.Second
+)
+
+// listTimeout bounds one list call, so that a hung request cannot stall a namespace's loop.
+const listTimeout = 30 * time.Second
+
+// Lister is what the poller needs from the API: one list call per namespace and cycle.
+type Lister interface {
+	List(ctx context.Context, namespace string) ([]hfapi.Endpoint, error)
+}
+
+// PollerOptions tune a Poller. Zero fields take their defaults.
+type PollerOptions struct {
+	// Fast is the interval while a subscribed endpoint is transitional (default 1s).
+	Fast time.Duration
+	// Slow is the interval while every subscribed endpoint is steady (default 10s).
+	Slow time.Duration
+	// OnListChanged is called when endpoints appear in or disappear from a watched namespace.
+	// It must not block.
+	OnListChanged func(namespace string)
+	// Logger receives list failures and dropped notifications (default: discard).
+	Logger *slog.Logger
+}
+
+// PollerStats are counters since the poller started.
+type PollerStats struct {
+	Cycles        int64            // completed list calls (one per namespace and cycle), successful or not
+	ByNamespace   map[string]int64 // Cycles per namespace
+	Notifications int64            // resources/updated notifications queued
+}
+
+// Poller refreshes every namespace that has at least one subscription with one List call per
+// cycle, whatever the number of sessions and subscriptions, and notifies the subscribers of
+// the documents that changed. A namespace's loop starts with its first subscription and ends
+// with its last. Create it with NewPoller; Close it when done.
+type Poller struct {
+	api  Lister
+	opts PollerOptions
+	log  *slog.Logger
+	reg  *Registry
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	loops map[string]*nsLoop
+
+	running       atomic.Int64
+	notifications atomic.Int64
+	statsMu       sync.Mutex
+	cycles        map[string]int64
+}
+
+// NewPoller returns a poller listing through api. Its Registry drives which namespaces it polls.
+func NewPoller(api Lister, opts PollerOptions) *Poller {
+	if opts.Fast <= 0 {
+		opts.Fast = DefaultFastPoll
+	}
+	if opts.Slow <= 0 {
+		opts.Slow = DefaultSlowPoll
+	}
+	if opts.Slow < opts.Fast {
+		opts.Slow = opts.Fast
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Poller{api: api, opts: opts, log: log, ctx: ctx, cancel: cancel,
+		loops: map[string]*nsLoop{}, cycles: map[string]int64{}}
+	p.reg = NewRegistry(p)
+	return p
+}
+
+// Registry returns the subscription registry that drives this poller.
+func (p *Poller) Registry() *Registry { return p.reg }
+
+// Running returns the number of namespace loops whose goroutine is still running.
+func (p *Poller) Running() int { return int(p.running.Load()) }
+
+// Stats returns the poller's counters.
+func (p *Poller) Stats() PollerStats {
+	st := PollerStats{Notifications: p.notifications.Load(), ByNamespace: map[string]int64{}}
+	p.statsMu.Lock()
+	defer p.statsMu.Unlock()
+	for ns, n := range p.cycles {
+		st.ByNamespace[ns] = n
+		st.Cycles += n
+	}
+	return st
+}
+
+// Watch starts polling namespace unless it is polled already, in which case the loop
+// re-evaluates its interval (a new subscription may concern a transitional endpoint).
+func (p *Poller) Watch(namespace string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ctx.Err() != nil {
+		return
+	}
+	if l := p.loops[namespace]; l != nil {
+		l.wake()
+		return
+	}
+	ctx, cancel := context.WithCancel(p.ctx)
+	l := &nsLoop{ns: namespace, ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1),
+		docs: map[string]snapshot{}, published: map[string]uint64{}}
+	p.loops[namespace] = l
+	p.wg.Add(1)
+	p.running.Add(1)
+	go p.run(l)
+}
+
+// Unwatch stops polling namespace.
+func (p *Poller) Unwatch(namespace string) {
+	p.mu.Lock()
+	l := p.loops[namespace]
+	delete(p.loops, namespace)
+	p.mu.Unlock()
+	if l != nil {
+		l.cancel()
+	}
+}
+
+// Publish records the endpoint a tool just received (after create, update, pause, …) so that
+// subscribers hear of the change at once instead of at the next poll. It never blocks on the
+// network and does nothing when nobody watches namespace.
+func (p *Poller) Publish(namespace string, ep *hfapi.Endpoint) {
+	if ep == nil {
+		return
+	}
+	if l := p.loop(namespace); l != nil {
+		p.deliver(namespace, l.set(ep.Name, snapshotOf(namespace, ep), true))
+		l.wake()
+	}
+}
+
+// PublishRemoval records that a tool deleted the endpoint namespace/name.
+func (p *Poller) PublishRemoval(namespace, name string) {
+	if l := p.loop(namespace); l != nil {
+		p.deliver(namespace, l.set(name, snapshot{}, false))
+	}
+}
+
+// Close stops every loop and waits for their goroutines to end.
+func (p *Poller) Close() error {
+	p.cancel()
+	p.mu.Lock()
+	p.loops = map[string]*nsLoop{}
+	p.mu.Unlock()
+	p.wg.Wait()
+	return nil
+}
+
+func (p *Poller) loop(namespace string) *nsLoop {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.loops[namespace]
+}
+
+// run polls one namespace until its context ends. The first poll is immediate: it sets the
+// baseline against which changes are detected.
+func (p *Poller) run(l *nsLoop) {
+	defer p.wg.Done()
+	defer p.running.Add(-1)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var last time.Time
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-timer.C:
+			p.poll(l)
+			last = time.Now()
+		case <-l.kick:
+			// Re-evaluate the interval: a publish or subscription may call for faster polling.
+			timer.Stop()
+		}
+		timer.Reset(max(p.interval(l)-time.Since(last), 0))
+	}
+}
+
+func (p *Poller) poll(l *nsLoop) {
+	gen := l.generation()
+	ctx, cancel := context.WithTimeout(l.ctx, listTimeout)
+	defer cancel()
+	eps, err := p.api.List(ctx, l.ns)
+	p.statsMu.Lock()
+	p.cycles[l.ns]++
+	p.statsMu.Unlock()
+	if err != nil {
+		if l.ctx.Err() == nil {
+			p.log.Warn("refreshing subscribed endpoints failed; retrying", "namespace", l.ns, "err", err)
+		}
+		l.setFailed(true)
+		return
+	}
+	l.setFailed(false)
+	p.deliver(l.ns, l.apply(eps, gen))
+}
+
+// interval is Fast while any subscribed endpoint of the namespace is transitional, else Slow.
+func (p *Poller) interval(l *nsLoop) time.Duration {
+	uris, failed := l.transitional()
+	if failed {
+		return p.opts.Slow
+	}
+	for _, uri := range uris {
+		if p.reg.Subscribed(uri) {
+			return p.opts.Fast
+		}
+	}
+	return p.opts.Slow
+}
+
+func (p *Poller) deliver(namespace string, c changes) {
+	for _, uri := range c.updated {
+		for _, s := range p.reg.Subscribers(uri) {
+			if err := s.Notify(mcp.MethodNotificationResourceUpdated, map[string]any{"uri": uri}); err != nil {
+				p.log.Debug("dropping resources/updated", "uri", uri, "subscriber", s.ID(), "err", err)
+				continue
+			}
+			p.notifications.Add(1)
+		}
+	}
+	if c.listChanged && p.opts.OnListChanged != nil {
+		p.opts.OnListChanged(namespace)
+	}
+}
+
+// snapshot is what change detection compares: the status document without its cost (which
+// only changes with the hardware, already part of the document).
+type snapshot struct {
+	state hfapi.State
+	body  string
+}
+
+func snapshotOf(namespace string, ep *hfapi.Endpoint) snapshot {
+	b, err := json.Marshal(NewStatusDocument(namespace, ep, nil))
+	if err != nil {
+		// The document holds only strings, numbers and pointers to them: this cannot happen,
+		// and a changing placeholder would only cause one extra notification.
+		b = []byte(err.Error())
+	}
+	return snapshot{state: ep.Status.State, body: string(b)}
+}
+
+// changes is what one poll or publish found.
+type changes struct {
+	updated     []string // URIs whose document changed, appeared or disappeared
+	listChanged bool     // endpoints appeared or disappeared
+}
+
+// nsLoop is the state of one watched namespace.
+type nsLoop struct {
+	ns     string
+	ctx    context.Context
+	cancel context.CancelFunc
+	kick   chan struct{}
+
+	mu     sync.Mutex
+	docs   map[string]snapshot // endpoint name → last known document
+	primed bool                // docs holds a complete list
+	failed bool                // the last list call failed
+	// gen counts publishes; published[name] is the generation of the last publish of name, so
+	// that a list requested before that publish does not undo it.
+	gen       uint64
+	published map[string]uint64
+}
+
+func (l *nsLoop) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (l *nsLoop) generation() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gen
+}
+
+func (l *nsLoop) setFailed(f bool) {
+	l.mu.Lock()
+	l.failed = f
+	l.mu.Unlock()
+}
+
+// transitional returns the URIs of the known endpoints that are transitional.
+func (l *nsLoop) transitional() (uris []string, failed bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name, s := range l.docs {
+		if s.state.Transitional() {
+			uris = append(uris, URI(l.ns, name))
+		}
+	}
+	return uris, l.failed
+}
+
+// apply replaces the known documents by a fresh list requested at generation gen and returns
+// what changed. The first list only sets the baseline.
+func (l *nsLoop) apply(eps []hfapi.Endpoint, gen uint64) changes {
+	next := make(map[string]snapshot, len(eps))
+	for i := range eps {
+		next[eps[i].Name] = snapshotOf(l.ns, &eps[i])
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name, g := range l.published {
+		if g <= gen {
+			delete(l.published, name) // the list saw this publish
+			continue
+		}
+		if s, ok := l.docs[name]; ok {
+			next[name] = s
+		} else {
+			delete(next, name)
+		}
+	}
+	prev, primed := l.docs, l.primed
+	l.docs, l.primed = next, true
+	if !primed {
+		return changes{}
+	}
+	var c changes
+	for name, s := range next {
+		old, had := prev[name]
+		if !had || old.body != s.body {
+			c.updated = append(c.updated, URI(l.ns, name))
+		}
+		c.listChanged = c.listChanged || !had
+	}
+	for name := range prev {
+		if _, ok := next[name]; !ok {
+			c.updated = append(c.updated, URI(l.ns, name))
+			c.listChanged = true
+		}
+	}
+	return c
+}
+
+// set records a published document (present) or removal (!present) and returns what changed.
+func (l *nsLoop) set(name string, s snapshot, present bool) changes {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.gen++
+	l.published[name] = l.gen
+	old, had := l.docs[name]
+	if present {
+		l.docs[name] = s
+	} else {
+		delete(l.docs, name)
+	}
+	uri := URI(l.ns, name)
+	if !l.primed {
+		// Without a baseline the list cannot be compared; the document itself did change.
+		return changes{updated: []string{uri}}
+	}
+	var c changes
+	if had != present || (present && old.body != s.body) {
+		c.updated = []string{uri}
+	}
+	c.listChanged = had != present
+	return c
+}

@@ -1,0 +1,197 @@
+package resources
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newService(t testing.TB, f *fixture) *Service {
+	t.Helper()
+	s, err := New(Options{API: f.api})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestURIRoundTrip(t *testing.T) {
+	tests := []struct {
+		uri, ns, name string
+		bad           bool
+	}{
+		{uri: "hf-endpoints://alice/my-ep", ns: "alice", name: "my-ep"},
+		{uri: "hf-endpoints://acme%20corp/x", ns: "acme corp", name: "x"},
+		{uri: "hf-endpoints://alice", bad: true},
+		{uri: "hf-endpoints:///x", bad: true},
+		{uri: "hf-endpoints://alice/", bad: true},
+		{uri: "hf-endpoints://alice/a/b", bad: true},
+		{uri: "https://alice/x", bad: true},
+		{uri: "hf-endpoints://alice/%zz", bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			ns, name, err := ParseURI(tt.uri)
+			if tt.bad {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.uri)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.ns, ns)
+			assert.Equal(t, tt.name, name)
+			assert.Equal(t, tt.uri, URI(ns, name))
+		})
+	}
+}
+
+func TestReadStatusDocument(t *testing.T) {
+	f := newFixture(t)
+	f.createRunning(t, user, "doc", 1)
+	s := newService(t, f)
+	ctx := context.Background()
+
+	doc, err := s.Read(ctx, URI(user, "doc-0"))
+	require.NoError(t, err)
+	assert.Equal(t, URI(user, "doc-0"), doc.URI)
+	assert.Equal(t, user, doc.Namespace)
+	assert.Equal(t, "doc-0", doc.Name)
+	assert.Equal(t, hfapi.StateRunning, doc.State)
+	require.NotNil(t, doc.URL)
+	assert.NotEmpty(t, *doc.URL)
+	assert.Equal(t, ReplicaStatus{Ready: 1, Target: 1}, doc.Replicas)
+	assert.Equal(t, "openai-community/gpt2", doc.Model.Repository)
+	assert.Equal(t, "text-generation", doc.Model.Task)
+	assert.Equal(t, "pytorch", doc.Model.Framework)
+	assert.Equal(t, HardwareInfo{Vendor: "aws", Region: "us-east-1", Accelerator: "cpu", InstanceType: "intel-spr", InstanceSize: "x1"}, doc.Hardware)
+	assert.Equal(t, 1, doc.Scaling.MinReplica)
+	assert.Equal(t, 2, doc.Scaling.MaxReplica)
+	assert.Equal(t, "authenticated", doc.Type)
+	assert.NotEmpty(t, doc.Created)
+	assert.NotEmpty(t, doc.Updated)
+
+	// The cost comes from the catalog's price of that instance in that region.
+	vendors, err := f.api.ListHardware(ctx, user)
+	require.NoError(t, err)
+	price := priceOf(t, vendors, "aws", "us-east-1", "intel-spr", "x1")
+	require.NotNil(t, doc.Cost)
+	assert.Equal(t, CostEstimate{PricePerHour: price, Min: price, Max: 2 * price, Currency: "USD"}, *doc.Cost)
+
+	// The JSON uses the documented names, with null for what is unknown.
+	b, err := json.Marshal(doc)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	for _, k := range []string{"uri", "namespace", "endpoint_name", "state", "url", "type", "replicas", "model", "hardware", "scaling", "estimated_hourly_cost", "created_at", "updated_at"} {
+		assert.Contains(t, m, k)
+	}
+	assert.Nil(t, m["scaling"].(map[string]any)["scale_to_zero_timeout"])
+}
+
+func priceOf(t *testing.T, vendors []hfapi.Vendor, vendor, region, typ, size string) float64 {
+	t.Helper()
+	for _, v := range vendors {
+		for _, r := range v.Regions {
+			for _, h := range r.Computes {
+				if v.Name == vendor && r.Name == region && h.InstanceType == typ && h.InstanceSize == size {
+					return h.PricePerHour
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s %s %s %s in the catalog", vendor, region, typ, size)
+	return 0
+}
+
+func TestReadCachesTheHardwareCatalogPerNamespace(t *testing.T) {
+	f := newFixture(t)
+	f.createRunning(t, user, "u", 2)
+	f.createRunning(t, org, "o", 1)
+	s := newService(t, f)
+	for _, uri := range []string{URI(user, "u-0"), URI(user, "u-1"), URI(user, "u-0"), URI(org, "o-0")} {
+		doc, err := s.Read(context.Background(), uri)
+		require.NoError(t, err)
+		require.NotNil(t, doc.Cost)
+	}
+	assert.EqualValues(t, 2, f.emu.Requests(http.MethodGet, hardwareRoute), "one catalog fetch per namespace")
+}
+
+func TestReadWithoutCatalogHasNoCost(t *testing.T) {
+	f := newFixture(t)
+	f.createRunning(t, user, "u", 1)
+	require.NoError(t, f.emu.InjectFault(emulator.Fault{Method: http.MethodGet, Route: hardwareRoute, Status: http.StatusForbidden}))
+	s := newService(t, f)
+	doc, err := s.Read(context.Background(), URI(user, "u-0"))
+	require.NoError(t, err, "the cost is optional")
+	assert.Nil(t, doc.Cost)
+	assert.Equal(t, hfapi.StateRunning, doc.State)
+}
+
+func TestReadUnknownEndpointIsNotFound(t *testing.T) {
+	f := newFixture(t)
+	s := newService(t, f)
+	tests := []struct {
+		uri, want string
+		notFound  bool
+	}{
+		{URI(user, "missing"), `no endpoint "missing" in namespace "alice"`, true},
+		{"hf-endpoints://only-namespace", "is not of the form", true},
+		// A namespace the token cannot use is an authorization failure, reported as such.
+		{URI("someone-else", "x"), `no access to namespace "someone-else"`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			_, err := s.Read(context.Background(), tt.uri)
+			require.Error(t, err)
+			assert.Equal(t, tt.notFound, errors.Is(err, server.ErrResourceNotFound), "%v", err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), f.emu.Token())
+		})
+	}
+}
+
+func TestListResources(t *testing.T) {
+	f := newFixture(t)
+	f.createRunning(t, user, "u", 2)
+	f.createRunning(t, org, "o", 1)
+	s := newService(t, f)
+	list, err := s.List(context.Background())
+	require.NoError(t, err)
+	require.Len(t, list, 2, "only the default namespace")
+	for _, r := range list {
+		assert.Contains(t, []string{URI(user, "u-0"), URI(user, "u-1")}, r.URI)
+		assert.Equal(t, MIMEType, r.MIMEType)
+		assert.Contains(t, r.Title, user+"/")
+		assert.Contains(t, r.Description, "openai-community/gpt2")
+		assert.NotEmpty(t, r.Name)
+	}
+}
+
+func TestTemplateHandler(t *testing.T) {
+	f := newFixture(t)
+	f.createRunning(t, user, "u", 1)
+	s := newService(t, f)
+	tmpl := s.Template()
+	assert.Equal(t, MIMEType, tmpl.Template.MIMEType)
+	assert.Equal(t, URITemplate, tmpl.Template.URITemplate.Raw())
+
+	var req mcp.ReadResourceRequest
+	req.Params.URI = URI(user, "u-0")
+	contents, err := tmpl.Handler(context.Background(), req)
+	require.NoError(t, err)
+	require.Len(t, contents, 1)
+	text, ok := contents[0].(mcp.TextResourceContents)
+	require.True(t, ok)
+	assert.Equal(t, MIMEType, text.MIMEType)
+	var doc StatusDocument
+	require.NoError(t, json.Unmarshal([]byte(text.Text), &doc))
+	assert.Equal(t, "u-0", doc.Name)
+}
