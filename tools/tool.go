@@ -76,7 +76,8 @@ type Call struct {
 // with Handle.
 type Handler struct {
 	in, out reflect.Type
-	run     func(ctx context.Context, call *Call, args json.RawMessage, schema *inputSchema) (Result, error)
+	// bind decodes and checks the arguments, returning the call to run.
+	bind func(args json.RawMessage, schema *inputSchema) (func(context.Context, *Call) (Result, error), error)
 }
 
 // Handle turns a typed handler into a Handler. In is the arguments struct
@@ -86,12 +87,12 @@ func Handle[In any, Out Result](fn func(ctx context.Context, call *Call, in In) 
 	return Handler{
 		in:  reflect.TypeFor[In](),
 		out: reflect.TypeFor[Out](),
-		run: func(ctx context.Context, call *Call, args json.RawMessage, schema *inputSchema) (Result, error) {
+		bind: func(args json.RawMessage, schema *inputSchema) (func(context.Context, *Call) (Result, error), error) {
 			var in In
 			if err := decodeArgs(args, schema, &in); err != nil {
 				return nil, err
 			}
-			return fn(ctx, call, in)
+			return func(ctx context.Context, call *Call) (Result, error) { return fn(ctx, call, in) }, nil
 		},
 	}
 }
@@ -114,7 +115,7 @@ func (t Tool) schemas() (*schemas, error) {
 	if s, ok := schemaCache[t.Name]; ok {
 		return s, nil
 	}
-	if t.Handler.run == nil {
+	if t.Handler.bind == nil {
 		return nil, fmt.Errorf("tool %s has no handler", t.Name)
 	}
 	in, err := reflectInput(t.Handler.in)
@@ -184,13 +185,19 @@ func (t Tool) serve(deps Deps, logger *slog.Logger, in *inputSchema) server.Tool
 	}
 }
 
+// invoke checks the arguments before anything else, so bad input is reported
+// even when the client cannot be built.
 func (t Tool) invoke(ctx context.Context, deps Deps, call *Call, args json.RawMessage, in *inputSchema) (Result, error) {
+	run, err := t.Handler.bind(args, in)
+	if err != nil {
+		return nil, err
+	}
 	client, err := deps.Client(ctx)
 	if err != nil {
 		return nil, &clientError{err: err}
 	}
 	call.Client = client
-	return t.Handler.run(ctx, call, args, in)
+	return run(ctx, call)
 }
 
 // render turns a handler outcome into a tool result. Only a result that

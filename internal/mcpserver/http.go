@@ -1,0 +1,139 @@
+package mcpserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// HTTP paths served on one listener.
+const (
+	PathStreamable = "/mcp"     // streamable HTTP, both protocol eras
+	PathSSE        = "/sse"     // legacy HTTP+SSE event stream
+	PathMessage    = "/message" // legacy HTTP+SSE client messages
+	PathHealth     = "/healthz"
+)
+
+// Timeouts of the HTTP transport.
+const (
+	sessionIdleTTL     = 30 * time.Minute
+	streamHeartbeat    = 25 * time.Second
+	readHeaderTimeout  = 10 * time.Second
+	shutdownGrace      = 5 * time.Second
+	maxHeaderBytesHTTP = 64 << 10
+)
+
+// HTTPHandler serves streamable HTTP at /mcp, legacy SSE at /sse and /message,
+// and /healthz. It is a plain http.Handler, so middleware can wrap it.
+type HTTPHandler struct {
+	mux        *http.ServeMux
+	streamable *server.StreamableHTTPServer
+	sse        *server.SSEServer
+}
+
+// HTTPHandler returns the server's HTTP handler (one per Server), without the
+// Options.HTTPMiddleware; Handler returns it wrapped.
+func (s *Server) HTTPHandler() *HTTPHandler {
+	s.httpOnce.Do(func() { s.http = s.newHTTPHandler() })
+	return s.http
+}
+
+// Handler returns the HTTP handler wrapped in Options.HTTPMiddleware.
+func (s *Server) Handler() http.Handler {
+	var h http.Handler = s.HTTPHandler()
+	for i := len(s.opts.HTTPMiddleware) - 1; i >= 0; i-- {
+		h = s.opts.HTTPMiddleware[i](h)
+	}
+	return h
+}
+
+func (s *Server) newHTTPHandler() *HTTPHandler {
+	streamable := server.NewStreamableHTTPServer(s.mcp,
+		// Stateful: a legacy client's session keeps its GET stream for notifications.
+		// Modern (2026-07-28) requests ignore sessions by design.
+		server.WithStateful(true),
+		server.WithSessionIdleTTL(sessionIdleTTL),
+		server.WithHeartbeatInterval(streamHeartbeat),
+		server.WithStreamableHTTPLogger(s.log),
+		server.WithDisableLocalhostProtection(s.opts.DisableLocalhostProtection),
+	)
+	sse := server.NewSSEServer(s.mcp,
+		server.WithSSEEndpoint(PathSSE),
+		server.WithMessageEndpoint(PathMessage),
+		server.WithSSEDisableLocalhostProtection(s.opts.DisableLocalhostProtection),
+	)
+	mux := http.NewServeMux()
+	mux.Handle(PathStreamable, streamable)
+	mux.Handle(PathSSE, sse)
+	mux.Handle(PathMessage, sse)
+	mux.HandleFunc("GET "+PathHealth, s.health)
+	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse}
+}
+
+// ServeHTTP dispatches to the transport for the path.
+func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// CloseSessions ends every open MCP session (streamable and SSE), which
+// releases long-lived streams so the HTTP server can shut down.
+func (h *HTTPHandler) CloseSessions(ctx context.Context) {
+	h.streamable.CloseSessions(ctx)
+	h.sse.CloseSessions()
+}
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "name": Name, "version": s.opts.Version, "tools": len(s.tools)})
+}
+
+// ListenAndServe listens on addr and serves Handler until ctx is cancelled,
+// then shuts down gracefully: sessions are closed, in-flight requests get a
+// few seconds to finish.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is ListenAndServe on an existing listener, which it closes.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		MaxHeaderBytes:    maxHeaderBytesHTTP,
+		ErrorLog:          slogErrorLog(s.log),
+	}
+	if s.opts.ConfigureHTTPServer != nil {
+		s.opts.ConfigureHTTPServer(srv)
+	}
+	base := "http://" + ln.Addr().String()
+	s.log.Info("serving MCP over HTTP", "streamable", base+PathStreamable, "sse", base+PathSSE, "health", base+PathHealth)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	s.HTTPHandler().CloseSessions(shutdownCtx)
+	err := srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("HTTP shutdown grace period over; closing remaining connections")
+		err = srv.Close()
+	}
+	if serveErr := <-errc; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	s.log.Info("HTTP server stopped")
+	return err
+}

@@ -1,0 +1,220 @@
+// Package mcpserver builds the hf-endpoints-mcp MCP server from the tools and
+// serves it over stdio, streamable HTTP and legacy SSE.
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/tools"
+)
+
+// Name is the server name reported to clients.
+const Name = "hf-endpoints-mcp"
+
+// Instructions tell the model how the tools fit together.
+const Instructions = `Operate Hugging Face Inference Endpoints. Typical flow: list_hardware or list_catalog → ` +
+	`create_endpoint (wait: true) → text_generation / chat_completion / feature_extraction / text_to_image → ` +
+	`pause_endpoint when done (billing stops). A paused endpoint needs resume_endpoint before inference; ` +
+	`wait_for_endpoint follows any transition with progress.`
+
+// Options configure the server. Fields after Heartbeat are extension points for
+// features layered on top (guardrails, resources, prompts, audit, HTTP hardening).
+type Options struct {
+	// Client is the API client. When nil, NewClient builds one on the first
+	// tool call, so start-up does no I/O.
+	Client    *hfapi.Client
+	NewClient func(ctx context.Context) (*hfapi.Client, error)
+	// Toolsets selects tools by toolset name (empty = all); see tools.ParseToolsets.
+	Toolsets []string
+	// ReadOnly serves only tools whose readOnly hint is set.
+	ReadOnly bool
+	Logger   *slog.Logger
+	Version  string
+	// Heartbeat is the progress heartbeat interval (default progress.DefaultHeartbeat).
+	Heartbeat time.Duration
+
+	// ExtraTools are served along with the selected toolsets, under the same
+	// toolset and read-only filtering.
+	ExtraTools []tools.Tool
+	// ServerOptions are appended to the mcp-go server options (capabilities,
+	// hooks, elicitation, completions, …).
+	ServerOptions []server.ServerOption
+	// ToolMiddleware wraps every tool handler, outermost first (audit, confirmations).
+	ToolMiddleware []server.ToolHandlerMiddleware
+	// Configure runs on the built server, e.g. to add resources and prompts.
+	Configure func(*server.MCPServer) error
+	// HTTPMiddleware wraps the HTTP handler, outermost first (auth, Host/Origin
+	// allowlists, body limits).
+	HTTPMiddleware []func(http.Handler) http.Handler
+	// ConfigureHTTPServer tunes the http.Server used by ListenAndServe.
+	ConfigureHTTPServer func(*http.Server)
+	// DisableLocalhostProtection turns off mcp-go's own DNS-rebinding check,
+	// for when an HTTPMiddleware enforces a Host allowlist instead.
+	DisableLocalhostProtection bool
+}
+
+// Server is the MCP server with its transports.
+type Server struct {
+	mcp   *server.MCPServer
+	opts  Options
+	log   *slog.Logger
+	tools []tools.Tool
+
+	// Tools are described (schemas reflected) and registered on the first
+	// tools/list or tools/call, not at start-up: initialize stays fast.
+	hooks        *server.Hooks
+	registerOnce sync.Once
+	registerErr  error
+
+	httpOnce sync.Once
+	http     *HTTPHandler
+}
+
+// New builds the server: selects and binds the tools, applies the options.
+// It does no I/O; the API client is built on first use when Options.Client is nil.
+func New(opts Options) (*Server, error) {
+	if opts.Client == nil && opts.NewClient == nil {
+		return nil, errors.New("mcpserver: set Options.Client or Options.NewClient")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	toolsets, err := tools.ParseToolsets(opts.Toolsets)
+	if err != nil {
+		return nil, err
+	}
+	selected := tools.Select(toolsets, opts.ReadOnly)
+	for _, t := range opts.ExtraTools {
+		if slices.Contains(toolsets, t.Toolset) && (!opts.ReadOnly || t.Hints.ReadOnly) {
+			selected = append(selected, t)
+		}
+	}
+	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: &server.Hooks{}}
+	s.mcp = server.NewMCPServer(Name, opts.Version, s.serverOptions()...)
+	s.installLazyTools()
+	if opts.Configure != nil {
+		if err := opts.Configure(s.mcp); err != nil {
+			return nil, fmt.Errorf("mcpserver: configure: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func (s *Server) serverOptions() []server.ServerOption {
+	opts := []server.ServerOption{
+		server.WithHooks(s.hooks),
+		server.WithToolCapabilities(false),
+		server.WithInstructions(Instructions),
+		server.WithTitle("Hugging Face Inference Endpoints"),
+		// A panicking handler is a programming fault: a JSON-RPC error, not a crash.
+		server.WithRecovery(),
+	}
+	// mcp-go makes the first registered middleware the outermost.
+	for _, mw := range s.opts.ToolMiddleware {
+		opts = append(opts, server.WithToolHandlerMiddleware(mw))
+	}
+	return append(opts, s.opts.ServerOptions...)
+}
+
+// installLazyTools registers the tools from the first request that needs
+// them. If Options.ServerOptions replaced the hooks, the hooks are added there.
+func (s *Server) installLazyTools() {
+	hooks := s.mcp.GetHooks()
+	if hooks == nil {
+		// WithHooks(nil) from ServerOptions: fall back to registering now.
+		if err := s.RegisterTools(); err != nil {
+			s.log.Error("registering tools failed", "err", err)
+		}
+		return
+	}
+	hooks.AddBeforeListTools(func(context.Context, any, *mcp.ListToolsRequest) { s.registerLogged() })
+	hooks.AddBeforeCallTool(func(context.Context, any, *mcp.CallToolRequest) { s.registerLogged() })
+}
+
+func (s *Server) registerLogged() {
+	if err := s.RegisterTools(); err != nil {
+		s.log.Error("registering tools failed", "err", err)
+	}
+}
+
+// RegisterTools describes and registers the selected tools; it runs once and
+// later calls return the first outcome. The server calls it on the first
+// tools/list or tools/call; call it directly to register eagerly.
+func (s *Server) RegisterTools() error {
+	s.registerOnce.Do(func() {
+		deps := tools.Deps{Client: s.clientFunc(), Logger: s.log, Heartbeat: s.opts.Heartbeat}
+		bound := make([]server.ServerTool, 0, len(s.tools))
+		for _, t := range s.tools {
+			st, err := t.ServerTool(deps)
+			if err != nil {
+				s.registerErr = fmt.Errorf("mcpserver: %w", err)
+				return
+			}
+			bound = append(bound, st)
+		}
+		s.mcp.AddTools(bound...)
+	})
+	return s.registerErr
+}
+
+// clientFunc returns the client provider handed to tools: the fixed client,
+// or NewClient memoised on success (a failure is retried on the next call,
+// so fixing the environment does not need a restart).
+func (s *Server) clientFunc() func(context.Context) (*hfapi.Client, error) {
+	if s.opts.Client != nil {
+		c := s.opts.Client
+		return func(context.Context) (*hfapi.Client, error) { return c, nil }
+	}
+	var (
+		mu     sync.Mutex
+		client *hfapi.Client
+	)
+	return func(ctx context.Context) (*hfapi.Client, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if client != nil {
+			return client, nil
+		}
+		c, err := s.opts.NewClient(ctx)
+		if err != nil {
+			return nil, err
+		}
+		client = c
+		return c, nil
+	}
+}
+
+// MCP returns the underlying mcp-go server.
+func (s *Server) MCP() *server.MCPServer { return s.mcp }
+
+// Tools returns the tools this server serves.
+func (s *Server) Tools() []tools.Tool { return slices.Clone(s.tools) }
+
+// ServeStdio serves one client over in/out (newline-delimited JSON-RPC) until
+// in ends or ctx is cancelled. Nothing but JSON-RPC is written to out.
+// mcp-go keeps one stdio session per process, so serve one stream at a time.
+func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	stdio := server.NewStdioServer(s.mcp)
+	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
+	s.log.Debug("serving MCP over stdio", "tools", len(s.tools))
+	err := stdio.Listen(ctx, in, out)
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
