@@ -138,11 +138,21 @@ func (c *Client) Create(ctx context.Context, namespace string, spec CreateSpec) 
 	checkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.retry.MaxElapsed)
 	defer cancel()
 	if got, gerr := c.Get(checkCtx, ns, spec.Name); gerr == nil {
+		if !spec.describes(got) {
+			return nil, fmt.Errorf("%w (an endpoint named %q exists but does not match the requested configuration; it may predate this request: check it with get_endpoint)", err, spec.Name)
+		}
 		return got, nil
 	} else if IsNotFound(gerr) {
 		return nil, fmt.Errorf("%w (checked: the endpoint was not created; it is safe to try again)", err)
 	}
 	return nil, fmt.Errorf("%w (the endpoint may or may not have been created; check with get_endpoint before trying again)", err)
+}
+
+// describes reports whether ep looks like the endpoint spec creates (same model, hardware and place),
+// used to recognise our own create after a lost answer.
+func (s CreateSpec) describes(ep *Endpoint) bool {
+	return ep.Model.Repository == s.Repository && ep.Compute.InstanceType == s.InstanceType &&
+		ep.Compute.InstanceSize == s.InstanceSize && ep.Provider.Vendor == s.Vendor && ep.Provider.Region == s.Region
 }
 
 // Update changes only the fields set in spec.

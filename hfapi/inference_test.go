@@ -209,6 +209,7 @@ func TestFeatureExtractionShapes(t *testing.T) {
 			}
 			require.NoError(t, json.Unmarshal(fixture(t, "hfhub-captured-t2i-fe-requests.json"), &captured))
 			assert.JSONEq(t, string(captured["feature_extraction"].Body), string(d.all()[0].body))
+			assert.Equal(t, "*/*", d.all()[0].header.Get("Accept"))
 		})
 	}
 	assert.Equal(t, []float32{2, 3}, meanPool([][]float32{{1, 2}, {3, 4}}))

@@ -270,7 +270,7 @@ func (c *Client) FeatureExtraction(ctx context.Context, ep *Endpoint, req Featur
 	if len(req.Inputs) == 0 {
 		return nil, &ValidationError{"inputs", "is empty; give at least one text"}
 	}
-	resp, err := c.infer(ctx, ep, http.MethodPost, "", req.body(), nil, opts)
+	resp, err := c.infer(ctx, ep, http.MethodPost, "", req.body(), http.Header{"Accept": {"*/*"}}, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -202,6 +202,15 @@ func TestCreateAfterConnectionLossChecksByName(t *testing.T) {
 		assert.Equal(t, 1, s.count("POST /v2/endpoint/acme"))
 		assert.Equal(t, 1, s.count(getPath))
 	})
+	t.Run("same name, other endpoint", func(t *testing.T) {
+		_, srv := newScripted(t, hangUp, okEndpoint(t))
+		c, _ := newTestClient(t, srv)
+		other := spec
+		other.Repository = "someone/else"
+		_, err := c.Create(t.Context(), "acme", other)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "does not match the requested configuration")
+	})
 	t.Run("not created", func(t *testing.T) {
 		s, srv := newScripted(t, hangUp, status(404))
 		c, _ := newTestClient(t, srv)
