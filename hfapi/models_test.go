@@ -174,3 +174,27 @@ func TestFreshEndpointHasParserRequiredKeys(t *testing.T) {
 		assert.Contains(t, status, k)
 	}
 }
+
+func TestRequestShapedDocumentsRoundTrip(t *testing.T) {
+	ep := roundTrip[Endpoint](t, fixture(t, "hfhub-captured-create-request.json"))
+	require.NotNil(t, ep.Route)
+	assert.Equal(t, "d.example", ep.Route.Domain)
+	require.NotNil(t, ep.CacheHTTPResponses)
+	assert.False(t, *ep.CacheHTTPResponses)
+	assert.Equal(t, []string{"t"}, ep.Tags)
+
+	custom := roundTrip[Image](t, []byte(`{"custom":{"url":"r/x:1","healthRoute":"/ok","port":8080,"env":{"A":"1"},
+	  "credentials":{"username":"u","password":"***"},"newOpt":1}}`))
+	assert.Equal(t, "u", custom.Custom.Credentials.Username)
+	assert.Contains(t, custom.Custom.Extra, "newOpt")
+
+	w := roundTrip[Whoami](t, []byte(`{"type":"user","name":"alice","orgs":[{"name":"o","plan":"team"}],"isPro":true}`))
+	assert.Equal(t, "o", w.Orgs[0].Name)
+}
+
+func TestWaitTimeoutErrorMessage(t *testing.T) {
+	err := &WaitTimeoutError{Last: &Endpoint{Status: Status{State: StatePaused}}, Timeout: time.Minute}
+	assert.Contains(t, err.Error(), "1m0s")
+	assert.Contains(t, err.Error(), "paused (resume it first)")
+	assert.Contains(t, (&WaitTimeoutError{Timeout: time.Second}).Error(), "unknown")
+}
