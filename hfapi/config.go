@@ -89,7 +89,8 @@ const tokenPlaces = "set HF_TOKEN, or write the token to the file named by HF_TO
 var ErrNoToken = errors.New("no Hugging Face token found: " + tokenPlaces)
 
 // DiscoverToken finds the token like huggingface_hub: HF_TOKEN, else the file at HF_TOKEN_PATH, else
-// $HF_HOME/token, else ~/.cache/huggingface/token. Values are trimmed; empty ones are skipped.
+// $HF_HOME/token, else ${XDG_CACHE_HOME:-~/.cache}/huggingface/token. Values are trimmed; empty values
+// and missing files are skipped. The error (ErrNoToken) names every place.
 func DiscoverToken() (string, error) {
 	if t := strings.TrimSpace(os.Getenv("HF_TOKEN")); t != "" {
 		return t, nil

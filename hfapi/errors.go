@@ -150,6 +150,7 @@ type EndpointFailedError struct {
 	Reason   string // "failed to deploy" or "failed to update"
 }
 
+// Error names the endpoint, what failed and the next step.
 func (e *EndpointFailedError) Error() string {
 	msg := fmt.Sprintf("endpoint %q %s", e.Endpoint.Name, e.Reason)
 	if d := strings.TrimSpace(e.Endpoint.Status.ErrorMessage + " " + e.Endpoint.Status.Message); d != "" {
@@ -164,6 +165,7 @@ type WaitTimeoutError struct {
 	Timeout time.Duration
 }
 
+// Error gives the timeout, the last state and the next step.
 func (e *WaitTimeoutError) Error() string {
 	state := "unknown"
 	if e.Last != nil {
@@ -181,4 +183,5 @@ type ValidationError struct {
 	Msg   string
 }
 
+// Error states the field and the rule it broke.
 func (e *ValidationError) Error() string { return "invalid " + e.Field + ": " + e.Msg }

@@ -42,6 +42,7 @@ type NotReadyError struct {
 	Next     string // the next step, e.g. "resume it first (resume_endpoint)"
 }
 
+// Error names the endpoint, its state and the next step.
 func (e *NotReadyError) Error() string {
 	return fmt.Sprintf("endpoint %q is %s and cannot serve requests: %s", e.Endpoint, e.State, e.Next)
 }
