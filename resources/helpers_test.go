@@ -96,24 +96,16 @@ func (f *fixture) createRunning(t testing.TB, ns, prefix string, n int) []string
 	return names
 }
 
+// waitState waits until the endpoints reach state, with Get calls (so that list counts stay
+// the poller's own).
 func (f *fixture) waitState(t testing.TB, ns string, want hfapi.State, names ...string) {
 	t.Helper()
-	require.Eventually(t, func() bool {
-		eps, err := f.api.List(context.Background(), ns)
-		if err != nil {
-			return false
-		}
-		state := map[string]hfapi.State{}
-		for _, ep := range eps {
-			state[ep.Name] = ep.Status.State
-		}
-		for _, n := range names {
-			if state[n] != want {
-				return false
-			}
-		}
-		return true
-	}, 10*time.Second, 5*time.Millisecond, "endpoints %v of %s never reached %s", names, ns, want)
+	for _, n := range names {
+		require.Eventually(t, func() bool {
+			ep, err := f.api.Get(context.Background(), ns, n)
+			return err == nil && ep.Status.State == want
+		}, 10*time.Second, 2*time.Millisecond, "endpoint %s/%s never reached %s", ns, n, want)
+	}
 }
 
 func (f *fixture) lists() int64 { return f.emu.Requests(http.MethodGet, listRoute) }
@@ -193,4 +185,11 @@ func waitCycles(t testing.TB, p *Poller, n int64, nss ...string) {
 		}
 		return true
 	}, 10*time.Second, time.Millisecond, "namespaces %v did not complete %d poll cycles", nss, n)
+}
+
+// waitPolled waits until namespace ns has completed at least n poll cycles in all.
+func waitPolled(t testing.TB, p *Poller, n int64, ns string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return p.Stats().ByNamespace[ns] >= n }, 10*time.Second, time.Millisecond,
+		"namespace %s was not polled %d times", ns, n)
 }

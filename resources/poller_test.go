@@ -232,7 +232,7 @@ func TestPollerIntervalAdapts(t *testing.T) {
 	p := NewPoller(api, PollerOptions{Fast: time.Millisecond, Slow: time.Hour})
 	t.Cleanup(func() { _ = p.Close() })
 	require.NoError(t, p.Registry().Subscribe(newRecorder("s"), URI(user, "a")))
-	waitCycles(t, p, 1, user)
+	waitPolled(t, p, 1, user)
 	l := p.loop(user)
 	require.NotNil(t, l)
 	assert.Equal(t, time.Hour, p.interval(l), "b is transitional but nobody watches it")
