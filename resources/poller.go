@@ -131,6 +131,9 @@ func (p *Poller) Watch(namespace string) {
 	go p.run(l)
 }
 
+// Watched reports whether namespace is being polled.
+func (p *Poller) Watched(namespace string) bool { return p.loop(namespace) != nil }
+
 // Unwatch stops polling namespace.
 func (p *Poller) Unwatch(namespace string) {
 	p.mu.Lock()

@@ -180,9 +180,20 @@ func (s *Service) Publish(namespace string, ep *hfapi.Endpoint) {
 	s.withNamespace(namespace, func(ns string) { s.poller.Publish(ns, ep) })
 }
 
-// PublishRemoval tells subscribers at once that a tool deleted namespace/name.
+// PublishRemoval tells subscribers at once that a tool deleted namespace/name. The resource
+// list changed even when nobody watches the namespace, so clients hear of that in any case.
 func (s *Service) PublishRemoval(namespace, name string) {
-	s.withNamespace(namespace, func(ns string) { s.poller.PublishRemoval(ns, name) })
+	if s.Registry().Len() == 0 || (namespace != "" && !s.poller.Watched(namespace)) {
+		s.onListChanged(namespace)
+		return
+	}
+	s.withNamespace(namespace, func(ns string) {
+		if s.poller.Watched(ns) {
+			s.poller.PublishRemoval(ns, name)
+		} else {
+			s.onListChanged(ns)
+		}
+	})
 }
 
 // withNamespace runs f with namespace resolved. Resolving the default namespace may need a

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
@@ -194,4 +195,33 @@ func TestTemplateHandler(t *testing.T) {
 	var doc StatusDocument
 	require.NoError(t, json.Unmarshal([]byte(text.Text), &doc))
 	assert.Equal(t, "u-0", doc.Name)
+}
+
+// Tools publish their own changes; the default namespace ("") is resolved without blocking them.
+func TestServicePublish(t *testing.T) {
+	f := newFixture(t)
+	f.createRunning(t, user, "u", 1)
+	s, err := New(Options{API: f.api, FastPoll: time.Hour, SlowPoll: time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	changes := &listChanges{}
+	s.listChanged = changes.record
+
+	// Nobody subscribes: a removal still changes the list.
+	s.PublishRemoval(user, "gone")
+	assert.Equal(t, 1, changes.count(user))
+
+	sub := newRecorder("s")
+	require.NoError(t, s.Registry().Subscribe(sub, URI(user, "u-0")))
+	waitPolled(t, s.Poller(), 1, user)
+	ep, err := f.api.Pause(context.Background(), user, "u-0")
+	require.NoError(t, err)
+	s.Publish("", ep)
+	require.Eventually(t, func() bool { return len(sub.got()) == 1 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, []string{URI(user, "u-0")}, sub.got())
+
+	s.PublishRemoval("", "u-0")
+	require.Eventually(t, func() bool { return changes.count(user) == 2 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, []string{URI(user, "u-0"), URI(user, "u-0")}, sub.got())
+	s.Publish(user, nil) // ignored
 }
