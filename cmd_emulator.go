@@ -32,7 +32,7 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	user := fs.String("user", emulator.DefaultUser, "user the tokens act for")
 	orgs := fs.String("orgs", "", "comma-separated organisations of the user, e.g. acme,research")
 	var tokens tokenList
-	fs.Var(&tokens, "token", "bearer token accepted for the user (repeatable; default "+emulator.DefaultToken+")")
+	fs.Var(&tokens, "token", "bearer `token` accepted for the user (repeatable; default "+emulator.DefaultToken+")")
 	deploy := fs.Duration("deploy-time", 3*time.Second, "time from pending to running")
 	update := fs.Duration("update-time", time.Second, "time from updating to running")
 	scaleUp := fs.Duration("scale-up-time", 2*time.Second, "time a scaled-to-zero endpoint takes to serve again")
