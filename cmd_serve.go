@@ -3,10 +3,209 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
 )
 
-// runServe runs the MCP server. It is wired by the MCP core.
+// serveStdin is where the stdio transport reads; tests replace it.
+var serveStdin io.Reader = os.Stdin
+
+// serveConfig is the serve command's configuration, from flags and environment.
+type serveConfig struct {
+	transport string
+	addr      string
+	emulator  bool
+	toolsets  string
+	readOnly  bool
+	logLevel  slog.Level
+	waitPoll  time.Duration
+}
+
+// Environment variables that set serve's defaults (flags win).
+const (
+	envTransport = "HF_MCP_TRANSPORT"
+	envAddr      = "HF_MCP_ADDR"
+	envEmulator  = "HF_MCP_EMULATOR"
+	envToolsets  = "HF_MCP_TOOLSETS"
+	envReadOnly  = "HF_MCP_READ_ONLY"
+	envLogLevel  = "HF_MCP_LOG_LEVEL"
+	envWaitPoll  = "HF_MCP_WAIT_POLL" // e.g. 2s; how often waits poll (default adaptive, 1–5 s)
+)
+
+// Emulator timings of `serve --emulator`: quick enough to try things, slow
+// enough that progress is visible.
+var embeddedEmulatorTimings = emulator.Timings{
+	Deploy: 3 * time.Second, Update: 2 * time.Second, ScaleUp: 2 * time.Second, IdleMinute: 5 * time.Second,
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg serveConfig
+	var level string
+	fs.StringVar(&cfg.transport, "transport", envOr(envTransport, "stdio"), "transport: stdio, sse or http (env "+envTransport+")")
+	fs.StringVar(&cfg.addr, "addr", envOr(envAddr, "127.0.0.1:8080"), "listen address for sse and http (env "+envAddr+")")
+	fs.BoolVar(&cfg.emulator, "emulator", envBool(envEmulator), "serve against an in-process offline emulator; no token needed (env "+envEmulator+")")
+	fs.StringVar(&cfg.toolsets, "toolsets", envOr(envToolsets, "all"), "comma-separated toolsets: endpoints_read, endpoints_write, inference, or all (env "+envToolsets+")")
+	fs.BoolVar(&cfg.readOnly, "read-only", envBool(envReadOnly), "serve only tools that change nothing (env "+envReadOnly+")")
+	fs.StringVar(&level, "log-level", envOr(envLogLevel, "info"), "log level on stderr: debug, info, warn or error (env "+envLogLevel+")")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q; serve takes only flags (see serve -h)", fs.Arg(0))
+	}
+	switch cfg.transport {
+	case "stdio", "sse", "http":
+	default:
+		return cfg, fmt.Errorf("unknown transport %q; use stdio, sse or http", cfg.transport)
+	}
+	if err := cfg.logLevel.UnmarshalText([]byte(level)); err != nil {
+		return cfg, fmt.Errorf("unknown log level %q; use debug, info, warn or error", level)
+	}
+	if v := strings.TrimSpace(os.Getenv(envWaitPoll)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("%s=%q is not a positive duration such as 2s or 500ms", envWaitPoll, v)
+		}
+		cfg.waitPoll = d
+	}
+	return cfg, nil
+}
+
+func envOr(key, def string) string {
+	if v := strings.TrimSpace(os.Getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+// envBool reads a boolean variable; anything but a true value (1, true, yes, on) is false.
+func envBool(key string) bool {
+	v := strings.ToLower(strings.TrimSpace(os.Getenv(key)))
+	if b, err := strconv.ParseBool(v); err == nil {
+		return b
+	}
+	return v == "yes" || v == "on"
+}
+
+// runServe runs the MCP server until its input ends (stdio) or ctx is cancelled.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("serve is not available yet")
+	cfg, err := parseServeFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	backend := newBackend(cfg, logger)
+	defer backend.close()
+
+	srv, err := mcpserver.New(mcpserver.Options{
+		NewClient: backend.client,
+		Toolsets:  []string{cfg.toolsets},
+		ReadOnly:  cfg.readOnly,
+		Logger:    logger,
+		Version:   version,
+		WaitPoll:  cfg.waitPoll,
+	})
+	if err != nil {
+		return err
+	}
+	if cfg.transport == "stdio" {
+		logger.Debug("serving MCP over stdio", "emulator", cfg.emulator, "read_only", cfg.readOnly)
+		return srv.ServeStdio(ctx, serveStdin, stdout)
+	}
+	if !isLoopback(cfg.addr) {
+		logger.Warn("listening on a non-loopback address: anyone who can reach it can use your token", "addr", cfg.addr)
+	}
+	return srv.ListenAndServe(ctx, cfg.addr)
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// backend builds the API client on first use: against Hugging Face with the
+// discovered token, or against an emulator it starts on a free loopback port.
+type backend struct {
+	cfg    serveConfig
+	logger *slog.Logger
+
+	mu  sync.Mutex
+	emu *emulator.Server
+}
+
+func newBackend(cfg serveConfig, logger *slog.Logger) *backend {
+	if !cfg.emulator {
+		// A cheap check (environment and a few files) so a missing token is
+		// visible at start; tools report it too, and pick it up once it is set.
+		if _, err := hfapi.DiscoverToken(); err != nil {
+			logger.Warn("no Hugging Face token yet; tools will fail until one is set", "err", err)
+		}
+	}
+	return &backend{cfg: cfg, logger: logger}
+}
+
+func (b *backend) client(ctx context.Context) (*hfapi.Client, error) {
+	if b.cfg.emulator {
+		return b.emulatorClient()
+	}
+	token, err := hfapi.DiscoverToken()
+	if err != nil {
+		return nil, err
+	}
+	cfg := hfapi.ConfigFromEnv()
+	cfg.Token = token
+	cfg.UserAgent = "hf-endpoints-mcp/" + version
+	return hfapi.New(cfg)
+}
+
+func (b *backend) emulatorClient() (*hfapi.Client, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.emu == nil {
+		emu, err := emulator.Start("127.0.0.1:0", emulator.Options{
+			Timings: embeddedEmulatorTimings,
+			Logger:  b.logger.With("component", "emulator"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("start the emulator: %w", err)
+		}
+		b.emu = emu
+		b.logger.Info("emulator started", "url", emu.URL)
+	}
+	return hfapi.New(hfapi.Config{
+		Token: b.emu.Token(), APIBase: b.emu.APIBase(), HubBase: b.emu.HubBase(),
+		CatalogBase: b.emu.CatalogBase(), UserAgent: "hf-endpoints-mcp/" + version,
+	})
+}
+
+func (b *backend) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.emu != nil {
+		if err := b.emu.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			b.logger.Warn("closing the emulator", "err", err)
+		}
+		b.emu = nil
+	}
 }

@@ -59,6 +59,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Heartbeat is the progress heartbeat interval (progress.DefaultHeartbeat when 0).
 	Heartbeat time.Duration
+	// WaitPoll is the poll interval of waits started by "wait": true and of
+	// wait_for_endpoint without poll_seconds (0 = hfapi's adaptive default).
+	WaitPoll time.Duration
 }
 
 // Call is one tool invocation as its handler sees it.
@@ -67,6 +70,7 @@ type Call struct {
 	Logger    *slog.Logger
 	Progress  *progress.Reporter // nil-safe; nil when the client sent no progressToken
 	Heartbeat time.Duration
+	WaitPoll  time.Duration
 	// Request is the raw MCP request, for handlers that need its _meta or, in
 	// later protocol versions, the answers of a multi round-trip request.
 	Request mcp.CallToolRequest
@@ -174,7 +178,7 @@ func (t Tool) ServerTool(deps Deps) (server.ServerTool, error) {
 func (t Tool) serve(deps Deps, logger *slog.Logger, in *inputSchema) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		start := time.Now()
-		call := &Call{Logger: logger, Request: req, Heartbeat: deps.Heartbeat,
+		call := &Call{Logger: logger, Request: req, Heartbeat: deps.Heartbeat, WaitPoll: deps.WaitPoll,
 			Progress: progress.FromRequest(ctx, req)}
 		res, err := t.invoke(ctx, deps, call, rawArguments(req), in)
 		result, fault := t.render(res, err)

@@ -25,6 +25,9 @@ func waitReady(ctx context.Context, call *Call, namespace, name string, timeout,
 	if timeout <= 0 {
 		timeout = defaultWaitTimeout
 	}
+	if poll <= 0 {
+		poll = call.WaitPoll
+	}
 	stop := call.Progress.Heartbeat(ctx, call.Heartbeat)
 	defer stop()
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -55,7 +58,6 @@ func waitReady(ctx context.Context, call *Call, namespace, name string, timeout,
 	case err != nil:
 		return StatusResult{}, err
 	}
-	call.Progress.Report(progressLine(ep))
 	return StatusResult{Endpoint: statusOf(ep, namespace), Ready: ptrTo(true),
 		Note: "ready: the endpoint serves requests"}, nil
 }

@@ -44,6 +44,8 @@ type Options struct {
 	Version  string
 	// Heartbeat is the progress heartbeat interval (default progress.DefaultHeartbeat).
 	Heartbeat time.Duration
+	// WaitPoll is how often waits poll the endpoint (0 = hfapi's adaptive default).
+	WaitPoll time.Duration
 
 	// ExtraTools are served along with the selected toolsets, under the same
 	// toolset and read-only filtering.
@@ -157,7 +159,7 @@ func (s *Server) registerLogged() {
 // tools/list or tools/call; call it directly to register eagerly.
 func (s *Server) RegisterTools() error {
 	s.registerOnce.Do(func() {
-		deps := tools.Deps{Client: s.clientFunc(), Logger: s.log, Heartbeat: s.opts.Heartbeat}
+		deps := tools.Deps{Client: s.clientFunc(), Logger: s.log, Heartbeat: s.opts.Heartbeat, WaitPoll: s.opts.WaitPoll}
 		bound := make([]server.ServerTool, 0, len(s.tools))
 		for _, t := range s.tools {
 			st, err := t.ServerTool(deps)

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestServeFlagsDefaultsEnvironmentAndErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want serveConfig
+		err  string
+	}{
+		{name: "defaults", want: serveConfig{transport: "stdio", addr: "127.0.0.1:8080", toolsets: "all", logLevel: slog.LevelInfo}},
+		{name: "flags", args: []string{"--transport", "http", "--addr", "127.0.0.1:9", "--emulator", "--toolsets", "inference", "--read-only", "--log-level", "debug"},
+			want: serveConfig{transport: "http", addr: "127.0.0.1:9", emulator: true, toolsets: "inference", readOnly: true, logLevel: slog.LevelDebug}},
+		{name: "environment", env: map[string]string{envTransport: "sse", envAddr: "127.0.0.1:7", envEmulator: "1", envToolsets: "endpoints_read",
+			envReadOnly: "true", envLogLevel: "warn", envWaitPoll: "250ms"},
+			want: serveConfig{transport: "sse", addr: "127.0.0.1:7", emulator: true, toolsets: "endpoints_read", readOnly: true,
+				logLevel: slog.LevelWarn, waitPoll: 250 * time.Millisecond}},
+		{name: "flags win over environment", env: map[string]string{envTransport: "sse"}, args: []string{"--transport", "stdio"},
+			want: serveConfig{transport: "stdio", addr: "127.0.0.1:8080", toolsets: "all", logLevel: slog.LevelInfo}},
+		{name: "unknown transport", args: []string{"--transport", "websocket"}, err: `unknown transport "websocket"; use stdio, sse or http`},
+		{name: "unknown level", args: []string{"--log-level", "loud"}, err: `unknown log level "loud"`},
+		{name: "stray argument", args: []string{"extra"}, err: `unexpected argument "extra"`},
+		{name: "bad wait poll", env: map[string]string{envWaitPoll: "soon"}, err: "HF_MCP_WAIT_POLL=\"soon\" is not a positive duration"},
+		{name: "unknown flag", args: []string{"--port", "1"}, err: "flag provided but not defined: -port"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{envTransport, envAddr, envEmulator, envToolsets, envReadOnly, envLogLevel, envWaitPoll} {
+				t.Setenv(k, tc.env[k])
+			}
+			got, err := parseServeFlags(tc.args, io.Discard)
+			if tc.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestRunServeRejectsBadConfigurationBeforeServing(t *testing.T) {
+	err := runServe(context.Background(), []string{"--toolsets", "everything"}, io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "valid toolsets are endpoints_read, endpoints_write, inference")
+	err = runServe(context.Background(), []string{"--transport", "http", "--addr", "256.0.0.1:http"}, io.Discard, io.Discard)
+	require.Error(t, err, "an address that cannot be listened on is an error")
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "localhost:1": true, "[::1]:80": true,
+		"0.0.0.0:8080": false, ":8080": false, "10.0.0.2:80": false, "nonsense": false} {
+		assert.Equal(t, want, isLoopback(addr), addr)
+	}
+}
+
+// TestServeStdioInProcessWithEmulator runs the serve command itself (not the
+// binary) over stdio with --emulator, and checks it stops the emulator and
+// returns once the input ends.
+func TestServeStdioInProcessWithEmulator(t *testing.T) {
+	clientToServer, serverIn := io.Pipe()
+	serverOut, serverToClient := io.Pipe()
+	saved := serveStdin
+	serveStdin = clientToServer
+	t.Cleanup(func() { serveStdin = saved })
+	var stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(context.Background(), []string{"--emulator", "--log-level", "debug"}, serverToClient, &stderr)
+		_ = serverToClient.Close()
+	}()
+
+	client := sdk.NewClient(&sdk.Implementation{Name: "cmd-test", Version: "1"}, nil)
+	cs, err := client.Connect(t.Context(), &sdk.IOTransport{Reader: serverOut, Writer: serverIn}, nil)
+	require.NoError(t, err)
+	res, err := cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "whoami", Arguments: map[string]any{}})
+	require.NoError(t, err)
+	require.False(t, res.IsError, textOf(res))
+	assert.Contains(t, textOf(res), "emulator-user")
+	require.NoError(t, cs.Close())
+	_ = serverIn.Close()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not return after its input ended")
+	}
+	assert.Contains(t, stderr.String(), "emulator started")
+	assert.False(t, bytes.Contains([]byte(stderr.String()), []byte("hf_emulator")), "the token is never logged")
+}

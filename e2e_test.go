@@ -1,0 +1,580 @@
+package main
+
+// End-to-end tests: the official Go MCP SDK client drives the server over
+// stdio (the built binary), streamable HTTP and legacy SSE, in both protocol
+// eras, against an emulator on loopback.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
+)
+
+// binPath is the server binary built once by TestMain.
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hf-endpoints-mcp-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: temp dir:", err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "hf-endpoints-mcp")
+	args := []string{"build", "-o", binPath}
+	if raceEnabled() {
+		args = append(args, "-race") // the spawned server is race-checked too
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: building the server: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func raceEnabled() bool {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-race" && s.Value == "true" {
+			return true
+		}
+	}
+	return false
+}
+
+// fastTimings keep lifecycle transitions in tens of milliseconds; idle
+// endpoints never scale to zero on their own during a test.
+var fastTimings = emulator.Timings{Deploy: 60 * time.Millisecond, Update: 40 * time.Millisecond,
+	ScaleUp: 40 * time.Millisecond, IdleMinute: time.Hour}
+
+// wantTools is the tool set the server must expose, no more, no less.
+var wantTools = []string{
+	"chat_completion", "create_endpoint", "create_endpoint_from_catalog", "feature_extraction", "get_endpoint",
+	"get_endpoint_metrics", "list_catalog", "list_endpoints", "list_hardware", "pause_endpoint", "resume_endpoint",
+	"scale_endpoint_to_zero", "text_generation", "text_to_image", "update_endpoint", "wait_for_endpoint", "whoami",
+}
+
+var mutatingTools = []string{"create_endpoint", "create_endpoint_from_catalog", "update_endpoint",
+	"pause_endpoint", "resume_endpoint", "scale_endpoint_to_zero"}
+
+// eras: the SDK's default (server/discover, 2026-07-28) and the last
+// initialize-based version.
+var eras = []struct{ name, version, want string }{
+	{"discover", "", "2026-07-28"},
+	{"initialize", "2025-11-25", "2025-11-25"},
+}
+
+var transports = []string{"stdio", "http", "sse"}
+
+func startEmulator(t *testing.T, timings emulator.Timings) *emulator.Server {
+	t.Helper()
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: timings, Seed: 7})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = emu.Close() })
+	return emu
+}
+
+// backendEnv points the server at emu exactly as a user would point it at Hugging Face.
+func backendEnv(t *testing.T, emu *emulator.Server) []string {
+	return []string{
+		"HF_TOKEN=" + emu.Token(),
+		"HF_ENDPOINTS_API_URL=" + emu.APIBase(),
+		"HF_ENDPOINT=" + emu.HubBase(),
+		"HF_ENDPOINTS_CATALOG_URL=" + emu.CatalogBase(),
+		"HF_HOME=" + t.TempDir(),
+		"HF_MCP_WAIT_POLL=20ms",
+	}
+}
+
+// session is a connected client plus the progress notifications it received.
+type session struct {
+	*sdk.ClientSession
+	stderr   *lockedBuffer
+	mu       sync.Mutex
+	progress map[string][]*sdk.ProgressNotificationParams
+	arrived  chan struct{}
+}
+
+func (s *session) onProgress(_ context.Context, req *sdk.ProgressNotificationClientRequest) {
+	s.mu.Lock()
+	key := fmt.Sprint(req.Params.ProgressToken)
+	s.progress[key] = append(s.progress[key], req.Params)
+	s.mu.Unlock()
+	select {
+	case s.arrived <- struct{}{}:
+	default:
+	}
+}
+
+// progressFor waits until at least n notifications for token arrived (they
+// may trail the result on stdio) and returns them.
+func (s *session) progressFor(t *testing.T, token string, n int) []*sdk.ProgressNotificationParams {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		s.mu.Lock()
+		got := slices.Clone(s.progress[token])
+		s.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-s.arrived:
+		case <-deadline:
+			t.Fatalf("want ≥%d progress notifications for %s, got %d", n, token, len(got))
+		}
+	}
+}
+
+// lockedBuffer is an io.Writer safe for the concurrent writes of a server.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// connect starts a server on the given transport (the binary for stdio, the
+// serve command in-process for HTTP) and connects an SDK client to it.
+func connect(t *testing.T, emu *emulator.Server, transport, version string, args ...string) *session {
+	t.Helper()
+	s := &session{progress: map[string][]*sdk.ProgressNotificationParams{}, arrived: make(chan struct{}, 1), stderr: &lockedBuffer{}}
+	client := sdk.NewClient(&sdk.Implementation{Name: "e2e", Version: "1"},
+		&sdk.ClientOptions{ProgressNotificationHandler: s.onProgress})
+	var tr sdk.Transport
+	switch transport {
+	case "stdio":
+		cmd := serverCommand(t, s.stderr, append([]string{"serve", "--log-level", "debug"}, args...), backendEnv(t, emu)...)
+		tr = &sdk.CommandTransport{Command: cmd, TerminateDuration: 5 * time.Second}
+	case "http", "sse":
+		base := serveHTTP(t, emu, transport, s.stderr, args...)
+		if transport == "http" {
+			tr = &sdk.StreamableClientTransport{Endpoint: base + "/mcp", MaxRetries: -1}
+		} else {
+			tr = &sdk.SSEClientTransport{Endpoint: base + "/sse"}
+		}
+	}
+	cs, err := client.Connect(t.Context(), tr, &sdk.ClientSessionOptions{ProtocolVersion: version})
+	require.NoError(t, err, "connect over %s; server stderr:\n%s", transport, s.stderr)
+	t.Cleanup(func() { closeSession(t, cs, s.stderr) })
+	s.ClientSession = cs
+	return s
+}
+
+// serverCommand runs the built binary with a clean environment: no token or
+// setting of the machine running the tests leaks in.
+func serverCommand(t *testing.T, stderr io.Writer, args []string, env ...string) *exec.Cmd {
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "HF_HOME=" + t.TempDir(),
+		// The race runtime otherwise sleeps a second at exit.
+		"GORACE=atexit_sleep_ms=0"}, env...)
+	cmd.Stderr = stderr
+	return cmd
+}
+
+// closeSession ends a session; a stdio server must then exit with status 0
+// (a data race in a -race build exits non-zero).
+func closeSession(t *testing.T, cs *sdk.ClientSession, stderr *lockedBuffer) {
+	if err := cs.Close(); err != nil {
+		t.Errorf("closing the session: %v; server stderr:\n%s", err, stderr)
+	}
+}
+
+var listening = regexp.MustCompile(`msg="serving MCP over HTTP" streamable=(http://\S+)/mcp`)
+
+// serveHTTP runs the serve command in-process on a free loopback port and
+// returns its base URL; the server stops when the test ends.
+func serveHTTP(t *testing.T, emu *emulator.Server, transport string, stderr *lockedBuffer, args ...string) string {
+	t.Helper()
+	for _, kv := range backendEnv(t, emu) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	pr, pw := io.Pipe()
+	go func() {
+		done <- runServe(ctx, append([]string{"--transport", transport, "--addr", "127.0.0.1:0"}, args...), io.Discard, io.MultiWriter(stderr, pw))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err, "serve returns cleanly on shutdown")
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not stop after cancellation")
+		}
+		_ = pw.Close()
+	})
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			go func() { _, _ = io.Copy(io.Discard, pr) }() // keep later log lines flowing
+			return m[1]
+		}
+	}
+	t.Fatalf("server did not report its address; stderr:\n%s", stderr)
+	return ""
+}
+
+// call runs a tool and returns its result; the token must never appear in it.
+func call(t *testing.T, s *session, emu *emulator.Server, name string, args map[string]any, progressToken ...string) *sdk.CallToolResult {
+	t.Helper()
+	params := &sdk.CallToolParams{Name: name, Arguments: args}
+	if len(progressToken) > 0 {
+		params.SetProgressToken(progressToken[0])
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	res, err := s.CallTool(ctx, params)
+	require.NoError(t, err, "%s: protocol error", name)
+	wire, err := json.Marshal(res)
+	require.NoError(t, err)
+	require.NotContains(t, string(wire), emu.Token(), "%s leaked the token", name)
+	return res
+}
+
+// ok calls a tool that must succeed and decodes its structured content.
+func ok(t *testing.T, s *session, emu *emulator.Server, name string, args map[string]any, progressToken ...string) map[string]any {
+	t.Helper()
+	res := call(t, s, emu, name, args, progressToken...)
+	require.False(t, res.IsError, "%s failed: %s", name, textOf(res))
+	require.NotEmpty(t, textOf(res), "%s has a text summary", name)
+	var out map[string]any
+	b, err := json.Marshal(res.StructuredContent)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &out), "%s structured content", name)
+	return out
+}
+
+// failing calls a tool that must fail as a tool result and returns its text.
+func failing(t *testing.T, s *session, emu *emulator.Server, name string, args map[string]any) string {
+	t.Helper()
+	res := call(t, s, emu, name, args)
+	require.True(t, res.IsError, "%s should fail, got: %s", name, textOf(res))
+	return textOf(res)
+}
+
+func textOf(res *sdk.CallToolResult) string {
+	var parts []string
+	for _, c := range res.Content {
+		if tc, ok := c.(*sdk.TextContent); ok {
+			parts = append(parts, tc.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+func endpointOf(out map[string]any) map[string]any {
+	ep, _ := out["endpoint"].(map[string]any)
+	return ep
+}
+
+func listedNames(t *testing.T, s *session) ([]string, *sdk.ListToolsResult) {
+	t.Helper()
+	res, err := s.ListTools(t.Context(), nil)
+	require.NoError(t, err)
+	var names []string
+	for _, tool := range res.Tools {
+		names = append(names, tool.Name)
+	}
+	sort.Strings(names)
+	return names, res
+}
+
+// forEachTransportAndEra runs fn against a fresh emulator for every transport
+// in both protocol eras.
+func forEachTransportAndEra(t *testing.T, timings emulator.Timings, fn func(t *testing.T, emu *emulator.Server, s *session, era string), args ...string) {
+	for _, transport := range transports {
+		for _, era := range eras {
+			t.Run(transport+"/"+era.name, func(t *testing.T) {
+				emu := startEmulator(t, timings)
+				s := connect(t, emu, transport, era.version, args...)
+				require.Equal(t, era.want, s.InitializeResult().ProtocolVersion, "negotiated version")
+				fn(t, emu, s, era.name)
+			})
+		}
+	}
+}
+
+func TestE2EToolsListAndArgumentChecks(t *testing.T) {
+	forEachTransportAndEra(t, fastTimings, func(t *testing.T, emu *emulator.Server, s *session, _ string) {
+		names, res := listedNames(t, s)
+		assert.Equal(t, wantTools, names)
+		for _, tool := range res.Tools {
+			assert.NotEmpty(t, tool.Title, tool.Name)
+			assert.NotNil(t, tool.OutputSchema, tool.Name)
+			a := tool.Annotations
+			require.NotNil(t, a, tool.Name)
+			assert.NotNil(t, a.DestructiveHint, tool.Name)
+			assert.NotNil(t, a.OpenWorldHint, tool.Name)
+		}
+		wire, err := json.Marshal(res)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, len(wire), 24<<10, "tools/list size")
+
+		msg := failing(t, s, emu, "get_endpoint", map[string]any{"endpoint_name": "x", "endpoint": "typo"})
+		assert.Contains(t, msg, `unknown argument "endpoint"`)
+		assert.Contains(t, msg, "valid arguments are: endpoint_name, namespace")
+		msg = failing(t, s, emu, "get_endpoint", map[string]any{"namespace": "emulator-user"})
+		assert.Contains(t, msg, `missing required argument "endpoint_name"`)
+		msg = failing(t, s, emu, "get_endpoint", map[string]any{"endpoint_name": "does-not-exist"})
+		assert.Contains(t, msg, "list_endpoints", "a 404 names the next step")
+	})
+}
+
+// cpuSpec is a valid CPU deployment of the emulator's catalog.
+func cpuSpec(name, repo, task string) map[string]any {
+	return map[string]any{"endpoint_name": name, "repository": repo, "task": task, "accelerator": "cpu",
+		"vendor": "aws", "region": "us-east-1", "instance_type": "intel-spr", "instance_size": "x2"}
+}
+
+// TestE2EEndpointLifecycleAndInference uses every tool, over every transport,
+// in both eras: create, wait with progress, inspect, run each inference task,
+// update, pause (inference then names resume_endpoint), resume, scale to
+// zero and wake on the next request.
+func TestE2EEndpointLifecycleAndInference(t *testing.T) {
+	forEachTransportAndEra(t, fastTimings, func(t *testing.T, emu *emulator.Server, s *session, era string) {
+		who := ok(t, s, emu, "whoami", map[string]any{})
+		assert.Equal(t, "emulator-user", who["name"])
+
+		hw := ok(t, s, emu, "list_hardware", map[string]any{"vendor": "aws", "region": "us-east-1", "accelerator": "gpu"})
+		require.Greater(t, hw["count"], 0.0)
+		first := hw["hardware"].([]any)[0].(map[string]any)
+		assert.Equal(t, "gpu", first["accelerator"])
+		assert.Greater(t, first["price_per_hour"], 0.0)
+		assert.Contains(t, first, "quota_max")
+
+		catalog := ok(t, s, emu, "list_catalog", map[string]any{})
+		assert.Contains(t, catalog["models"], "sentence-transformers/all-MiniLM-L6-v2")
+
+		// Two endpoints deploy side by side; the image one is waited for in the create call.
+		ok(t, s, emu, "create_endpoint", cpuSpec("emb", "sentence-transformers/all-MiniLM-L6-v2", "feature-extraction"))
+		img := cpuSpec("img", "stabilityai/stable-diffusion-xl-base-1.0", "text-to-image")
+		img["accelerator"], img["instance_type"], img["instance_size"], img["wait"] = "gpu", "nvidia-l4", "x1", true
+		ready := ok(t, s, emu, "create_endpoint", img, "create-img")
+		assert.Equal(t, true, ready["ready"])
+		assert.Equal(t, "running", endpointOf(ready)["state"])
+		s.progressFor(t, "create-img", 2)
+
+		// wait_for_endpoint follows a fresh deployment through its states as increasing progress.
+		created := ok(t, s, emu, "create_endpoint", cpuSpec("gen", "openai-community/gpt2", "text-generation"))
+		assert.Contains(t, []any{"pending", "initializing"}, endpointOf(created)["state"])
+		waited := ok(t, s, emu, "wait_for_endpoint", map[string]any{"endpoint_name": "gen", "poll_seconds": 0.01}, "wait-gen")
+		assert.Equal(t, true, waited["ready"])
+		notes := s.progressFor(t, "wait-gen", 2)
+		var messages []string
+		for i, n := range notes {
+			messages = append(messages, n.Message)
+			if i > 0 {
+				assert.Greater(t, n.Progress, notes[i-1].Progress, "progress increases")
+			}
+		}
+		joined := strings.Join(messages, "\n")
+		// The last notification can trail the result (or, over streamable HTTP, be
+		// dropped by the transport when it races the response), so only the
+		// transitional states are required.
+		assert.Regexp(t, `(pending|initializing) — 0/1 replicas ready`, joined, "states are named in progress")
+		ok(t, s, emu, "wait_for_endpoint", map[string]any{"endpoint_name": "emb"})
+
+		msg := failing(t, s, emu, "create_endpoint", cpuSpec("gen", "openai-community/gpt2", "text-generation"))
+		assert.Contains(t, msg, "already exists")
+
+		got := ok(t, s, emu, "get_endpoint", map[string]any{"endpoint_name": "gen", "namespace": "emulator-user"})
+		ep := endpointOf(got)
+		assert.Equal(t, "running", ep["state"])
+		assert.NotEmpty(t, ep["url"])
+		assert.Equal(t, "openai-community/gpt2", ep["repository"])
+		assert.Equal(t, "emulator-user", ep["namespace"])
+
+		list := ok(t, s, emu, "list_endpoints", map[string]any{})
+		assert.Equal(t, 3.0, list["count"])
+		running := ok(t, s, emu, "list_endpoints", map[string]any{"namespace": "*", "state": "running"})
+		assert.Equal(t, 3.0, running["count"])
+
+		gen := ok(t, s, emu, "text_generation", map[string]any{"endpoint_name": "gen", "prompt": "The sea is", "max_new_tokens": 8, "seed": 1, "details": true})
+		assert.NotEmpty(t, gen["generated_text"])
+		assert.Greater(t, gen["generated_tokens"], 0.0)
+		streamed := ok(t, s, emu, "text_generation", map[string]any{"endpoint_name": "gen", "prompt": "The sea is", "max_new_tokens": 8, "seed": 1, "stream": true}, "stream-gen")
+		text := streamed["generated_text"].(string)
+		require.NotEmpty(t, text)
+		partial := s.progressFor(t, "stream-gen", 1)
+		assert.True(t, strings.HasPrefix(text, strings.TrimPrefix(partial[0].Message, "…")) || strings.Contains(text, strings.TrimPrefix(partial[0].Message, "…")),
+			"progress carries the text so far: %q vs %q", partial[0].Message, text)
+
+		chat := ok(t, s, emu, "chat_completion", map[string]any{"endpoint_name": "gen", "messages": []any{map[string]any{"role": "user", "content": "Say hi"}}, "max_tokens": 8})
+		assert.Equal(t, "assistant", chat["role"])
+		assert.NotEmpty(t, chat["content"])
+
+		emb := ok(t, s, emu, "feature_extraction", map[string]any{"endpoint_name": "emb", "inputs": []any{"first text", "second text"}, "normalize": true})
+		assert.Equal(t, 2.0, emb["count"])
+		assert.Greater(t, emb["dimensions"], 0.0)
+		one := ok(t, s, emu, "feature_extraction", map[string]any{"endpoint_name": "emb", "inputs": "just one"})
+		assert.Equal(t, 1.0, one["count"])
+
+		checkImage(t, call(t, s, emu, "text_to_image", map[string]any{"endpoint_name": "img", "prompt": "a lighthouse at dawn", "width": 64, "height": 64}))
+
+		metrics := ok(t, s, emu, "get_endpoint_metrics", map[string]any{"endpoint_name": "gen"})
+		assert.NotEmpty(t, metrics["metrics"])
+
+		updated := ok(t, s, emu, "update_endpoint", map[string]any{"endpoint_name": "gen", "max_replica": 2, "wait": true})
+		assert.Equal(t, true, updated["ready"])
+		msg = failing(t, s, emu, "update_endpoint", map[string]any{"endpoint_name": "gen"})
+		assert.Contains(t, msg, "updatable:")
+
+		paused := ok(t, s, emu, "pause_endpoint", map[string]any{"endpoint_name": "gen"})
+		assert.Equal(t, "paused", endpointOf(paused)["state"])
+		msg = failing(t, s, emu, "text_generation", map[string]any{"endpoint_name": "gen", "prompt": "hello"})
+		assert.Contains(t, msg, "paused")
+		assert.Contains(t, msg, "resume_endpoint")
+		msg = failing(t, s, emu, "wait_for_endpoint", map[string]any{"endpoint_name": "gen", "timeout_seconds": 5})
+		assert.Contains(t, msg, "resume_endpoint", "waiting on a paused endpoint says how to get out")
+		resumed := ok(t, s, emu, "resume_endpoint", map[string]any{"endpoint_name": "gen", "wait": true})
+		assert.Equal(t, true, resumed["ready"])
+		again := ok(t, s, emu, "resume_endpoint", map[string]any{"endpoint_name": "gen"})
+		assert.Equal(t, "running", endpointOf(again)["state"], "running_ok defaults to true")
+
+		zero := ok(t, s, emu, "scale_endpoint_to_zero", map[string]any{"endpoint_name": "emb"})
+		assert.Equal(t, "scaledToZero", endpointOf(zero)["state"])
+		woken := ok(t, s, emu, "feature_extraction", map[string]any{"endpoint_name": "emb", "inputs": "wake up"}, "wake-emb")
+		assert.Equal(t, 1.0, woken["count"])
+		wake := s.progressFor(t, "wake-emb", 1)
+		assert.Contains(t, wake[0].Message, "wak", "a cold start is reported as waking")
+
+		fromCatalog := ok(t, s, emu, "create_endpoint_from_catalog", map[string]any{"repository": "BAAI/bge-base-en-v1.5", "endpoint_name": "bge-" + era})
+		assert.Equal(t, "bge-"+era, endpointOf(fromCatalog)["name"])
+
+		assert.Zero(t, emu.Requests("DELETE", "/v2/endpoint/{namespace}/{name}"), "nothing is ever deleted")
+	})
+}
+
+func checkImage(t *testing.T, res *sdk.CallToolResult) {
+	t.Helper()
+	require.False(t, res.IsError, textOf(res))
+	var image *sdk.ImageContent
+	for _, c := range res.Content {
+		if ic, ok := c.(*sdk.ImageContent); ok {
+			image = ic
+		}
+	}
+	require.NotNil(t, image, "text_to_image returns image content")
+	assert.Equal(t, "image/png", image.MIMEType)
+	decoded, err := png.Decode(bytes.NewReader(image.Data))
+	require.NoError(t, err, "the image is a PNG")
+	meta, _ := res.StructuredContent.(map[string]any)
+	require.NotNil(t, meta)
+	assert.Equal(t, float64(decoded.Bounds().Dx()), meta["width"])
+	assert.Equal(t, float64(len(image.Data)), meta["bytes"])
+}
+
+func TestE2EReadOnlyHidesEveryMutatingTool(t *testing.T) {
+	forEachTransportAndEra(t, fastTimings, func(t *testing.T, emu *emulator.Server, s *session, _ string) {
+		names, _ := listedNames(t, s)
+		for _, name := range mutatingTools {
+			assert.NotContains(t, names, name)
+		}
+		assert.Contains(t, names, "get_endpoint")
+		assert.Contains(t, names, "text_generation")
+		_, err := s.CallTool(t.Context(), &sdk.CallToolParams{Name: "create_endpoint",
+			Arguments: cpuSpec("nope", "openai-community/gpt2", "text-generation")})
+		require.Error(t, err, "a hidden tool cannot be called")
+		assert.Zero(t, emu.Requests("POST", "/v2/endpoint/{namespace}"))
+	}, "--read-only")
+}
+
+func TestE2EToolsetsSelect(t *testing.T) {
+	emu := startEmulator(t, fastTimings)
+	s := connect(t, emu, "stdio", "", "--toolsets", "inference")
+	names, _ := listedNames(t, s)
+	assert.Equal(t, []string{"chat_completion", "feature_extraction", "text_generation", "text_to_image"}, names)
+}
+
+// TestE2EWaitTimeoutIsANormalResult: running out of time is not an error; the
+// result says where the endpoint is.
+func TestE2EWaitTimeoutIsANormalResult(t *testing.T) {
+	slow := fastTimings
+	slow.Deploy = time.Hour
+	emu := startEmulator(t, slow)
+	s := connect(t, emu, "stdio", "")
+	ok(t, s, emu, "create_endpoint", cpuSpec("slow", "openai-community/gpt2", "text-generation"))
+	out := ok(t, s, emu, "wait_for_endpoint", map[string]any{"endpoint_name": "slow", "timeout_seconds": 0.05, "poll_seconds": 0.01})
+	assert.Equal(t, false, out["ready"])
+	assert.Contains(t, []any{"pending", "initializing"}, endpointOf(out)["state"])
+	assert.Contains(t, out["note"], "not ready yet")
+}
+
+// TestE2EEmulatorModeIsLazyAndOffline: --emulator needs no token, and starts
+// the emulator only when a tool first needs it.
+func TestE2EEmulatorModeIsLazyAndOffline(t *testing.T) {
+	stderr := &lockedBuffer{}
+	cmd := serverCommand(t, stderr, []string{"--emulator", "--log-level", "info"})
+	client := sdk.NewClient(&sdk.Implementation{Name: "e2e", Version: "1"}, nil)
+	cs, err := client.Connect(t.Context(), &sdk.CommandTransport{Command: cmd}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { closeSession(t, cs, stderr) })
+	names, err := cs.ListTools(t.Context(), nil)
+	require.NoError(t, err)
+	assert.Len(t, names.Tools, len(wantTools))
+	assert.NotContains(t, stderr.String(), "emulator started", "no emulator before a tool needs it")
+
+	res, err := cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "whoami", Arguments: map[string]any{}})
+	require.NoError(t, err)
+	require.False(t, res.IsError, textOf(res))
+	assert.Contains(t, textOf(res), "emulator-user")
+	assert.Contains(t, stderr.String(), "emulator started")
+	res, err = cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "list_hardware", Arguments: map[string]any{"accelerator": "cpu"}})
+	require.NoError(t, err)
+	require.False(t, res.IsError, textOf(res))
+}
+
+// TestE2EMissingTokenIsAToolResult: without a token the server still starts,
+// and each tool says where to put one.
+func TestE2EMissingTokenIsAToolResult(t *testing.T) {
+	stderr := &lockedBuffer{}
+	cmd := serverCommand(t, stderr, nil)
+	client := sdk.NewClient(&sdk.Implementation{Name: "e2e", Version: "1"}, nil)
+	cs, err := client.Connect(t.Context(), &sdk.CommandTransport{Command: cmd}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { closeSession(t, cs, stderr) })
+	assert.Contains(t, stderr.String(), "no Hugging Face token yet", "the missing token is visible at start")
+	res, err := cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "list_endpoints", Arguments: map[string]any{}})
+	require.NoError(t, err)
+	assert.True(t, res.IsError)
+	assert.Contains(t, textOf(res), "HF_TOKEN")
+}
