@@ -17,10 +17,9 @@ var tsRule = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 func TestCreateFollowsPendingInitializingRunning(t *testing.T) {
 	s := start(t, Options{})
 	c := newClient(t, s, s.Token())
-	body, err := os.ReadFile("../../shared/hf-api/hfhub-captured-create-request.json")
-	if err != nil {
-		body = []byte(`{"accountId":null,"compute":{"accelerator":"cpu","instanceSize":"x2","instanceType":"intel-icl","scaling":{"maxReplica":1,"minReplica":0,"scaleToZeroTimeout":15}},"model":{"framework":"pytorch","repository":"gpt2","revision":null,"image":{"huggingface":{}},"task":"text-generation","env":{"A":"1"},"secrets":{"S":"x"}},"name":"my-ep","provider":{"region":"us-east-1","vendor":"aws"},"type":"authenticated","route":{"domain":"d.example","path":"/m"},"cacheHttpResponses":false,"tags":["t"]}`)
-	}
+	// The body huggingface_hub's create_inference_endpoint sends (captured on loopback).
+	body, err := os.ReadFile("testdata/hfhub-captured-create-request.json")
+	require.NoError(t, err)
 	resp, data := c.do("POST", "/v2/endpoint/emulator-user", body)
 	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", data)
 	assert.NotEmpty(t, resp.Header.Get("X-Request-Id"))

@@ -34,8 +34,10 @@ type Options struct {
 	StateFile string
 	// Logger receives state transitions and request logs (default: discard). Tokens are never logged.
 	Logger *slog.Logger
-	// Seed makes generated endpoint ids, catalog endpoint names, sampling seeds and fault
-	// probabilities reproducible. 0 picks a random seed. Emulated model output never depends on it.
+	// Faults are injected from the start (see InjectFault).
+	Faults []Fault
+	// Seed makes generated endpoint ids, catalog endpoint names and fault probabilities
+	// reproducible. 0 picks a random seed. Emulated model output never depends on it.
 	Seed int64
 }
 
@@ -75,6 +77,13 @@ func (t Timings) withDefaults() Timings {
 }
 
 // Emulator is the http.Handler serving every emulated route. Create it with New; Close it when done.
+//
+// It serves, on one handler: the management API under /v2 (endpoints CRUD, pause, resume,
+// scale-to-zero, open-metrics, provider hardware catalog), the Hub's GET /api/whoami-v2, the catalog
+// under /api/catalog, and each endpoint's inference routes under its status.url, /e/{id}.
+//
+// Nothing runs a model: text, embeddings and images are computed deterministically from the
+// request (see generate, embed and drawPrompt), and /info and system_fingerprint say "emulated".
 type Emulator struct {
 	opts    Options
 	timings Timings
@@ -123,7 +132,13 @@ func New(opts Options) (*Emulator, error) {
 	}
 	e.store.init()
 	e.routes()
+	for _, f := range opts.Faults {
+		if err := e.InjectFault(f); err != nil {
+			return nil, err
+		}
+	}
 	if err := e.loadState(); err != nil {
+		e.Close()
 		return nil, err
 	}
 	return e, nil

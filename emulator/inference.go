@@ -158,21 +158,7 @@ func (e *Emulator) admit(w http.ResponseWriter, r *http.Request, t *target) bool
 		}
 	}()
 	for {
-		e.store.mu.Lock()
-		ep := t.ep
-		state, deleted, changed := ep.st.State, ep.deleted, ep.changed
-		woke := false
-		if state == StateScaledToZero && !deleted && !e.closed() {
-			woke = !ep.st.ScalingUp
-			e.wakeLocked(ep)
-			changed = ep.changed
-		}
-		var snap *stateSnapshot
-		if woke {
-			snap = e.snapshotLocked()
-		}
-		e.store.mu.Unlock()
-		e.writeState(snap)
+		state, deleted, changed := e.wakeIfScaledToZero(t.ep)
 		switch {
 		case deleted:
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no endpoint at this URL; it may have been deleted"})
@@ -202,6 +188,29 @@ func (e *Emulator) admit(w http.ResponseWriter, r *http.Request, t *target) bool
 		case <-e.done:
 		}
 	}
+}
+
+// wakeIfScaledToZero reads the endpoint's state, starting a replica if it is scaled to zero. The
+// common case (running) only takes the read lock.
+func (e *Emulator) wakeIfScaledToZero(ep *endpoint) (state string, deleted bool, changed chan struct{}) {
+	e.store.mu.RLock()
+	state, deleted, changed = ep.st.State, ep.deleted, ep.changed
+	idle := state == StateScaledToZero && !ep.st.ScalingUp
+	e.store.mu.RUnlock()
+	if !idle || deleted || e.closed() {
+		return state, deleted, changed
+	}
+	e.store.mu.Lock()
+	state, deleted = ep.st.State, ep.deleted
+	var snap *stateSnapshot
+	if state == StateScaledToZero && !ep.st.ScalingUp && !deleted {
+		e.wakeLocked(ep)
+		snap = e.snapshotLocked()
+	}
+	changed = ep.changed
+	e.store.mu.Unlock()
+	e.writeState(snap)
+	return state, deleted, changed
 }
 
 // statusWriter remembers the status code for the endpoint's metrics; Unwrap keeps Flush and Hijack.

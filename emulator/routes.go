@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -37,6 +38,9 @@ func (e *Emulator) handle(method, route string, h http.HandlerFunc) {
 	e.counters[method+" "+route] = c
 	e.mux.HandleFunc(method+" "+route, func(w http.ResponseWriter, r *http.Request) {
 		c.Add(1)
+		if e.log.Enabled(r.Context(), slog.LevelDebug) {
+			e.log.Debug("request", "method", method, "route", route, "path", r.URL.Path)
+		}
 		if e.faults.n.Load() > 0 {
 			if f := e.pickFault(method, route); f != nil {
 				e.applyFault(w, r, f, h)

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -54,12 +55,17 @@ func (s *Server) CatalogBase() string { return s.URL + "/api/catalog" }
 // Token is the first token of the default user.
 func (s *Server) Token() string { return s.opts.Tokens[0] }
 
-// Close stops the emulator, closes the listener and every connection, and waits for the server
-// goroutine to exit.
+// Close stops the emulator (which releases held and delayed requests), closes the listener, waits
+// briefly for requests in flight, closes every connection and waits for the server goroutine to exit.
 func (s *Server) Close() error {
 	s.once.Do(func() {
 		s.Emulator.Close()
-		err := s.srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := s.srv.Shutdown(ctx)
+		cancel()
+		if err != nil {
+			err = s.srv.Close()
+		}
 		if serr := <-s.served; !errors.Is(serr, http.ErrServerClosed) {
 			err = errors.Join(err, serr)
 		}
