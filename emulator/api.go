@@ -305,11 +305,14 @@ func (e *Emulator) scaleToZeroLocked(ep *endpoint, who *account) string {
 	return ""
 }
 
-// providers answers GET /v2/provider/{namespace}: the hardware catalog with the namespace's quota use.
+// providers answers GET /v2/provider/{namespace}, the hardware catalog with the namespace's quota
+// use, and the public GET /v2/provider (no token, no usage).
 func (e *Emulator) providers(w http.ResponseWriter, r *http.Request) {
 	ns := r.PathValue("namespace")
-	if _, ok := e.authorize(w, r, ns); !ok {
-		return
+	if ns != "" {
+		if _, ok := e.authorize(w, r, ns); !ok {
+			return
+		}
 	}
 	used := map[*family]map[string]int{} // family → vendor/region → accelerators in use
 	e.store.mu.RLock()

@@ -413,7 +413,7 @@ func TestProviderCatalog(t *testing.T) {
 	assert.Equal(t, 0.033, spr["pricePerHour"])
 	assert.Nil(t, spr["gpuMemoryGb"])
 	icl := find("aws", "us-east-1", "aws-us-east-1-intel-icl-x2")
-	assert.Equal(t, true, icl["deprecated"])
+	assert.Equal(t, "deprecated", icl["status"], "listed as deprecated, still creatable")
 	assert.Equal(t, 10.0, find("aws", "us-east-1", "aws-us-east-1-nvidia-h100-x1")["pricePerHour"])
 	h100x8 := find("aws", "us-east-1", "aws-us-east-1-nvidia-h100-x8")
 	assert.Equal(t, 80.0, h100x8["pricePerHour"])
@@ -461,4 +461,20 @@ func TestCatalogRepoListAndDeploy(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, code)
 	code, _ = c.obj("POST", "/api/catalog/deploy", map[string]any{})
 	assert.Equal(t, http.StatusBadRequest, code)
+}
+
+func TestLastUsedAtFollowsInferenceAndPublicCatalog(t *testing.T) {
+	s := start(t, Options{})
+	c := newClient(t, s, s.Token())
+	ep := c.running("emulator-user", "used")
+	assert.Contains(t, ep["status"], "lastUsedAt")
+	assert.Nil(t, dig(ep, "status", "lastUsedAt"), "never used yet")
+	assert.Equal(t, []any{}, ep["tags"], "tags always present")
+	resp, _ := c.do("GET", urlOf(ep)+"/health", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Regexp(t, tsRule, dig(c.get("emulator-user", "used"), "status", "lastUsedAt"))
+
+	code, cat := newClient(t, s, "").obj("GET", "/v2/provider", nil)
+	require.Equal(t, http.StatusOK, code, "the public catalog needs no token")
+	assert.Len(t, cat["vendors"], 3)
 }

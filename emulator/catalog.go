@@ -22,7 +22,6 @@ type hardware struct {
 	Status          string  `json:"status"`
 	PricePerHour    float64 `json:"pricePerHour"`
 	Quota           quota   `json:"quota"`
-	Deprecated      bool    `json:"deprecated,omitempty"`
 	vendor, region  string  // for lookups
 	family          *family // for quota accounting
 }
@@ -151,7 +150,6 @@ func (f *family) offer(vendorName, regionName string, n int) hardware {
 		Status:          "available",
 		PricePerHour:    math.Round(f.price*float64(n)*1000) / 1000,
 		Quota:           quota{MaxAccelerators: f.quota},
-		Deprecated:      f.deprecated,
 		vendor:          vendorName,
 		region:          regionName,
 		family:          f,
@@ -166,6 +164,9 @@ func (f *family) offer(vendorName, regionName string, n int) hardware {
 	if f.gpuMem > 0 {
 		g := f.gpuMem * n
 		h.GpuMemoryGb = &g
+	}
+	if f.deprecated {
+		h.Status = "deprecated" // still creatable, like the real service's older instances
 	}
 	if f == a100GCP && n == 8 {
 		h.Status = "reserved"

@@ -89,7 +89,7 @@ func (e *Emulator) catalogDeploy(w http.ResponseWriter, r *http.Request) {
 	}
 	typ, size, _ := strings.Cut(hw[2], " ")
 	doc := map[string]any{
-		"name": name, "type": "protected",
+		"name": name, "type": "authenticated",
 		"provider": map[string]any{"vendor": hw[0], "region": hw[1]},
 		"compute": map[string]any{"accelerator": accel, "instanceType": typ, "instanceSize": size,
 			"scaling": map[string]any{"minReplica": 0, "maxReplica": 1, "scaleToZeroTimeout": 15}},

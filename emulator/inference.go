@@ -20,7 +20,7 @@ const (
 var (
 	textGenTasks  = []string{"text-generation", "text2text-generation", "conversational", "image-text-to-text"}
 	embedTasks    = []string{"feature-extraction", "sentence-embeddings", "sentence-similarity"}
-	textGenImages = []string{"tgi", "tgiNeuron", "vLLM", "vLLMNeuron", "sGLang", "llamacpp"}
+	textGenImages = []string{"tgi", "tgiNeuron", "vLLM", "vLLMOmni", "vLLMNeuron", "sGLang", "llamacpp"}
 )
 
 // target is what an inference request needs to know about its endpoint, copied under the lock.
@@ -94,7 +94,9 @@ func (e *Emulator) inference(route string, serve func(*Emulator, http.ResponseWr
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		if e.admit(sw, r, t) {
-			t.ep.lastUsed.Store(time.Now().UnixNano())
+			now := time.Now().UnixNano()
+			t.ep.lastUsed.Store(now)
+			t.ep.lastRequest.Store(now)
 			serve(e, sw, r, t)
 		}
 		t.ep.metrics.record(route, sw.status())

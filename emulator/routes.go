@@ -22,6 +22,7 @@ func (e *Emulator) routes() {
 	e.handle("POST", ep+"/scale-to-zero", e.action(e.scaleToZeroLocked))
 	e.handle("GET", ep+"/open-metrics", e.openMetrics)
 	e.handle("GET", "/v2/provider/{namespace}", e.providers)
+	e.handle("GET", "/v2/provider", e.providers)
 
 	e.handle("GET", "/api/whoami-v2", e.whoami)
 	e.handle("GET", "/api/catalog/repo-list", e.catalogRepoList)

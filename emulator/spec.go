@@ -78,7 +78,7 @@ func derefOr[T any](p *T, def T) T {
 var endpointTypes = []string{"public", "protected", "authenticated", "private"}
 
 // imageKinds are the known model.image variants; unknown variants are refused so typos surface.
-var imageKinds = []string{"huggingface", "huggingfaceNeuron", "custom", "tgi", "tgiNeuron", "tei", "llamacpp", "vLLM", "vLLMNeuron", "sGLang", "hfServe"}
+var imageKinds = []string{"huggingface", "huggingfaceNeuron", "custom", "tgi", "tgiNeuron", "tei", "llamacpp", "vLLM", "vLLMOmni", "vLLMNeuron", "sGLang", "hfServe"}
 
 var nameRule = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
@@ -283,6 +283,7 @@ func normalize(doc map[string]any) {
 	delete(doc, "status")
 	setDefault(doc, "type", "authenticated")
 	setDefault(doc, "accountId", nil)
+	setDefault(doc, "tags", []any{})
 	model := objectAt(doc, "model")
 	setDefault(model, "image", hfImage())
 	setDefault(model, "revision", nil)

@@ -76,15 +76,17 @@ type endpoint struct {
 	failDeploy string        // failure to apply at the end of the current deployment
 	failUpdate string        // failure to apply at the end of the current update
 
-	lastUsed atomic.Int64 // unix nanos of the last inference request
-	cache    atomic.Pointer[renderCache]
-	metrics  endpointMetrics
+	lastUsed    atomic.Int64 // unix nanos of the last request or of becoming ready: the idle clock
+	lastRequest atomic.Int64 // unix nanos of the last inference request (0: never), for status.lastUsedAt
+	cache       atomic.Pointer[renderCache]
+	metrics     endpointMetrics
 }
 
 type renderCache struct {
-	base string
-	ver  uint64
-	data []byte
+	base     string
+	ver      uint64
+	lastUsed int64
+	data     []byte
 }
 
 // wireStatus is the JSON shape of status in API responses.
@@ -96,12 +98,13 @@ type wireStatus struct {
 	Private      *struct {
 		ServiceName string `json:"serviceName"`
 	} `json:"private"`
-	ReadyReplica  int    `json:"readyReplica"`
-	TargetReplica int    `json:"targetReplica"`
-	CreatedAt     string `json:"createdAt"`
-	CreatedBy     actor  `json:"createdBy"`
-	UpdatedAt     string `json:"updatedAt"`
-	UpdatedBy     actor  `json:"updatedBy"`
+	ReadyReplica  int     `json:"readyReplica"`
+	TargetReplica int     `json:"targetReplica"`
+	CreatedAt     string  `json:"createdAt"`
+	CreatedBy     actor   `json:"createdBy"`
+	UpdatedAt     string  `json:"updatedAt"`
+	UpdatedBy     actor   `json:"updatedBy"`
+	LastUsedAt    *string `json:"lastUsedAt"`
 }
 
 // timestamp formats t like the real service: UTC, millisecond fraction, trailing Z.
@@ -109,7 +112,8 @@ func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.
 
 // render returns the endpoint's JSON with status.url under base. Caller holds store.mu (read).
 func (ep *endpoint) render(base string) []byte {
-	if c := ep.cache.Load(); c != nil && c.ver == ep.ver && c.base == base {
+	lastUsed := ep.lastRequest.Load()
+	if c := ep.cache.Load(); c != nil && c.ver == ep.ver && c.base == base && c.lastUsed == lastUsed {
 		return c.data
 	}
 	ws := wireStatus{
@@ -121,6 +125,10 @@ func (ep *endpoint) render(base string) []byte {
 	if ep.st.ErrorMessage != "" {
 		msg := ep.st.ErrorMessage
 		ws.ErrorMessage = &msg
+	}
+	if lastUsed != 0 {
+		t := timestamp(time.Unix(0, lastUsed))
+		ws.LastUsedAt = &t
 	}
 	if ep.st.HasURL {
 		u := base + "/e/" + ep.id
@@ -136,7 +144,7 @@ func (ep *endpoint) render(base string) []byte {
 		// spec only ever holds values decoded from JSON, so this cannot happen; keep the API answering.
 		data = []byte(`{"error":"emulator could not render endpoint"}`)
 	}
-	ep.cache.Store(&renderCache{base: base, ver: ep.ver, data: data})
+	ep.cache.Store(&renderCache{base: base, ver: ep.ver, lastUsed: lastUsed, data: data})
 	return data
 }
 
