@@ -465,3 +465,25 @@ func TestOpenMetricsCountsRealRequests(t *testing.T) {
 	assert.Contains(t, text, `hf_endpoint_state{namespace="emulator-user",endpoint="llm",hf_endpoint_state="running"} 1`)
 	assert.EqualValues(t, 4, s.Requests("POST", "/e/{id}/generate"))
 }
+
+func TestStreamValidationErrorIsAnEvent(t *testing.T) {
+	_, c, url := textEndpoint(t)
+	for _, tc := range []struct {
+		path string
+		body map[string]any
+	}{
+		{url + "/generate_stream", map[string]any{"inputs": "Hi", "parameters": map[string]any{"temperature": -1}}},
+		{url, map[string]any{"inputs": "Hi", "parameters": map[string]any{"top_k": 0}, "stream": true}},
+		{url + "/generate_stream", map[string]any{"inputs": "Hi", "parameters": map[string]any{"best_of": 2, "do_sample": true}}},
+	} {
+		resp, data := c.do("POST", tc.path, tc.body)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "TGI validates inside the stream")
+		assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+		events := sseEvents(t, data, "data:")
+		require.Len(t, events, 1)
+		var e map[string]string
+		require.NoError(t, json.Unmarshal([]byte(events[0]), &e))
+		assert.Equal(t, "validation", e["error_type"])
+		assert.Contains(t, e["error"], "Input validation error: ")
+	}
+}

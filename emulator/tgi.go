@@ -174,7 +174,7 @@ func (p *tgiParameters) validate(inputs string, stream bool) string {
 		case b > 1 && p.Seed != nil:
 			return "`seed` must not be set when `best_of` > 1"
 		case b > 1 && stream:
-			return "`best_of` != 1 is not allowed for this endpoint"
+			return "`best_of` != 1 is not supported when streaming tokens"
 		}
 	}
 	if strings.TrimSpace(inputs) == "" {
@@ -284,8 +284,10 @@ func topTokens(tokens []genToken, n int) [][]genToken {
 	return out
 }
 
-// parseTGI reads and validates a TGI body, answering 422 itself on failure.
-func parseTGI(w http.ResponseWriter, r *http.Request) (*tgiRequest, bool) {
+// parseTGI reads and validates a TGI body, answering itself on failure: 422 text/plain when the body
+// does not decode, 422 JSON for invalid parameters, or, for a stream (TGI validates inside the
+// stream), a 200 event stream carrying one error event.
+func parseTGI(w http.ResponseWriter, r *http.Request, stream bool) (*tgiRequest, bool) {
 	var req tgiRequest
 	if !readJSONBody(w, r, &req) {
 		return nil, false
@@ -295,7 +297,12 @@ func parseTGI(w http.ResponseWriter, r *http.Request) (*tgiRequest, bool) {
 			[]byte("Failed to deserialize the JSON body into the target type: missing field `inputs` at line 1 column 1"))
 		return nil, false
 	}
-	if msg := req.Parameters.validate(*req.Inputs, req.Stream); msg != "" {
+	stream = stream || req.Stream
+	if msg := req.Parameters.validate(*req.Inputs, stream); msg != "" {
+		if stream {
+			newSSE(w).event("data:", map[string]string{"error": "Input validation error: " + msg, "error_type": "validation"})
+			return nil, false
+		}
 		validationError(w, msg)
 		return nil, false
 	}
@@ -304,7 +311,7 @@ func parseTGI(w http.ResponseWriter, r *http.Request) (*tgiRequest, bool) {
 
 // tgiCompat serves TGI's POST / : a list of one result, or the token stream when stream is true.
 func tgiCompat(e *Emulator, w http.ResponseWriter, r *http.Request, t *target) {
-	req, ok := parseTGI(w, r)
+	req, ok := parseTGI(w, r, false)
 	if !ok {
 		return
 	}
@@ -318,7 +325,7 @@ func tgiCompat(e *Emulator, w http.ResponseWriter, r *http.Request, t *target) {
 
 // tgiGenerate serves POST /generate: a single result object.
 func tgiGenerate(e *Emulator, w http.ResponseWriter, r *http.Request, t *target) {
-	req, ok := parseTGI(w, r)
+	req, ok := parseTGI(w, r, false)
 	if !ok {
 		return
 	}
@@ -331,7 +338,7 @@ func tgiGenerate(e *Emulator, w http.ResponseWriter, r *http.Request, t *target)
 
 // tgiGenerateStream serves POST /generate_stream.
 func tgiGenerateStream(e *Emulator, w http.ResponseWriter, r *http.Request, t *target) {
-	req, ok := parseTGI(w, r)
+	req, ok := parseTGI(w, r, true)
 	if !ok {
 		return
 	}
