@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +31,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
 )
 
 // binPath is the server binary built once by TestMain.
@@ -102,12 +106,16 @@ func startEmulator(t *testing.T, timings emulator.Timings) *emulator.Server {
 
 // backendEnv points the server at emu exactly as a user would point it at Hugging Face.
 func backendEnv(t *testing.T, emu *emulator.Server) []string {
+	return backendEnvFor(t.TempDir(), emu)
+}
+
+func backendEnvFor(home string, emu *emulator.Server) []string {
 	return []string{
 		"HF_TOKEN=" + emu.Token(),
 		"HF_ENDPOINTS_API_URL=" + emu.APIBase(),
 		"HF_ENDPOINT=" + emu.HubBase(),
 		"HF_ENDPOINTS_CATALOG_URL=" + emu.CatalogBase(),
-		"HF_HOME=" + t.TempDir(),
+		"HF_HOME=" + home,
 		"HF_MCP_WAIT_POLL=20ms",
 	}
 }
@@ -577,4 +585,243 @@ func TestE2EMissingTokenIsAToolResult(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, res.IsError)
 	assert.Contains(t, textOf(res), "HF_TOKEN")
+}
+
+// Benchmarks. Run without -race, one at a time on a quiet machine:
+//
+//	go test -run '^$' -bench . -benchtime 200x .
+//
+// They report medians, which is what the performance goals are stated in.
+
+// median returns the median of ds.
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+const initializeLine = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}` + "\n"
+
+// BenchmarkStdioSpawnToInitialize measures spawn → initialize answered, and
+// the resident memory of the idle server after initialize and tools/list.
+func BenchmarkStdioSpawnToInitialize(b *testing.B) {
+	var times []time.Duration
+	var rss []float64
+	for b.Loop() {
+		cmd := exec.Command(binPath)
+		cmd.Env = []string{"HF_TOKEN=hf_bench", "HF_HOME=" + b.TempDir(), "GORACE=atexit_sleep_ms=0"}
+		stdin, err := cmd.StdinPipe()
+		require.NoError(b, err)
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(b, err)
+		out := bufio.NewReader(stdout)
+		start := time.Now()
+		require.NoError(b, cmd.Start())
+		_, err = io.WriteString(stdin, initializeLine)
+		require.NoError(b, err)
+		line, err := out.ReadString('\n')
+		require.NoError(b, err)
+		times = append(times, time.Since(start))
+		require.Contains(b, line, `"protocolVersion":"2025-11-25"`)
+		_, err = io.WriteString(stdin, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n"+
+			`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`+"\n")
+		require.NoError(b, err)
+		_, err = out.ReadString('\n')
+		require.NoError(b, err)
+		rss = append(rss, residentMB(b, cmd.Process.Pid))
+		require.NoError(b, stdin.Close())
+		require.NoError(b, cmd.Wait())
+	}
+	b.ReportMetric(float64(median(times).Microseconds())/1000, "ms-median-initialize")
+	slices.Sort(rss)
+	b.ReportMetric(rss[len(rss)/2], "MB-idle-RSS")
+}
+
+// residentMB reads a process's resident set size from /proc.
+func residentMB(b *testing.B, pid int) float64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(b, err)
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb float64
+			_, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb)
+			require.NoError(b, err)
+			return kb / 1024
+		}
+	}
+	b.Fatal("no VmRSS in /proc status")
+	return 0
+}
+
+// BenchmarkGetEndpoint compares get_endpoint through MCP with the direct
+// hfapi call it wraps, against the same emulator: in-process (JSON-RPC
+// decoding, argument checks, result encoding) and over streamable HTTP in both
+// eras. Each iteration makes one direct and one MCP call, so both see the same
+// machine state; medians of each are reported.
+func BenchmarkGetEndpoint(b *testing.B) {
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: fastTimings, Seed: 7})
+	require.NoError(b, err)
+	defer emu.Close()
+	client, err := hfapi.New(hfapi.Config{Token: emu.Token(), APIBase: emu.APIBase(), HubBase: emu.HubBase(), CatalogBase: emu.CatalogBase()})
+	require.NoError(b, err)
+	ctx := context.Background()
+	_, err = client.Create(ctx, "", hfapi.CreateSpec{Name: "bench", Repository: "openai-community/gpt2", Framework: "pytorch",
+		Accelerator: "cpu", InstanceSize: "x2", InstanceType: "intel-spr", Region: "us-east-1", Vendor: "aws", Task: "text-generation"})
+	require.NoError(b, err)
+	srv, err := mcpserver.New(mcpserver.Options{Client: client, Version: "bench"})
+	require.NoError(b, err)
+	require.NoError(b, srv.RegisterTools())
+	direct := func() {
+		_, err := client.Get(ctx, "", "bench")
+		require.NoError(b, err)
+	}
+
+	b.Run("in-process", func(b *testing.B) {
+		msg := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_endpoint","arguments":{"endpoint_name":"bench"}}}`)
+		paired(b, direct, func() {
+			wire, err := json.Marshal(srv.MCP().HandleMessage(ctx, msg))
+			require.NoError(b, err)
+			require.Contains(b, string(wire), `"state"`)
+		})
+	})
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	defer srv.HTTPHandler().CloseSessions(ctx)
+	// A bare JSON-RPC client isolates the server's share of the HTTP cost
+	// from the SDK client's.
+	for _, era := range eras {
+		b.Run("streamable-http-raw-client-"+era.name, func(b *testing.B) {
+			post := rawStreamableClient(b, ts.URL+"/mcp", era.want)
+			paired(b, direct, func() {
+				body := post(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_endpoint","arguments":{"endpoint_name":"bench"}%s}}`)
+				require.Contains(b, body, `"state"`)
+			})
+		})
+	}
+	for _, era := range eras {
+		b.Run("streamable-http-sdk-client-"+era.name, func(b *testing.B) {
+			sdkClient := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil)
+			cs, err := sdkClient.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: ts.URL + "/mcp", MaxRetries: -1},
+				&sdk.ClientSessionOptions{ProtocolVersion: era.version})
+			require.NoError(b, err)
+			defer cs.Close()
+			params := &sdk.CallToolParams{Name: "get_endpoint", Arguments: map[string]any{"endpoint_name": "bench"}}
+			paired(b, direct, func() {
+				res, err := cs.CallTool(ctx, params)
+				require.NoError(b, err)
+				require.False(b, res.IsError)
+			})
+		})
+	}
+}
+
+// rawStreamableClient opens a streamable HTTP session for version with plain
+// HTTP requests and returns a function posting one request (its "%s" is
+// replaced by the per-request _meta of the 2026-07-28 era) and returning the body.
+func rawStreamableClient(b *testing.B, url, version string) func(string) string {
+	hc := &http.Client{}
+	modern := version >= "2026-07-28"
+	var session string
+	do := func(body string, header map[string]string) (*http.Response, string) {
+		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		require.NoError(b, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Protocol-Version", version)
+		if session != "" {
+			req.Header.Set("Mcp-Session-Id", session)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := hc.Do(req)
+		require.NoError(b, err)
+		defer resp.Body.Close()
+		out, err := io.ReadAll(resp.Body)
+		require.NoError(b, err)
+		require.Less(b, resp.StatusCode, 300, string(out))
+		return resp, string(out)
+	}
+	meta := ""
+	if modern {
+		meta = `,"_meta":{"io.modelcontextprotocol/protocolVersion":"` + version + `","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
+	} else {
+		resp, _ := do(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"`+version+`","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`, nil)
+		session = resp.Header.Get("Mcp-Session-Id")
+		require.NotEmpty(b, session)
+		do(`{"jsonrpc":"2.0","method":"notifications/initialized"}`, nil)
+	}
+	return func(template string) string {
+		_, body := do(fmt.Sprintf(template, meta), map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": "get_endpoint"})
+		return body
+	}
+}
+
+// paired times base and viaMCP alternately and reports both medians, the
+// overhead of the medians and their ratio.
+func paired(b *testing.B, base, viaMCP func()) {
+	var baseTimes, mcpTimes []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		base()
+		baseTimes = append(baseTimes, time.Since(start))
+		start = time.Now()
+		viaMCP()
+		mcpTimes = append(mcpTimes, time.Since(start))
+	}
+	d, m := median(baseTimes), median(mcpTimes)
+	b.ReportMetric(float64(d.Microseconds()), "µs-direct")
+	b.ReportMetric(float64(m.Microseconds()), "µs-mcp")
+	b.ReportMetric(float64((m - d).Microseconds()), "µs-overhead")
+	b.ReportMetric(float64(m)/float64(d), "x-direct")
+}
+
+// BenchmarkGetEndpointBinaryHTTP is BenchmarkGetEndpoint's streamable HTTP
+// case with the server as users run it: the built binary, in its own process.
+func BenchmarkGetEndpointBinaryHTTP(b *testing.B) {
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: fastTimings, Seed: 7})
+	require.NoError(b, err)
+	defer emu.Close()
+	client, err := hfapi.New(hfapi.Config{Token: emu.Token(), APIBase: emu.APIBase(), HubBase: emu.HubBase(), CatalogBase: emu.CatalogBase()})
+	require.NoError(b, err)
+	ctx := context.Background()
+	_, err = client.Create(ctx, "", hfapi.CreateSpec{Name: "bench", Repository: "openai-community/gpt2", Framework: "pytorch",
+		Accelerator: "cpu", InstanceSize: "x2", InstanceType: "intel-spr", Region: "us-east-1", Vendor: "aws", Task: "text-generation"})
+	require.NoError(b, err)
+
+	var stderr lockedBuffer
+	pr, pw := io.Pipe()
+	cmd := exec.Command(binPath, "--transport", "http", "--addr", "127.0.0.1:0")
+	cmd.Env = append([]string{"HOME=" + b.TempDir()}, backendEnvFor(b.TempDir(), emu)...)
+	cmd.Stderr = io.MultiWriter(&stderr, pw)
+	require.NoError(b, cmd.Start())
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var base string
+	sc := bufio.NewScanner(pr)
+	for base == "" && sc.Scan() {
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+		}
+	}
+	require.NotEmpty(b, base, stderr.String())
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+
+	direct := func() {
+		_, err := client.Get(ctx, "", "bench")
+		require.NoError(b, err)
+	}
+	for _, era := range eras {
+		b.Run(era.name, func(b *testing.B) {
+			cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
+				&sdk.StreamableClientTransport{Endpoint: base + "/mcp", MaxRetries: -1}, &sdk.ClientSessionOptions{ProtocolVersion: era.version})
+			require.NoError(b, err)
+			defer cs.Close()
+			params := &sdk.CallToolParams{Name: "get_endpoint", Arguments: map[string]any{"endpoint_name": "bench"}}
+			paired(b, direct, func() {
+				res, err := cs.CallTool(ctx, params)
+				require.NoError(b, err)
+				require.False(b, res.IsError)
+			})
+		})
+	}
 }
