@@ -547,6 +547,43 @@ func TestE2EWaitTimeoutIsANormalResult(t *testing.T) {
 	assert.Contains(t, out["note"], "not ready yet")
 }
 
+// TestE2EFailuresAreToolResultsWithNextSteps: a failed deployment, a failed
+// update and a rejected token come back as isError results saying what to do.
+func TestE2EFailuresAreToolResultsWithNextSteps(t *testing.T) {
+	emu := startEmulator(t, fastTimings)
+	emu.FailNextDeploy("emulator-user", "broken", "CUDA out of memory")
+	s := connect(t, emu, "stdio", "")
+	spec := cpuSpec("broken", "openai-community/gpt2", "text-generation")
+	spec["wait"] = true
+	msg := failing(t, s, emu, "create_endpoint", spec)
+	assert.Contains(t, msg, "failed to deploy")
+	assert.Contains(t, msg, "CUDA out of memory")
+	assert.Contains(t, msg, "update_endpoint")
+	msg = failing(t, s, emu, "text_generation", map[string]any{"endpoint_name": "broken", "prompt": "hi"})
+	assert.Contains(t, msg, "failed")
+
+	ok(t, s, emu, "create_endpoint", cpuSpec("fine", "openai-community/gpt2", "text-generation"))
+	ok(t, s, emu, "wait_for_endpoint", map[string]any{"endpoint_name": "fine", "poll_seconds": 0.01})
+	emu.FailNextUpdate("emulator-user", "fine", "bad revision")
+	msg = failing(t, s, emu, "update_endpoint", map[string]any{"endpoint_name": "fine", "revision": "nope", "wait": true})
+	assert.Contains(t, msg, "failed to update")
+
+	stderr := &lockedBuffer{}
+	env := backendEnv(t, emu)
+	env[0] = "HF_TOKEN=hf_not_a_valid_token"
+	cmd := serverCommand(t, stderr, nil, env...)
+	cs, err := sdk.NewClient(&sdk.Implementation{Name: "e2e", Version: "1"}, nil).Connect(t.Context(), &sdk.CommandTransport{Command: cmd}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { closeSession(t, cs, stderr) })
+	res, err := cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "list_endpoints", Arguments: map[string]any{"namespace": "emulator-user"}})
+	require.NoError(t, err)
+	require.True(t, res.IsError)
+	assert.Contains(t, textOf(res), "401")
+	assert.Contains(t, textOf(res), "token")
+	assert.NotContains(t, textOf(res), "hf_not_a_valid_token", "the token is never echoed")
+	assert.NotContains(t, stderr.String(), "hf_not_a_valid_token", "the token is never logged")
+}
+
 // TestE2EEmulatorModeIsLazyAndOffline: --emulator needs no token, and starts
 // the emulator only when a tool first needs it.
 func TestE2EEmulatorModeIsLazyAndOffline(t *testing.T) {

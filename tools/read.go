@@ -89,10 +89,14 @@ type EndpointList struct {
 
 // Summary is one line per endpoint.
 func (l EndpointList) Summary() string {
-	if l.Count == 0 {
-		return fmt.Sprintf("no endpoints in %s", l.Namespace)
+	where := l.Namespace
+	if where == "*" {
+		where = "your namespaces"
 	}
-	lines := []string{fmt.Sprintf("%d endpoint(s) in %s:", l.Count, l.Namespace)}
+	if l.Count == 0 {
+		return fmt.Sprintf("no endpoints in %s", where)
+	}
+	lines := []string{fmt.Sprintf("%d endpoint(s) in %s:", l.Count, where)}
 	for _, e := range l.Endpoints {
 		lines = append(lines, "- "+e.describe()+" · "+e.Repository)
 	}

@@ -50,6 +50,14 @@ type ExtraContent interface {
 	Content() []mcp.Content
 }
 
+// Override is implemented by results that sometimes answer with a prepared
+// MCP result instead of structured content, e.g. a multi round-trip "input
+// required" result asking the user to confirm (server.NewInputRequestBuilder).
+// A nil Override renders the result normally.
+type Override interface {
+	Override() *mcp.CallToolResult
+}
+
 // Deps is what all handlers share, given once when tools are bound to a server.
 type Deps struct {
 	// Client returns the API client for a call. It is a function so that the
@@ -216,6 +224,11 @@ func (t Tool) render(res Result, err error) (*mcp.CallToolResult, error) {
 	}
 	if res == nil || reflect.ValueOf(res).Kind() == reflect.Pointer && reflect.ValueOf(res).IsNil() {
 		return nil, fmt.Errorf("%s: handler returned no result and no error", t.Name)
+	}
+	if o, ok := res.(Override); ok {
+		if prepared := o.Override(); prepared != nil {
+			return prepared, nil
+		}
 	}
 	structured, err := json.Marshal(res)
 	if err != nil {

@@ -264,3 +264,29 @@ func TestTailKeepsTheEndOnARuneBoundary(t *testing.T) {
 	assert.Equal(t, "short", tail("short", 10))
 	assert.Equal(t, "…éf", tail("abcdéf", 3))
 }
+
+// confirmResult asks for confirmation until it has it, like a guarded tool would.
+type confirmResult struct {
+	Done    bool `json:"done"`
+	pending *mcp.CallToolResult
+}
+
+func (r confirmResult) Summary() string               { return "done" }
+func (r confirmResult) Override() *mcp.CallToolResult { return r.pending }
+
+func TestOverrideAnswersWithAPreparedResult(t *testing.T) {
+	tool := Tool{Name: "guarded_test", Title: "Guarded", Description: "Example: {}", Toolset: EndpointsWrite,
+		Hints: Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false},
+		Handler: Handle(func(_ context.Context, call *Call, _ NoArgs) (confirmResult, error) {
+			if len(call.Request.Params.InputResponses) == 0 {
+				return confirmResult{pending: &mcp.CallToolResult{Result: mcp.Result{ResultType: mcp.ResultTypeInputRequired}}}, nil
+			}
+			return confirmResult{Done: true}, nil
+		})}
+	st, err := tool.ServerTool(Deps{Client: func(context.Context) (*hfapi.Client, error) { return nil, nil }})
+	require.NoError(t, err)
+	res, err := st.Handler(context.Background(), mcp.CallToolRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, mcp.ResultTypeInputRequired, res.ResultType, "the prepared result is passed through")
+	assert.Nil(t, res.RawStructuredContent)
+}

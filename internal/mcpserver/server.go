@@ -47,6 +47,12 @@ type Options struct {
 	// WaitPoll is how often waits poll the endpoint (0 = hfapi's adaptive default).
 	WaitPoll time.Duration
 
+	// ClientMiddleware wraps the client provider, e.g. to use a per-request
+	// token that HTTP middleware put in the context. It sees every tool call.
+	ClientMiddleware func(next ClientFunc) ClientFunc
+	// Hooks receive mcp-go's request hooks (subscriptions, session
+	// registration, …). Use this rather than server.WithHooks in ServerOptions.
+	Hooks *server.Hooks
 	// ExtraTools are served along with the selected toolsets, under the same
 	// toolset and read-only filtering.
 	ExtraTools []tools.Tool
@@ -66,6 +72,9 @@ type Options struct {
 	// for when an HTTPMiddleware enforces a Host allowlist instead.
 	DisableLocalhostProtection bool
 }
+
+// ClientFunc returns the API client for a tool call.
+type ClientFunc func(ctx context.Context) (*hfapi.Client, error)
 
 // Server is the MCP server with its transports.
 type Server struct {
@@ -106,7 +115,11 @@ func New(opts Options) (*Server, error) {
 			selected = append(selected, t)
 		}
 	}
-	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: &server.Hooks{}}
+	hooks := opts.Hooks
+	if hooks == nil {
+		hooks = &server.Hooks{}
+	}
+	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: hooks}
 	s.mcp = server.NewMCPServer(Name, opts.Version, s.serverOptions()...)
 	s.installLazyTools()
 	if opts.Configure != nil {
@@ -174,10 +187,20 @@ func (s *Server) RegisterTools() error {
 	return s.registerErr
 }
 
-// clientFunc returns the client provider handed to tools: the fixed client,
-// or NewClient memoised on success (a failure is retried on the next call,
-// so fixing the environment does not need a restart).
-func (s *Server) clientFunc() func(context.Context) (*hfapi.Client, error) {
+// clientFunc returns the client provider handed to tools, wrapped in
+// Options.ClientMiddleware.
+func (s *Server) clientFunc() ClientFunc {
+	provider := s.baseClientFunc()
+	if s.opts.ClientMiddleware != nil {
+		provider = s.opts.ClientMiddleware(provider)
+	}
+	return provider
+}
+
+// baseClientFunc is the fixed client, or NewClient memoised on success (a
+// failure is retried on the next call, so fixing the environment does not
+// need a restart).
+func (s *Server) baseClientFunc() ClientFunc {
 	if s.opts.Client != nil {
 		c := s.opts.Client
 		return func(context.Context) (*hfapi.Client, error) { return c, nil }

@@ -201,7 +201,18 @@ func TestExtensionPoints(t *testing.T) {
 			return pingResult{Pong: true}, nil
 		})}
 	configured := false
+	var clientCalls int
+	hooks := &server.Hooks{}
+	var listed bool
+	hooks.AddBeforeListTools(func(context.Context, any, *mcpgo.ListToolsRequest) { listed = true })
 	s := newServer(t, Options{
+		Hooks: hooks,
+		ClientMiddleware: func(next ClientFunc) ClientFunc {
+			return func(ctx context.Context) (*hfapi.Client, error) {
+				clientCalls++
+				return next(ctx)
+			}
+		},
 		NewClient:      func(context.Context) (*hfapi.Client, error) { return &hfapi.Client{}, nil },
 		ExtraTools:     []tools.Tool{mutating},
 		ToolMiddleware: []server.ToolHandlerMiddleware{record("outer"), record("inner")},
@@ -225,6 +236,9 @@ func TestExtensionPoints(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"structuredContent":{"pong":true}`)
 	assert.Equal(t, []string{"outer", "inner"}, order, "the first middleware is the outermost")
+	assert.Equal(t, 1, clientCalls, "the client middleware sees each tool call")
+	s.MCP().HandleMessage(context.Background(), []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
+	assert.True(t, listed, "hooks given in Options run")
 
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathHealth, nil))
