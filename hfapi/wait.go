@@ -2,6 +2,7 @@ package hfapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -54,14 +55,47 @@ type waiter struct {
 	lastKey  string
 	lastSent time.Time
 	healthy  bool
+	failures int // consecutive failed polls
+}
+
+// maxWaitFailures is how many polls in a row may fail transiently (after the client's own retries)
+// before Wait gives up: a long deploy should survive a short API outage.
+const maxWaitFailures = 5
+
+// tolerate reports whether a failed poll should be retried at the next interval: server-side and
+// transport failures are, a few times in a row; client errors (401, 404, …) and cancellation are not.
+func (w *waiter) tolerate(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusTooManyRequests {
+		return false
+	}
+	w.failures++
+	return w.failures <= maxWaitFailures
+}
+
+func (w *waiter) lastState() State {
+	if w.last == nil {
+		return StatePending
+	}
+	return w.last.Status.State
 }
 
 func (w *waiter) run(ctx context.Context) (*Endpoint, error) {
 	for {
 		ep, err := w.c.Get(ctx, w.ns, w.name)
 		if err != nil {
-			return w.last, fmt.Errorf("waiting for %s/%s: %w", w.ns, w.name, err)
+			if !w.tolerate(ctx, err) {
+				return w.last, fmt.Errorf("waiting for %s/%s: %w", w.ns, w.name, err)
+			}
+			if err := w.pause(ctx, w.lastState()); err != nil {
+				return w.last, err
+			}
+			continue
 		}
+		w.failures = 0
 		w.last = ep
 		switch ep.Status.State {
 		case StateFailed:
@@ -103,7 +137,7 @@ func (w *waiter) pause(ctx context.Context, state State) error {
 			d = min(d, w.start.Add(w.opts.Timeout).Sub(now))
 		}
 		if err := w.c.clock.Sleep(ctx, max(d, 0)); err != nil {
-			return fmt.Errorf("waiting for %s/%s (last state %s): %w", w.ns, w.name, w.last.Status.State, err)
+			return fmt.Errorf("waiting for %s/%s (last state %s): %w", w.ns, w.name, w.lastState(), err)
 		}
 		if !w.c.clock.Now().Before(w.lastSent.Add(w.c.heartbeat)) {
 			w.report(w.last, true)
@@ -113,6 +147,10 @@ func (w *waiter) pause(ctx context.Context, state State) error {
 
 // report calls OnProgress when the state changed, or when heartbeat is due.
 func (w *waiter) report(ep *Endpoint, heartbeat bool) {
+	if ep == nil {
+		w.lastSent = w.c.clock.Now() // nothing fetched yet: nothing to report, but the beat is taken
+		return
+	}
 	key := fmt.Sprintf("%s|%d|%d|%t", ep.Status.State, ep.Status.ReadyReplica, ep.Status.TargetReplica, w.healthy)
 	changed := key != w.lastKey
 	if !changed && !heartbeat {

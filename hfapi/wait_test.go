@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -179,4 +180,26 @@ func TestWaitNotFound(t *testing.T) {
 	c, _ := newTestClient(t, srv)
 	_, err := c.Wait(t.Context(), "acme", "ghost", WaitOptions{})
 	assert.True(t, IsNotFound(err))
+}
+
+func TestWaitSurvivesShortAPIOutage(t *testing.T) {
+	running := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" {
+			return
+		}
+		body := string(fixtureBytes("ie-endpoint-running.json"))
+		w.Write([]byte(strings.Replace(body, "https://vksrvs8pc1xnifhq.us-east-1.aws.endpoints.huggingface.cloud", "http://"+r.Host, 1)))
+	}
+	s, srv := newScripted(t, status(500), status(500), hangUp, running)
+	c, _ := newTestClient(t, srv, func(cfg *Config) { cfg.Retry = RetryPolicy{MaxAttempts: 1} })
+	ep, err := c.Wait(t.Context(), "acme", "my-endpoint-name", WaitOptions{Timeout: time.Minute})
+	require.NoError(t, err)
+	assert.Equal(t, StateRunning, ep.Status.State)
+	assert.Equal(t, 4, s.count(getPath))
+
+	s2, srv2 := newScripted(t, status(500))
+	c2, _ := newTestClient(t, srv2)
+	_, err = c2.Wait(t.Context(), "acme", "my-endpoint-name", WaitOptions{})
+	require.Error(t, err)
+	assert.Equal(t, maxWaitFailures+1, s2.count(getPath), "a lasting outage ends the wait")
 }
