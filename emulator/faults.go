@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// Fault describes a failure the emulator injects into matching requests, before the route's handler.
-// Effects combine in this order: Latency, then Drop, else Status, else MalformedJSON.
+// Fault describes a failure the emulator injects into matching requests. It applies after the route
+// is matched and counted, before its handler (authentication included), so only routes the emulator
+// serves can fail. Effects combine in this order: Latency, then Drop, else Status, else MalformedJSON.
 type Fault struct {
 	// Method matches the request method ("" matches any).
 	Method string

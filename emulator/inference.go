@@ -93,7 +93,11 @@ func (e *Emulator) inference(route string, serve func(*Emulator, http.ResponseWr
 			return
 		}
 		sw := &statusWriter{ResponseWriter: w}
-		if e.admit(sw, r, t) {
+		admitted := e.admit(sw, r, t)
+		if !admitted && sw.code == 0 {
+			sw.code = 499 // the client gave up while its request was held
+		}
+		if admitted {
 			now := time.Now().UnixNano()
 			t.ep.lastUsed.Store(now)
 			t.ep.lastRequest.Store(now)
