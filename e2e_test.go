@@ -480,10 +480,17 @@ func TestE2EEndpointLifecycleAndInference(t *testing.T) {
 
 		zero := ok(t, s, emu, "scale_endpoint_to_zero", map[string]any{"endpoint_name": "emb"})
 		assert.Equal(t, "scaledToZero", endpointOf(zero)["state"])
+		asleep := ok(t, s, emu, "wait_for_endpoint", map[string]any{"endpoint_name": "emb", "timeout_seconds": 60})
+		assert.Equal(t, false, asleep["ready"], "waiting does not wake a scaled-to-zero endpoint, and does not hang either")
+		assert.Contains(t, asleep["note"], "wakes on the next inference request")
 		woken := ok(t, s, emu, "feature_extraction", map[string]any{"endpoint_name": "emb", "inputs": "wake up"}, "wake-emb")
 		assert.Equal(t, 1.0, woken["count"])
 		wake := s.progressFor(t, "wake-emb", 1)
 		assert.Contains(t, wake[0].Message, "wak", "a cold start is reported as waking")
+
+		ok(t, s, emu, "scale_endpoint_to_zero", map[string]any{"endpoint_name": "img"})
+		awake := ok(t, s, emu, "resume_endpoint", map[string]any{"endpoint_name": "img", "wait": true})
+		assert.Equal(t, true, awake["ready"], "resume wakes a scaled-to-zero endpoint")
 
 		fromCatalog := ok(t, s, emu, "create_endpoint_from_catalog", map[string]any{"repository": "BAAI/bge-base-en-v1.5", "endpoint_name": "bge-" + era})
 		assert.Equal(t, "bge-"+era, endpointOf(fromCatalog)["name"])

@@ -176,7 +176,7 @@ var waitForEndpoint = Tool{
 	Hints:   readHints,
 	Handler: Handle(func(ctx context.Context, call *Call, in WaitInput) (StatusResult, error) {
 		ns := namespaceFor(ctx, call, in.Namespace)
-		return waitReady(ctx, call, ns, in.EndpointName, seconds(in.TimeoutSeconds), seconds(in.PollSeconds))
+		return waitReady(ctx, call, ns, in.EndpointName, seconds(in.TimeoutSeconds), seconds(in.PollSeconds), waitPlain)
 	}),
 }
 

@@ -15,13 +15,27 @@ const (
 	maxWaitTimeout     = 60 * time.Minute
 )
 
-// errPausedWhileWaiting stops a wait that can never succeed on its own.
-var errPausedWhileWaiting = errors.New("endpoint is paused")
+// Causes that stop a wait which cannot succeed on its own.
+var (
+	errPausedWhileWaiting = errors.New("endpoint is paused")
+	errScaledToZero       = errors.New("endpoint is scaled to zero")
+)
+
+// waitMode says what a wait may expect of the endpoint.
+type waitMode int
+
+const (
+	// waitPlain waits on an endpoint left alone: scaled to zero it stays there.
+	waitPlain waitMode = iota
+	// waitWaking waits on an endpoint just told to start, which may still
+	// report scaledToZero before it wakes.
+	waitWaking
+)
 
 // waitReady waits until the endpoint serves requests, sending each state it
 // sees as progress. Running out of time is a normal result (Ready false) that
 // says where the endpoint is; failing or being paused is an error with a next step.
-func waitReady(ctx context.Context, call *Call, namespace, name string, timeout, poll time.Duration) (StatusResult, error) {
+func waitReady(ctx context.Context, call *Call, namespace, name string, timeout, poll time.Duration, mode waitMode) (StatusResult, error) {
 	if timeout <= 0 {
 		timeout = defaultWaitTimeout
 	}
@@ -43,8 +57,12 @@ func waitReady(ctx context.Context, call *Call, namespace, name string, timeout,
 				msg = progressLine(p.Endpoint)
 			}
 			call.Progress.Report(msg)
-			if p.Endpoint != nil && p.Endpoint.Status.State == hfapi.StatePaused {
+			switch {
+			case p.Endpoint == nil:
+			case p.Endpoint.Status.State == hfapi.StatePaused:
 				cancel(errPausedWhileWaiting)
+			case p.Endpoint.Status.State == hfapi.StateScaledToZero && mode == waitPlain:
+				cancel(errScaledToZero)
 			}
 		},
 	})
@@ -53,6 +71,13 @@ func waitReady(ctx context.Context, call *Call, namespace, name string, timeout,
 	case errors.Is(context.Cause(ctx), errPausedWhileWaiting):
 		return StatusResult{}, errNext("call resume_endpoint (with wait: true) to start it again",
 			"endpoint %s is paused, so it will not become ready by waiting", name)
+	case errors.Is(context.Cause(ctx), errScaledToZero):
+		status := EndpointStatus{Name: name, Namespace: namespace, State: string(hfapi.StateScaledToZero)}
+		if ep != nil {
+			status = statusOf(ep, namespace)
+		}
+		return StatusResult{Endpoint: status, Ready: ptrTo(false),
+			Note: "scaled to zero: it wakes on the next inference request (a cold start), or call resume_endpoint with wait: true"}, nil
 	case errors.As(err, &timedOut):
 		return notReadyYet(namespace, name, timedOut), nil
 	case err != nil:

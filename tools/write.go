@@ -85,7 +85,7 @@ var createEndpoint = Tool{
 		if err != nil {
 			return StatusResult{}, err
 		}
-		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "created; it starts in the background — call wait_for_endpoint")
+		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "created; it starts in the background — call wait_for_endpoint", waitPlain)
 	}),
 }
 
@@ -119,7 +119,7 @@ var createEndpointFromCatalog = Tool{
 		if err != nil {
 			return StatusResult{}, err
 		}
-		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "created; it starts in the background — call wait_for_endpoint")
+		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "created; it starts in the background — call wait_for_endpoint", waitPlain)
 	}),
 }
 
@@ -180,7 +180,7 @@ var updateEndpoint = Tool{
 		if err != nil {
 			return StatusResult{}, err
 		}
-		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "updating; call wait_for_endpoint to follow it")
+		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "updating; call wait_for_endpoint to follow it", waitPlain)
 	}),
 }
 
@@ -225,7 +225,7 @@ var resumeEndpoint = Tool{
 		if err != nil {
 			return StatusResult{}, err
 		}
-		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "resuming; call wait_for_endpoint to follow it")
+		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "resuming; call wait_for_endpoint to follow it", waitWaking)
 	}),
 }
 
@@ -247,11 +247,11 @@ var scaleEndpointToZero = Tool{
 }
 
 // afterChange reports a changed endpoint, first waiting for it when asked.
-func afterChange(ctx context.Context, call *Call, namespace string, ep *hfapi.Endpoint, wait bool, note string) (StatusResult, error) {
+func afterChange(ctx context.Context, call *Call, namespace string, ep *hfapi.Endpoint, wait bool, note string, mode waitMode) (StatusResult, error) {
 	ns := namespaceFor(ctx, call, namespace)
 	if !wait {
 		return StatusResult{Endpoint: statusOf(ep, ns), Note: note}, nil
 	}
 	call.Progress.Report(progressLine(ep))
-	return waitReady(ctx, call, ns, ep.Name, 0, 0)
+	return waitReady(ctx, call, ns, ep.Name, 0, 0, mode)
 }
