@@ -168,3 +168,16 @@ func TestAPIErrorMessageScrubsToken(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "[REDACTED]"), "the echoed token is replaced: %v", err)
 }
+
+func TestDiscoverTokenHonoursXDGCacheHome(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOME", filepath.Join(dir, "home"))
+	t.Setenv("HF_TOKEN", "")
+	t.Setenv("HF_TOKEN_PATH", "")
+	t.Setenv("HF_HOME", "")
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "xdg"))
+	writeToken(t, filepath.Join(dir, "xdg", "huggingface", "token"), "tok-xdg")
+	got, err := DiscoverToken()
+	require.NoError(t, err)
+	assert.Equal(t, "tok-xdg", got)
+}

@@ -184,3 +184,14 @@ func TestValidationHappensBeforeAnyRequest(t *testing.T) {
 	require.Error(t, err)
 	assert.Zero(t, rec.count("POST /v2/endpoint/acme")+rec.count("PUT /v2/endpoint/acme/e"))
 }
+
+func TestSetParallelismRefusesRedactedCredentials(t *testing.T) {
+	_, err := UpdateSpec{TensorParallelSize: ptr(2)}.body(map[string]any{"custom": map[string]any{"url": "u",
+		"credentials": map[string]any{"username": "u", "password": "***"}}})
+	assert.ErrorContains(t, err, "credentials")
+	_, err = UpdateSpec{DataParallelSize: ptr(2)}.body(map[string]any{})
+	assert.ErrorContains(t, err, "exactly one variant")
+	b, err := UpdateSpec{DataParallelSize: ptr(2), CustomImage: map[string]any{"vLLM": map[string]any{"url": "v"}}}.body(nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"vLLM": map[string]any{"url": "v", "dataParallelSize": 2}}, b["model"].(map[string]any)["image"])
+}
