@@ -54,46 +54,56 @@ type family struct {
 	gpuMem           int     // GB accelerator memory per accelerator (0: none)
 	quota            int
 	deprecated       bool
+	adjust           func(*hardware) // per-offer exceptions
 }
 
-var (
-	intelICL = &family{typ: "intel-icl", accel: "cpu", arch: "Intel Ice Lake", sizes: []int{1, 2, 4, 8}, price: 0.032, mem: 2, quota: 60, deprecated: true}
-	intelSPR = &family{typ: "intel-spr", accel: "cpu", arch: "Intel Sapphire Rapids", sizes: []int{1, 2, 4, 8, 16}, price: 0.033, mem: 2, quota: 60}
-	t4       = &family{typ: "nvidia-t4", accel: "gpu", arch: "Nvidia T4", sizes: []int{1, 4}, price: 0.5, cpus: 3, mem: 15, gpuMem: 16, quota: 16}
-	l4       = &family{typ: "nvidia-l4", accel: "gpu", arch: "Nvidia L4", sizes: []int{1, 4}, price: 0.8, cpus: 7, mem: 30, gpuMem: 24, quota: 16}
-	a10g     = &family{typ: "nvidia-a10g", accel: "gpu", arch: "Nvidia A10G", sizes: []int{1, 4}, price: 1.0, cpus: 7, mem: 30, gpuMem: 24, quota: 16}
-	l40s     = &family{typ: "nvidia-l40s", accel: "gpu", arch: "Nvidia L40S", sizes: []int{1, 4, 8}, price: 1.8, cpus: 7, mem: 62, gpuMem: 48, quota: 8}
-	a100     = &family{typ: "nvidia-a100", accel: "gpu", arch: "Nvidia A100", sizes: []int{1, 2, 4, 8}, price: 2.5, cpus: 11, mem: 142, gpuMem: 80, quota: 8}
-	a100GCP  = &family{typ: "nvidia-a100", accel: "gpu", arch: "Nvidia A100", sizes: []int{1, 2, 4, 8}, price: 3.6, cpus: 12, mem: 85, gpuMem: 80, quota: 2}
-	h100     = &family{typ: "nvidia-h100", accel: "gpu", arch: "Nvidia H100", sizes: []int{1, 2, 4, 8}, price: 10, cpus: 23, mem: 240, gpuMem: 80, quota: 8}
-	h200     = &family{typ: "nvidia-h200", accel: "gpu", arch: "Nvidia H200", sizes: []int{1, 2, 4, 8}, price: 12, cpus: 23, mem: 240, gpuMem: 141, quota: 8}
-	inf2     = &family{typ: "inf2", accel: "neuron", arch: "AWS Inferentia2", sizes: []int{1, 12}, price: 0.75, cpus: 4, mem: 16, gpuMem: 32, quota: 24}
-)
+// vendorSpecs describes the offer: which instance families each region has. Called once, lazily.
+func vendorSpecs() []vendorSpec {
+	intelICL := &family{typ: "intel-icl", accel: "cpu", arch: "Intel Ice Lake", sizes: []int{1, 2, 4, 8}, price: 0.032, mem: 2, quota: 60, deprecated: true}
+	intelSPR := &family{typ: "intel-spr", accel: "cpu", arch: "Intel Sapphire Rapids", sizes: []int{1, 2, 4, 8, 16}, price: 0.033, mem: 2, quota: 60}
+	t4 := &family{typ: "nvidia-t4", accel: "gpu", arch: "Nvidia T4", sizes: []int{1, 4}, price: 0.5, cpus: 3, mem: 15, gpuMem: 16, quota: 16}
+	l4 := &family{typ: "nvidia-l4", accel: "gpu", arch: "Nvidia L4", sizes: []int{1, 4}, price: 0.8, cpus: 7, mem: 30, gpuMem: 24, quota: 16}
+	a10g := &family{typ: "nvidia-a10g", accel: "gpu", arch: "Nvidia A10G", sizes: []int{1, 4}, price: 1.0, cpus: 7, mem: 30, gpuMem: 24, quota: 16}
+	l40s := &family{typ: "nvidia-l40s", accel: "gpu", arch: "Nvidia L40S", sizes: []int{1, 4, 8}, price: 1.8, cpus: 7, mem: 62, gpuMem: 48, quota: 8}
+	a100 := &family{typ: "nvidia-a100", accel: "gpu", arch: "Nvidia A100", sizes: []int{1, 2, 4, 8}, price: 2.5, cpus: 11, mem: 142, gpuMem: 80, quota: 8}
+	// GCP's A100 x8 is reserved capacity, as in the real catalog.
+	a100GCP := &family{typ: "nvidia-a100", accel: "gpu", arch: "Nvidia A100", sizes: []int{1, 2, 4, 8}, price: 3.6, cpus: 12, mem: 85, gpuMem: 80, quota: 2,
+		adjust: func(h *hardware) {
+			if h.NumAccelerators == 8 {
+				c := 96
+				h.Status, h.NumCpus, h.MemoryGb = "reserved", &c, 680
+			}
+		}}
+	h100 := &family{typ: "nvidia-h100", accel: "gpu", arch: "Nvidia H100", sizes: []int{1, 2, 4, 8}, price: 10, cpus: 23, mem: 240, gpuMem: 80, quota: 8}
+	h200 := &family{typ: "nvidia-h200", accel: "gpu", arch: "Nvidia H200", sizes: []int{1, 2, 4, 8}, price: 12, cpus: 23, mem: 240, gpuMem: 141, quota: 8}
+	inf2 := &family{typ: "inf2", accel: "neuron", arch: "AWS Inferentia2", sizes: []int{1, 12}, price: 0.75, cpus: 4, mem: 16, gpuMem: 32, quota: 24}
+	return []vendorSpec{
+		{"aws", []regionSpec{
+			{"us-east-1", "N. Virginia", []*family{intelICL, intelSPR, t4, l4, a10g, l40s, a100, h100, h200, inf2}},
+			{"us-east-2", "Ohio", []*family{intelSPR, l4, a10g, h100}},
+			{"us-west-2", "Oregon", []*family{intelSPR, t4, l4, a10g, l40s}},
+			{"eu-west-1", "Ireland", []*family{intelICL, intelSPR, t4, l4, a10g}},
+		}},
+		{"gcp", []regionSpec{
+			{"us-east4", "Virginia", []*family{intelSPR, t4, l4, a100GCP, h100}},
+			{"us-central1", "Iowa", []*family{intelSPR, l4, h100}},
+			{"europe-west4", "Netherlands", []*family{intelSPR, t4, l4}},
+		}},
+		{"azure", []regionSpec{
+			{"eastus", "Virginia", []*family{intelSPR, a100, h100}},
+			{"westeurope", "Netherlands", []*family{intelSPR, a100}},
+		}},
+	}
+}
 
 type regionSpec struct {
 	name, label string
 	families    []*family
 }
 
-var vendorSpecs = []struct {
+type vendorSpec struct {
 	name    string
 	regions []regionSpec
-}{
-	{"aws", []regionSpec{
-		{"us-east-1", "N. Virginia", []*family{intelICL, intelSPR, t4, l4, a10g, l40s, a100, h100, h200, inf2}},
-		{"us-east-2", "Ohio", []*family{intelSPR, l4, a10g, h100}},
-		{"us-west-2", "Oregon", []*family{intelSPR, t4, l4, a10g, l40s}},
-		{"eu-west-1", "Ireland", []*family{intelICL, intelSPR, t4, l4, a10g}},
-	}},
-	{"gcp", []regionSpec{
-		{"us-east4", "Virginia", []*family{intelSPR, t4, l4, a100GCP, h100}},
-		{"us-central1", "Iowa", []*family{intelSPR, l4, h100}},
-		{"europe-west4", "Netherlands", []*family{intelSPR, t4, l4}},
-	}},
-	{"azure", []regionSpec{
-		{"eastus", "Virginia", []*family{intelSPR, a100, h100}},
-		{"westeurope", "Netherlands", []*family{intelSPR, a100}},
-	}},
 }
 
 // catalogTables is the provider catalog, built on first use (never at package init).
@@ -114,7 +124,7 @@ func hardwareCatalog() *catalogTables {
 
 func buildCatalog() *catalogTables {
 	c := &catalogTables{byKey: map[string]*hardware{}}
-	for _, vs := range vendorSpecs {
+	for _, vs := range vendorSpecs() {
 		v := vendor{Name: vs.name, Status: "available"}
 		for _, rs := range vs.regions {
 			r := region{Name: rs.name, Label: rs.label, Status: "available"}
@@ -168,10 +178,8 @@ func (f *family) offer(vendorName, regionName string, n int) hardware {
 	if f.deprecated {
 		h.Status = "deprecated" // still creatable, like the real service's older instances
 	}
-	if f == a100GCP && n == 8 {
-		h.Status = "reserved"
-		c := 96
-		h.NumCpus, h.MemoryGb = &c, 680
+	if f.adjust != nil {
+		f.adjust(&h)
 	}
 	return h
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -80,18 +79,27 @@ var endpointTypes = []string{"public", "protected", "authenticated", "private"}
 // imageKinds are the known model.image variants; unknown variants are refused so typos surface.
 var imageKinds = []string{"huggingface", "huggingfaceNeuron", "custom", "tgi", "tgiNeuron", "tei", "llamacpp", "vLLM", "vLLMOmni", "vLLMNeuron", "sGLang", "hfServe"}
 
-var nameRule = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-
 // validName applies the published name rule: lowercase a-z, 0-9 and '-', at most 32 characters,
 // not starting or ending with '-'.
 func validName(name string) error {
 	if name == "" {
 		return errors.New("name is required")
 	}
-	if len(name) > 32 || !nameRule.MatchString(name) {
+	if len(name) > 32 || !nameChars(name) {
 		return fmt.Errorf("name %q is invalid: use 1 to 32 characters among lowercase a-z, 0-9 and '-', not starting or ending with '-'", name)
 	}
 	return nil
+}
+
+// nameChars reports whether name uses only a-z, 0-9 and '-', and does not start or end with '-'.
+func nameChars(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' && i > 0 && i < len(name)-1) {
+			return false
+		}
+	}
+	return true
 }
 
 const maxBody = 1 << 20

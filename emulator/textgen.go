@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -30,7 +31,10 @@ const (
 	eosText  = "</s>"
 )
 
-var vocabulary = strings.Fields(`the of and to in is that for it as with was on be by this are from at or an
+// vocabulary is the emulated model's word list, split on first use (nothing is built at package init).
+var vocabulary = sync.OnceValue(func() []string { return strings.Fields(vocabularyText) })
+
+const vocabularyText = `the of and to in is that for it as with was on be by this are from at or an
 have not which but all they has were their one can more also its new other some time when there been
 what may would about only into than these first could people two after most very any where between
 such made over well many through like before used because while both each those same system data model
@@ -43,7 +47,7 @@ work works user users code design build run runs ready state states change chang
 replica replicas machine machines memory compute hardware region vendor price cost hour hours day days
 week year years city river mountain forest garden house window door road bridge morning evening night
 bright quiet gentle careful clear deep warm cold green blue red golden silver ancient modern curious
-happy calm brave kind quick steady`)
+happy calm brave kind quick steady`
 
 // punctuation tokens appear now and then to make the text read less like a word list.
 var punctuation = []string{",", ".", ";", ":"}
@@ -143,7 +147,8 @@ func generate(g genRequest) genResult {
 			tok = punctuation[(r>>8)%uint64(len(punctuation))]
 			capital = tok == "."
 		} else {
-			w := vocabulary[(r>>16)%uint64(len(vocabulary))]
+			words := vocabulary()
+			w := words[(r>>16)%uint64(len(words))]
 			if capital {
 				w = strings.ToUpper(w[:1]) + w[1:]
 				capital = false

@@ -276,7 +276,8 @@ func topTokens(tokens []genToken, n int) [][]genToken {
 	for i, tok := range tokens {
 		alts := []genToken{tok}
 		for j := 1; j < n; j++ {
-			w := " " + vocabulary[(tok.ID*31+j*7)%len(vocabulary)]
+			words := vocabulary()
+			w := " " + words[(tok.ID*31+j*7)%len(words)]
 			alts = append(alts, genToken{ID: tokenID(w), Text: w, Logprob: tok.Logprob - float64(j)})
 		}
 		out[i] = alts
