@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -127,6 +128,28 @@ type session struct {
 	mu       sync.Mutex
 	progress map[string][]*sdk.ProgressNotificationParams
 	arrived  chan struct{}
+	outputs  map[string]*jsonschema.Resolved // tool name → output schema, from tools/list
+}
+
+// outputSchema returns a tool's output schema as the client saw it.
+func (s *session) outputSchema(t *testing.T, name string) *jsonschema.Resolved {
+	t.Helper()
+	if s.outputs == nil {
+		_, list := listedNames(t, s)
+		s.outputs = map[string]*jsonschema.Resolved{}
+		for _, tool := range list.Tools {
+			b, err := json.Marshal(tool.OutputSchema)
+			require.NoError(t, err)
+			var schema jsonschema.Schema
+			require.NoError(t, json.Unmarshal(b, &schema), tool.Name)
+			resolved, err := schema.Resolve(nil)
+			require.NoError(t, err, "%s output schema", tool.Name)
+			require.Error(t, resolved.Validate(map[string]any{"not_a_field": true}), "%s output schema is strict", tool.Name)
+			s.outputs[tool.Name] = resolved
+		}
+	}
+	require.Contains(t, s.outputs, name)
+	return s.outputs[name]
 }
 
 func (s *session) onProgress(_ context.Context, req *sdk.ProgressNotificationClientRequest) {
@@ -288,6 +311,7 @@ func ok(t *testing.T, s *session, emu *emulator.Server, name string, args map[st
 	b, err := json.Marshal(res.StructuredContent)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &out), "%s structured content", name)
+	require.NoError(t, s.outputSchema(t, name).Validate(out), "%s: structured content must match the declared output schema", name)
 	return out
 }
 
