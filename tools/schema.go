@@ -17,6 +17,7 @@ type inputSchema struct {
 	props    []string // property names in declaration order
 	required []string
 	kinds    map[string]string // property name → JSON type, for error messages
+	checks   map[string]*jsonschema.Schema // properties with enum, bounds or minItems
 }
 
 // reflector builds schemas inline (no $ref/$defs) so each tool's schema
@@ -56,10 +57,13 @@ func reflectInput(t reflect.Type) (*inputSchema, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &inputSchema{raw: raw, required: s.Required, kinds: map[string]string{}}
+	in := &inputSchema{raw: raw, required: s.Required, kinds: map[string]string{}, checks: map[string]*jsonschema.Schema{}}
 	for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
 		in.props = append(in.props, pair.Key)
 		in.kinds[pair.Key] = describeType(pair.Value)
+		if p := pair.Value; len(p.Enum) > 0 || p.Minimum != "" || p.Maximum != "" || p.MinItems != nil {
+			in.checks[pair.Key] = p
+		}
 	}
 	return in, nil
 }
@@ -160,6 +164,14 @@ func decodeArgs(args json.RawMessage, schema *inputSchema, dst any) error {
 			return &ArgumentError{Msg: typeErrorMessage(err, schema)}
 		}
 	}
+	for _, name := range schema.props {
+		p, constrained := schema.checks[name]
+		if raw, ok := fields[name]; ok && constrained && string(raw) != "null" {
+			if msg := checkConstraints(name, p, raw); msg != "" {
+				return &ArgumentError{Msg: msg}
+			}
+		}
+	}
 	if v, ok := dst.(Validator); ok {
 		if err := v.Validate(); err != nil {
 			return &ArgumentError{Msg: err.Error()}
@@ -190,4 +202,44 @@ func quoteAll(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, ", ")
+}
+
+// checkConstraints applies a property's enum, minimum, maximum and minItems
+// to its (type-checked) value; it returns what is wrong, or "".
+func checkConstraints(name string, p *jsonschema.Schema, raw json.RawMessage) string {
+	if len(p.Enum) > 0 {
+		var v any
+		_ = json.Unmarshal(raw, &v)
+		for _, allowed := range p.Enum {
+			if v == allowed {
+				return ""
+			}
+		}
+		return fmt.Sprintf("argument %q must be one of %s; got %s", name, joinValues(p.Enum), raw)
+	}
+	if p.MinItems != nil {
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) == nil && uint64(len(items)) < *p.MinItems {
+			return fmt.Sprintf("argument %q needs at least %d item(s)", name, *p.MinItems)
+		}
+	}
+	var n float64
+	if json.Unmarshal(raw, &n) != nil {
+		return ""
+	}
+	if min, err := p.Minimum.Float64(); err == nil && n < min {
+		return fmt.Sprintf("argument %q must be at least %s; got %s", name, p.Minimum, raw)
+	}
+	if max, err := p.Maximum.Float64(); err == nil && n > max {
+		return fmt.Sprintf("argument %q must be at most %s; got %s", name, p.Maximum, raw)
+	}
+	return ""
+}
+
+func joinValues(values []any) string {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = fmt.Sprint(v)
+	}
+	return strings.Join(parts, ", ")
 }

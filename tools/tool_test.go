@@ -140,7 +140,9 @@ func (r echoResult) Summary() string { return "echo: " + r.Echo }
 type echoInput struct {
 	Target
 	Count *int     `json:"count,omitempty"`
-	Tags  []string `json:"tags,omitempty"`
+	Tags  []string `json:"tags,omitempty" jsonschema:"minItems=1"`
+	Kind  string   `json:"kind,omitempty" jsonschema:"enum=cpu,enum=gpu"`
+	Size  *float64 `json:"size,omitempty" jsonschema:"minimum=1,maximum=8"`
 }
 
 func (in echoInput) Validate() error {
@@ -175,15 +177,22 @@ func resultText(r *mcp.CallToolResult) string {
 
 func TestWrapperArgumentErrorsAreToolResultsNamingWhatIsValid(t *testing.T) {
 	ok := func(in echoInput) (echoResult, error) { return echoResult{Echo: in.EndpointName}, nil }
+	res, err := serveEcho(t, `{"endpoint_name":"a","kind":"gpu","size":8,"tags":["x"]}`, ok)
+	require.NoError(t, err)
+	require.False(t, res.IsError, "values within the constraints pass: %s", resultText(res))
 	for _, tc := range []struct{ name, args, want string }{
 		{"unknown argument", `{"endpoint_name":"a","endpoint":"b"}`,
-			`unknown argument "endpoint"; valid arguments are: endpoint_name, namespace, count, tags`},
+			`unknown argument "endpoint"; valid arguments are: endpoint_name, namespace, count, tags, kind, size`},
 		{"missing required", `{"namespace":"acme"}`, `missing required argument "endpoint_name" (a string)`},
 		{"null required", `{"endpoint_name":null}`, `missing required argument "endpoint_name"`},
 		{"wrong type", `{"endpoint_name":"a","count":"three"}`, `argument "count" must be an integer, got string`},
 		{"wrong item type", `{"endpoint_name":"a","tags":[1]}`, `argument "tags" must be an array of strings, got number`},
 		{"not an object", `["a"]`, `arguments must be a JSON object with valid arguments are: endpoint_name`},
 		{"validator", `{"endpoint_name":"a","count":-1}`, `count must be 0 or more`},
+		{"enum", `{"endpoint_name":"a","kind":"tpu"}`, `argument "kind" must be one of cpu, gpu; got "tpu"`},
+		{"minimum", `{"endpoint_name":"a","size":0}`, `argument "size" must be at least 1; got 0`},
+		{"maximum", `{"endpoint_name":"a","size":9}`, `argument "size" must be at most 8; got 9`},
+		{"min items", `{"endpoint_name":"a","tags":[]}`, `argument "tags" needs at least 1 item(s)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := serveEcho(t, tc.args, ok)
