@@ -16,7 +16,7 @@ type inputSchema struct {
 	raw      json.RawMessage
 	props    []string // property names in declaration order
 	required []string
-	kinds    map[string]string // property name → JSON type, for error messages
+	kinds    map[string]string             // property name → JSON type, for error messages
 	checks   map[string]*jsonschema.Schema // properties with enum, bounds or minItems
 }
 
