@@ -129,6 +129,9 @@ func catalogEndpointName(repo, suffix string) string {
 	if len(base) > 28 {
 		base = strings.Trim(base[:28], "-")
 	}
+	if base == "" {
+		base = "endpoint"
+	}
 	return base + "-" + suffix
 }
 
