@@ -26,7 +26,9 @@ type Fault struct {
 	RetryAfter time.Duration
 	// Latency delays the request (the client's cancellation and Close cut it short).
 	Latency time.Duration
-	// Drop closes the connection without answering.
+	// Drop closes the connection without answering. Note that Go's http.Transport silently retries an
+	// idempotent request (GET, HEAD…) whose reused keep-alive connection closes this way, so a
+	// Count: 1 drop may go unseen by such a client; use Count ≥ 2 or a fresh connection.
 	Drop bool
 	// MalformedJSON lets the handler run, then sends only the first half of its body.
 	MalformedJSON bool

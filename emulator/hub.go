@@ -87,15 +87,7 @@ func (e *Emulator) catalogDeploy(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = catalogEndpointName(repo, e.rng.id(3))
 	}
-	typ, size, _ := strings.Cut(hw[2], " ")
-	doc := map[string]any{
-		"name": name, "type": "authenticated",
-		"provider": map[string]any{"vendor": hw[0], "region": hw[1]},
-		"compute": map[string]any{"accelerator": accel, "instanceType": typ, "instanceSize": size,
-			"scaling": map[string]any{"minReplica": 0, "maxReplica": 1, "scaleToZeroTimeout": 15}},
-		"model": map[string]any{"repository": m.repo, "framework": m.framework, "task": m.task,
-			"image": m.image(), "env": map[string]any{}, "secrets": map[string]any{}},
-	}
+	doc := m.endpointDoc(name, accel, hw)
 	ep, code, err := e.create(ns, doc, who)
 	if err != nil {
 		apiError(w, code, err.Error())
@@ -107,6 +99,19 @@ func (e *Emulator) catalogDeploy(w http.ResponseWriter, r *http.Request) {
 	out := make([]byte, 0, len(data)+14)
 	out = append(append(append(out, `{"endpoint":`...), data...), '}')
 	writeRaw(w, http.StatusOK, "application/json", out)
+}
+
+// endpointDoc is the create request the catalog makes for m on hardware hw.
+func (m *catalogModel) endpointDoc(name, accel string, hw [3]string) map[string]any {
+	typ, size, _ := strings.Cut(hw[2], " ")
+	return map[string]any{
+		"name": name, "type": "authenticated",
+		"provider": map[string]any{"vendor": hw[0], "region": hw[1]},
+		"compute": map[string]any{"accelerator": accel, "instanceType": typ, "instanceSize": size,
+			"scaling": map[string]any{"minReplica": 0, "maxReplica": 1, "scaleToZeroTimeout": 15}},
+		"model": map[string]any{"repository": m.repo, "framework": m.framework, "task": m.task,
+			"image": m.image(), "env": map[string]any{}, "secrets": map[string]any{}},
+	}
 }
 
 // catalogEndpointName derives a name the way the catalog does: the repo name, lowercased, with a

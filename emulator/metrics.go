@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -31,6 +32,27 @@ func (m *endpointMetrics) record(route string, code int) {
 	m.mu.Unlock()
 }
 
+// snapshot returns the request counters sorted by route then code.
+func (m *endpointMetrics) snapshot() ([]routeCode, []int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	keys := make([]routeCode, 0, len(m.requests))
+	for k := range m.requests {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b routeCode) int {
+		if c := strings.Compare(a.route, b.route); c != 0 {
+			return c
+		}
+		return a.code - b.code
+	})
+	counts := make([]int64, len(keys))
+	for i, k := range keys {
+		counts[i] = m.requests[k]
+	}
+	return keys, counts
+}
+
 // openMetrics answers GET /v2/endpoint/{namespace}/{name}/open-metrics in OpenMetrics text format.
 func (e *Emulator) openMetrics(w http.ResponseWriter, r *http.Request) {
 	ep, _, ok := e.lookup(w, r)
@@ -40,25 +62,7 @@ func (e *Emulator) openMetrics(w http.ResponseWriter, r *http.Request) {
 	e.store.mu.RLock()
 	state, ready, target := ep.st.State, ep.st.ReadyReplica, ep.st.TargetReplica
 	e.store.mu.RUnlock()
-	ep.metrics.mu.Lock()
-	keys := make([]routeCode, 0, len(ep.metrics.requests))
-	for k := range ep.metrics.requests {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b routeCode) int {
-		if a.route != b.route {
-			if a.route < b.route {
-				return -1
-			}
-			return 1
-		}
-		return a.code - b.code
-	})
-	counts := make([]int64, len(keys))
-	for i, k := range keys {
-		counts[i] = ep.metrics.requests[k]
-	}
-	ep.metrics.mu.Unlock()
+	keys, counts := ep.metrics.snapshot()
 
 	w.Header().Set("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
 	b := bufio.NewWriter(w)

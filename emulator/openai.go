@@ -39,6 +39,10 @@ type usage struct {
 	TotalTokens      int `json:"total_tokens"`
 }
 
+func (u usage) plus(v usage) usage {
+	return usage{u.PromptTokens + v.PromptTokens, u.CompletionTokens + v.CompletionTokens, u.TotalTokens + v.TotalTokens}
+}
+
 func usageOf(res genResult) usage {
 	return usage{PromptTokens: res.inputTokens, CompletionTokens: len(res.tokens), TotalTokens: res.inputTokens + len(res.tokens)}
 }
@@ -127,14 +131,53 @@ func (c *completionRequest) prompts() ([]string, string) {
 
 // v1Completions serves POST /v1/completions in OpenAI's shape, like TGI.
 func v1Completions(e *Emulator, w http.ResponseWriter, r *http.Request, t *target) {
+	req, gens, ok := parseCompletion(w, r)
+	if !ok {
+		return
+	}
+	body := completionBody{Object: "text_completion", Created: time.Now().Unix(), Model: t.repo, SystemFingerprint: systemFingerprint}
+	var total usage
+	var sse *sseWriter
+	if req.Stream {
+		sse = newSSE(w)
+	}
+	for i, g := range gens {
+		res := t.generate(g)
+		total = total.plus(usageOf(res))
+		if sse != nil {
+			streamCompletion(sse, body, i, res)
+			continue
+		}
+		fin := openAIFinish(res.finish)
+		text := res.text
+		if req.Echo {
+			text = g.prompt + text
+		}
+		body.Choices = append(body.Choices, completionChoice{Index: i, Text: text, FinishReason: &fin})
+	}
+	if sse == nil {
+		body.Usage = &total
+		writeJSON(w, http.StatusOK, body)
+		return
+	}
+	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+		body.Choices, body.Usage = []completionChoice{}, &total
+		sse.event("data: ", body)
+	}
+	sse.raw("data: [DONE]")
+}
+
+// parseCompletion reads a completions body and builds one generator request per prompt, answering
+// 422 itself on failure.
+func parseCompletion(w http.ResponseWriter, r *http.Request) (*completionRequest, []genRequest, bool) {
 	var req completionRequest
 	if !readJSONBody(w, r, &req) {
-		return
+		return nil, nil, false
 	}
 	if len(req.Prompt) == 0 {
 		writeRaw(w, http.StatusUnprocessableEntity, "text/plain; charset=utf-8",
 			[]byte("Failed to deserialize the JSON body into the target type: missing field `prompt` at line 1 column 1"))
-		return
+		return nil, nil, false
 	}
 	prompts, msg := req.prompts()
 	var gens []genRequest
@@ -148,54 +191,25 @@ func v1Completions(e *Emulator, w http.ResponseWriter, r *http.Request, t *targe
 	}
 	if msg != "" {
 		validationError(w, msg)
-		return
+		return nil, nil, false
 	}
-	body := completionBody{Object: "text_completion", Created: time.Now().Unix(), Model: t.repo, SystemFingerprint: systemFingerprint}
-	var total usage
-	var sse *sseWriter
-	if req.Stream {
-		sse = newSSE(w)
-	}
-	for i, g := range gens {
-		res := t.generate(g)
-		u := usageOf(res)
-		total.PromptTokens += u.PromptTokens
-		total.CompletionTokens += u.CompletionTokens
-		total.TotalTokens += u.TotalTokens
-		if sse == nil {
+	return &req, gens, true
+}
+
+// streamCompletion writes one chunk per token of choice index; the last carries the finish reason.
+func streamCompletion(sse *sseWriter, body completionBody, index int, res genResult) {
+	for j, tok := range res.tokens {
+		c := completionChoice{Index: index, Text: tok.Text}
+		if tok.Special {
+			c.Text = ""
+		}
+		if j == len(res.tokens)-1 {
 			fin := openAIFinish(res.finish)
-			text := res.text
-			if req.Echo {
-				text = g.prompt + text
-			}
-			body.Choices = append(body.Choices, completionChoice{Index: i, Text: text, FinishReason: &fin})
-			continue
+			c.FinishReason = &fin
 		}
-		for j, tok := range res.tokens {
-			chunk := body
-			c := completionChoice{Index: i, Text: tok.Text}
-			if tok.Special {
-				c.Text = ""
-			}
-			if j == len(res.tokens)-1 {
-				fin := openAIFinish(res.finish)
-				c.FinishReason = &fin
-			}
-			chunk.Choices = []completionChoice{c}
-			sse.event("data: ", chunk)
-		}
+		body.Choices = []completionChoice{c}
+		sse.event("data: ", body)
 	}
-	if sse == nil {
-		body.Usage = &total
-		writeJSON(w, http.StatusOK, body)
-		return
-	}
-	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
-		chunk := body
-		chunk.Choices, chunk.Usage = []completionChoice{}, &total
-		sse.event("data: ", chunk)
-	}
-	sse.raw("data: [DONE]")
 }
 
 type chatMessage struct {
@@ -332,14 +346,20 @@ func v1ChatCompletions(e *Emulator, w http.ResponseWriter, r *http.Request, t *t
 		writeJSON(w, http.StatusOK, body)
 		return
 	}
+	streamChat(newSSE(w), body, res, req.Logprobs, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
+}
+
+// streamChat writes one chunk per token (role and content in every delta, like TGI), an optional
+// usage chunk, then [DONE].
+func streamChat(sse *sseWriter, body chatBody, res genResult, logprobs, includeUsage bool) {
 	body.Object = "chat.completion.chunk"
-	sse := newSSE(w)
+	fin := openAIFinish(res.finish)
 	for i, tok := range res.tokens {
 		c := chatChoice{Delta: &chatDelta{Role: "assistant", Content: tok.Text}}
 		if tok.Special {
 			c.Delta.Content = ""
 		}
-		if req.Logprobs {
+		if logprobs {
 			c.Logprobs = logprobsOf(res.tokens[i : i+1])
 		}
 		if i == len(res.tokens)-1 {
@@ -349,11 +369,10 @@ func v1ChatCompletions(e *Emulator, w http.ResponseWriter, r *http.Request, t *t
 		chunk.Choices = []chatChoice{c}
 		sse.event("data: ", chunk)
 	}
-	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+	if includeUsage {
 		u := usageOf(res)
-		chunk := body
-		chunk.Choices, chunk.Usage = []chatChoice{}, &u
-		sse.event("data: ", chunk)
+		body.Choices, body.Usage = []chatChoice{}, &u
+		sse.event("data: ", body)
 	}
 	sse.raw("data: [DONE]")
 }
