@@ -11,6 +11,7 @@ import (
 	_ "image/jpeg" // decode the size of JPEG answers too
 	_ "image/png"
 	"strings"
+	"time"
 
 	"github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -93,8 +94,11 @@ type TextGenerationResult struct {
 // Summary is the generated text itself.
 func (r TextGenerationResult) Summary() string { return r.GeneratedText }
 
-// streamPreview bounds the text-so-far carried by one progress message.
-const streamPreview = 2000
+// Streamed generation progress: the text so far, bounded, at a bounded rate.
+const (
+	streamPreview     = 2000
+	streamReportEvery = 100 * time.Millisecond
+)
 
 var textGeneration = Tool{
 	Name:  "text_generation",
@@ -113,11 +117,17 @@ var textGeneration = Tool{
 		var resp *hfapi.TextGenerationResponse
 		if in.Stream {
 			var soFar strings.Builder
+			var lastReport time.Time
 			resp, err = call.Client.TextGenerationStream(ctx, ep, in.request(), opts, func(tok hfapi.StreamToken) {
 				if !tok.Token.Special {
 					soFar.WriteString(tok.Token.Text)
 				}
-				call.Progress.Report(tail(soFar.String(), streamPreview))
+				// The first token at once, then at most one update per interval:
+				// each message carries all the text so far.
+				if now := time.Now(); lastReport.IsZero() || now.Sub(lastReport) >= streamReportEvery {
+					lastReport = now
+					call.Progress.Report(tail(soFar.String(), streamPreview))
+				}
 			})
 		} else {
 			resp, err = call.Client.TextGeneration(ctx, ep, in.request(), opts)
