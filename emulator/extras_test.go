@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -72,4 +73,36 @@ func TestServerBases(t *testing.T) {
 	assert.Equal(t, "u1", s.Username())
 	assert.Equal(t, DefaultToken, s.Token())
 	assert.Zero(t, s.Requests("GET", "/no/such/route"))
+}
+
+func TestDocumentedFieldsAreStoredAndEchoed(t *testing.T) {
+	s := start(t, Options{})
+	c := newClient(t, s, s.Token())
+	// The create body of the documentation's custom router guide, plus fields huggingface_hub may send.
+	doc, err := os.ReadFile("testdata/ie-create-request-custom-router-doc.json")
+	require.NoError(t, err)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(doc, &body))
+	mergeInto(body, map[string]any{
+		"experimentalFeatures": map[string]any{"kvRouter": true},
+		"model": map[string]any{"command": []any{"python", "serve.py"}, "args": []any{"--port", "80"},
+			"secrets": map[string]any{"HF_TOKEN": "hf_x"}},
+	}, "")
+	code, ep := c.obj("POST", "/v2/endpoint/emulator-user", body)
+	require.Equal(t, http.StatusAccepted, code, "%v", ep)
+	got := c.get("emulator-user", "my-endpoint")
+	assert.Equal(t, "private", got["type"])
+	assert.Equal(t, body["customRouter"], got["customRouter"])
+	assert.Equal(t, map[string]any{"kvRouter": true}, got["experimentalFeatures"])
+	assert.Equal(t, []any{"python", "serve.py"}, dig(got, "model", "command"))
+	assert.Equal(t, []any{"--port", "80"}, dig(got, "model", "args"))
+	assert.Equal(t, map[string]any{"pendingRequests": 2.0}, dig(got, "compute", "scaling", "measure"))
+	assert.Equal(t, "pendingRequests", dig(got, "compute", "scaling", "metric"))
+	assert.EqualValues(t, 15, dig(got, "compute", "scaling", "scaleToZeroTimeout"))
+
+	// Engine image variants round-trip as sent.
+	vllm := map[string]any{"vLLM": map[string]any{"url": "vllm/vllm-openai:v0.23.0", "port": 8000.0, "tensorParallelSize": 2.0}}
+	code, ep = c.obj("POST", "/v2/endpoint/emulator-user", createBody("vllm", map[string]any{"model": map[string]any{"image": vllm}}))
+	require.Equal(t, http.StatusAccepted, code, "%v", ep)
+	assert.Equal(t, vllm, dig(ep, "model", "image"))
 }
