@@ -107,6 +107,9 @@ func (e *Emulator) inference(route string, serve func(*Emulator, http.ResponseWr
 	}
 }
 
+// resolveTarget finds the endpoint of the URL and checks access: a public endpoint answers anyone;
+// any other type (authenticated, protected, and private, which the emulator serves on its URL too)
+// needs a token: 401 when it is missing or unknown, 403 when its user has no access to the namespace.
 func (e *Emulator) resolveTarget(w http.ResponseWriter, r *http.Request) (*target, bool) {
 	e.store.mu.RLock()
 	ep := e.store.byID[r.PathValue("id")]
