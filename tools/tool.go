@@ -109,22 +109,29 @@ func Handle[In any, Out Result](fn func(ctx context.Context, call *Call, in In) 
 	}
 }
 
-// schemas holds a tool's reflected schemas; built once per tool name.
+// schemas holds a tool's reflected schemas; built once per tool.
 type schemas struct {
 	input  *inputSchema
 	output json.RawMessage
 }
 
+// schemaKey identifies a tool's schemas: its name and its two types.
+type schemaKey struct {
+	name    string
+	in, out reflect.Type
+}
+
 var (
 	schemaMu    sync.Mutex
-	schemaCache = map[string]*schemas{}
+	schemaCache = map[schemaKey]*schemas{}
 )
 
 // schemas reflects (once) the tool's input and output schemas.
 func (t Tool) schemas() (*schemas, error) {
 	schemaMu.Lock()
 	defer schemaMu.Unlock()
-	if s, ok := schemaCache[t.Name]; ok {
+	key := schemaKey{t.Name, t.Handler.in, t.Handler.out}
+	if s, ok := schemaCache[key]; ok {
 		return s, nil
 	}
 	if t.Handler.bind == nil {
@@ -139,7 +146,7 @@ func (t Tool) schemas() (*schemas, error) {
 		return nil, fmt.Errorf("tool %s output schema: %w", t.Name, err)
 	}
 	s := &schemas{input: in, output: out}
-	schemaCache[t.Name] = s
+	schemaCache[key] = s
 	return s, nil
 }
 
@@ -212,8 +219,9 @@ func (t Tool) invoke(ctx context.Context, deps Deps, call *Call, args json.RawMe
 	return run(ctx, call)
 }
 
-// render turns a handler outcome into a tool result. Only a result that
-// cannot be encoded is a protocol error: that is a programming fault.
+// render turns a handler outcome into a tool result. Only programming faults
+// (a Fault, no result at all, a result that cannot be encoded) become
+// protocol errors; every other failure is an isError result.
 func (t Tool) render(res Result, err error) (*mcp.CallToolResult, error) {
 	if err != nil {
 		var fault *Fault
@@ -238,7 +246,10 @@ func (t Tool) render(res Result, err error) (*mcp.CallToolResult, error) {
 	if extra, ok := res.(ExtraContent); ok {
 		content = append(content, extra.Content()...)
 	}
-	return &mcp.CallToolResult{Content: content, RawStructuredContent: structured}, nil
+	// Both fields: the raw bytes go on the wire; middleware reading
+	// StructuredContent in process sees the same JSON.
+	return &mcp.CallToolResult{Content: content, RawStructuredContent: structured,
+		StructuredContent: json.RawMessage(structured)}, nil
 }
 
 // Fault marks an error as a programming fault: it becomes a JSON-RPC error
