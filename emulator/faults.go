@@ -187,7 +187,7 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 // does not exist yet) end in state "failed" with message.
 func (e *Emulator) FailNextDeploy(namespace, name, message string) {
 	if message == "" {
-		message = "Endpoint failed to deploy"
+		message = msgDeployFailed
 	}
 	e.store.mu.Lock()
 	e.store.failDeploy[namespace+"/"+name] = message
@@ -197,7 +197,7 @@ func (e *Emulator) FailNextDeploy(namespace, name, message string) {
 // FailNextUpdate makes the next update of namespace/name end in state "updateFailed" with message.
 func (e *Emulator) FailNextUpdate(namespace, name, message string) {
 	if message == "" {
-		message = "Endpoint failed to update"
+		message = msgUpdateFailed
 	}
 	e.store.mu.Lock()
 	e.store.failUpdate[namespace+"/"+name] = message

@@ -14,6 +14,7 @@ const (
 	msgScaledToZero = "Endpoint is scaled to zero"
 	msgScalingUp    = "Endpoint is scaling up"
 	msgDeployFailed = "Endpoint failed to deploy"
+	msgUpdateFailed = "Endpoint failed to update"
 )
 
 // setStateLocked moves ep to a new state, cancelling its pending steps. by is nil for transitions the

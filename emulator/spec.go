@@ -295,7 +295,7 @@ func normalize(doc map[string]any) {
 	model := objectAt(doc, "model")
 	setDefault(model, "image", hfImage())
 	setDefault(model, "revision", nil)
-	if t, _ := model["task"].(string); t == "" {
+	if t, ok := model["task"]; !ok || t == nil || t == "" {
 		repo, _ := model["repository"].(string)
 		model["task"] = guessTask(repo)
 	}
