@@ -106,3 +106,25 @@ func TestDocumentedFieldsAreStoredAndEchoed(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code, "%v", ep)
 	assert.Equal(t, vllm, dig(ep, "model", "image"))
 }
+
+func TestEveryResponseHasARequestID(t *testing.T) {
+	s := start(t, Options{})
+	c := newClient(t, s, s.Token())
+	url := urlOf(c.running("emulator-user", "rid"))
+	anon := newClient(t, s, "")
+	seen := map[string]bool{}
+	for _, rt := range []struct {
+		cl           *client
+		method, path string
+	}{
+		{c, "GET", "/v2/endpoint/emulator-user"}, {anon, "GET", "/v2/endpoint/emulator-user"},
+		{c, "GET", "/nowhere"}, {c, "POST", url + "/generate"}, {c, "GET", url + "/health"},
+		{c, "GET", "/api/whoami-v2"}, {c, "DELETE", "/v2/endpoint/emulator-user/none"},
+	} {
+		resp, _ := rt.cl.do(rt.method, rt.path, nil)
+		id := resp.Header.Get("X-Request-Id")
+		assert.NotEmpty(t, id, "%s %s", rt.method, rt.path)
+		assert.False(t, seen[id], "request ids are unique")
+		seen[id] = true
+	}
+}
