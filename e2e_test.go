@@ -516,7 +516,7 @@ func TestE2EEndpointLifecycleAndInference(t *testing.T) {
 		awake := ok(t, s, emu, "resume_endpoint", map[string]any{"endpoint_name": "img", "wait": true})
 		assert.Equal(t, true, awake["ready"], "resume wakes a scaled-to-zero endpoint")
 
-		fromCatalog := ok(t, s, emu, "create_endpoint_from_catalog", map[string]any{"repository": "BAAI/bge-base-en-v1.5", "endpoint_name": "bge-" + era})
+		fromCatalog := ok(t, s, emu, "create_endpoint_from_catalog", map[string]any{"repository": "BAAI/bge-base-en-v1.5", "endpoint_name": "bge-" + era, "accelerator": "cpu"})
 		assert.Equal(t, "bge-"+era, endpointOf(fromCatalog)["name"])
 
 		assert.Zero(t, emu.Requests("DELETE", "/v2/endpoint/{namespace}/{name}"), "nothing is ever deleted")

@@ -129,6 +129,9 @@ var textGeneration = Tool{
 					call.Progress.Report(tail(soFar.String(), streamPreview))
 				}
 			})
+			if err == nil {
+				call.Progress.Report(tail(soFar.String(), streamPreview)) // the whole text, last
+			}
 		} else {
 			resp, err = call.Client.TextGeneration(ctx, ep, in.request(), opts)
 		}
