@@ -29,8 +29,9 @@ const Instructions = `Operate Hugging Face Inference Endpoints. Typical flow: li
 	`pause_endpoint when done (billing stops). A paused endpoint needs resume_endpoint before inference; ` +
 	`wait_for_endpoint follows any transition with progress.`
 
-// Options configure the server. Fields after Heartbeat are extension points for
-// features layered on top (guardrails, resources, prompts, audit, HTTP hardening).
+// Options configure the server. The fields from ClientMiddleware on are
+// extension points for features layered on top (guardrails, resources,
+// prompts, audit, HTTP hardening).
 type Options struct {
 	// Client is the API client. When nil, NewClient builds one on the first
 	// tool call, so start-up does no I/O.
@@ -54,7 +55,7 @@ type Options struct {
 	// registration, …). Use this rather than server.WithHooks in ServerOptions.
 	Hooks *server.Hooks
 	// ExtraTools are served along with the selected toolsets, under the same
-	// toolset and read-only filtering.
+	// toolset and read-only filtering; one named like a built-in tool replaces it.
 	ExtraTools []tools.Tool
 	// ServerOptions are appended to the mcp-go server options (capabilities,
 	// hooks, elicitation, completions, …).
@@ -111,6 +112,7 @@ func New(opts Options) (*Server, error) {
 	}
 	selected := tools.Select(toolsets, opts.ReadOnly)
 	for _, t := range opts.ExtraTools {
+		selected = slices.DeleteFunc(selected, func(b tools.Tool) bool { return b.Name == t.Name })
 		if slices.Contains(toolsets, t.Toolset) && (!opts.ReadOnly || t.Hints.ReadOnly) {
 			selected = append(selected, t)
 		}

@@ -226,6 +226,10 @@ func TestExtensionPoints(t *testing.T) {
 	})
 	assert.True(t, configured)
 	assert.Len(t, s.Tools(), len(tools.All())+1)
+	replacement := mutating
+	replacement.Name = "create_endpoint"
+	replaced := newServer(t, Options{ExtraTools: []tools.Tool{replacement}})
+	assert.Len(t, replaced.Tools(), len(tools.All()), "an extra tool named like a built-in replaces it")
 	readOnly := newServer(t, Options{ReadOnly: true, ExtraTools: []tools.Tool{mutating}})
 	for _, tool := range readOnly.Tools() {
 		assert.NotEqual(t, "ping_write", tool.Name, "extra tools are filtered like the rest")
