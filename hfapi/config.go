@@ -30,6 +30,13 @@ type Config struct {
 	UserAgent   string
 	HTTPClient  *http.Client
 	Retry       RetryPolicy // zero = defaults
+	// MaxHourlyCost is the estimated cost (USD/h, pricePerHour × maxReplica) above which Create,
+	// CreateFromCatalog, Update and Resume need a confirmation: 0 means DefaultMaxHourlyCost (10),
+	// a negative value (NoCostCeiling) means no ceiling. Deletes always need one.
+	MaxHourlyCost float64
+	// Confirmations issues and redeems confirmation tokens; nil gives the client its own. Share one
+	// between clients that must accept each other's tokens.
+	Confirmations *Issuer
 }
 
 // RetryPolicy bounds the retries of idempotent reads. Zero fields take the defaults.
@@ -158,6 +165,10 @@ type Client struct {
 
 	nsMu sync.Mutex
 	ns   string // cached default namespace
+
+	issuer  *Issuer // confirmation tokens (guard.go)
+	ceiling float64 // cost ceiling in USD/h; negative = none
+	prices  priceCache
 }
 
 // New checks cfg and returns a client. Empty bases take the defaults of ConfigFromEnv.
@@ -188,6 +199,7 @@ func New(cfg Config) (*Client, error) {
 	if c.cfg.UserAgent == "" {
 		c.cfg.UserAgent = "hf-endpoints-mcp"
 	}
+	c.initGuard(cfg)
 	return c, nil
 }
 

@@ -120,12 +120,17 @@ func (c *Client) Get(ctx context.Context, namespace, name string) (*Endpoint, er
 
 // Create validates spec and creates the endpoint. The POST is never repeated: if it fails without an
 // answer (connection lost, timeout), Create GETs the endpoint by name and returns it when it exists.
-func (c *Client) Create(ctx context.Context, namespace string, spec CreateSpec) (*Endpoint, error) {
+// Over the cost ceiling it sends nothing and returns a *ConfirmationRequiredError unless confirmed
+// with WithConfirmation (see guard.go).
+func (c *Client) Create(ctx context.Context, namespace string, spec CreateSpec, opts ...ActionOption) (*Endpoint, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	ns, err := c.namespace(ctx, namespace)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.guardCreate(ctx, ns, spec, opts); err != nil {
 		return nil, err
 	}
 	op := "create endpoint " + ns + "/" + spec.Name
@@ -155,13 +160,17 @@ func (s CreateSpec) describes(ep *Endpoint) bool {
 		ep.Compute.InstanceSize == s.InstanceSize && ep.Provider.Vendor == s.Vendor && ep.Provider.Region == s.Region
 }
 
-// Update changes only the fields set in spec.
-func (c *Client) Update(ctx context.Context, namespace, name string, spec UpdateSpec) (*Endpoint, error) {
+// Update changes only the fields set in spec. An update of hardware or replicas that leaves the
+// estimated cost over the ceiling needs a confirmation, like Create.
+func (c *Client) Update(ctx context.Context, namespace, name string, spec UpdateSpec, opts ...ActionOption) (*Endpoint, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	ns, err := c.namespace(ctx, namespace)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.guardUpdate(ctx, ns, name, spec, opts); err != nil {
 		return nil, err
 	}
 	var current map[string]any
@@ -202,12 +211,20 @@ func (c *Client) ScaleToZero(ctx context.Context, namespace, name string) (*Endp
 }
 
 // Resume restarts a paused endpoint. With runningOK, an "already running" answer returns the endpoint.
-func (c *Client) Resume(ctx context.Context, namespace, name string, runningOK bool) (*Endpoint, error) {
-	ep, err := c.action(ctx, namespace, name, "resume")
+// Resuming an endpoint whose estimated cost is over the ceiling needs a confirmation, like Create.
+func (c *Client) Resume(ctx context.Context, namespace, name string, runningOK bool, opts ...ActionOption) (*Endpoint, error) {
+	ns, err := c.namespace(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.guardResume(ctx, ns, name, opts); err != nil {
+		return nil, err
+	}
+	ep, err := c.action(ctx, ns, name, "resume")
 	var apiErr *APIError
 	if err != nil && runningOK && errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest &&
 		strings.Contains(apiErr.Message, "already running") {
-		return c.Get(ctx, namespace, name)
+		return c.Get(ctx, ns, name)
 	}
 	return ep, err
 }
@@ -267,8 +284,10 @@ type CatalogSpec struct {
 	Accelerator  string // optional: cpu | gpu | neuron
 }
 
-// CreateFromCatalog deploys a catalog model with its tested default configuration.
-func (c *Client) CreateFromCatalog(ctx context.Context, namespace string, spec CatalogSpec) (*Endpoint, error) {
+// CreateFromCatalog deploys a catalog model with its tested default configuration. The catalog picks
+// the instance, so the cost checked against the ceiling is the most expensive instance offered for
+// the accelerator (see guard.go); over it, a confirmation is needed, like Create.
+func (c *Client) CreateFromCatalog(ctx context.Context, namespace string, spec CatalogSpec, opts ...ActionOption) (*Endpoint, error) {
 	if strings.TrimSpace(spec.RepoID) == "" {
 		return nil, &ValidationError{"repoId", "is required (e.g. \"meta-llama/Llama-3.2-3B-Instruct\"); list_catalog shows the choices"}
 	}
@@ -279,6 +298,9 @@ func (c *Client) CreateFromCatalog(ctx context.Context, namespace string, spec C
 	}
 	ns, err := c.namespace(ctx, namespace)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.guardCatalog(ctx, ns, spec, opts); err != nil {
 		return nil, err
 	}
 	body := map[string]any{"namespace": ns, "repoId": spec.RepoID}

@@ -49,10 +49,12 @@ func (f *fakeClock) Sleeps() []time.Duration {
 }
 
 // newTestClient returns a client whose API, Hub and catalog all point at srv, with a fake clock.
+// These servers replay wire formats without a hardware catalog, so the cost ceiling is off
+// (guard_test.go tests it against the emulator).
 func newTestClient(t *testing.T, srv *httptest.Server, mutate ...func(*Config)) (*Client, *fakeClock) {
 	t.Helper()
 	cfg := Config{Token: testToken, APIBase: srv.URL + "/v2", HubBase: srv.URL, CatalogBase: srv.URL + "/api/catalog",
-		Namespace: "acme", HTTPClient: srv.Client()}
+		Namespace: "acme", HTTPClient: srv.Client(), MaxHourlyCost: NoCostCeiling}
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -42,8 +42,8 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// request is one HTTP call. Every call of the package goes through Client.send, which is the only
-// place a method is chosen; DELETE is simply never passed by an exported function of this package.
+// request is one HTTP call. Every call of the package goes through Client.send; DELETE is passed by
+// Delete only, after its confirmation token is redeemed (guard.go).
 type request struct {
 	op      string // for errors: "get endpoint ns/name"
 	method  string
@@ -175,6 +175,7 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*http.R
 	if err != nil {
 		return nil, scrubURLError(err)
 	}
+	recordRequestID(ctx, req, string(c.scrub([]byte(resp.Header.Get("X-Request-Id")))))
 	return resp, nil
 }
 

@@ -26,6 +26,7 @@ var (
 	ErrExpired   = errors.New("the confirmation token has expired: ask for a new preview")
 	ErrUsed      = errors.New("the confirmation token has already been used: each token confirms one action; ask for a new preview")
 	ErrMismatch  = errors.New("the confirmation token was issued for a different action or endpoint: ask for a new preview of this one")
+	ErrRetired   = errors.New("the endpoint this confirmation token was issued for has been deleted since: ask for a new preview")
 )
 
 // Claims name the action a token authorizes. Every field must match at redemption.
@@ -45,6 +46,9 @@ type payload struct {
 	Claims
 	Expiry int64  `json:"exp"` // unix milliseconds
 	Nonce  string `json:"nonce"`
+	// Seq orders tokens by issue, so Retire can void every token issued before it
+	// even when a re-created endpoint shares the old one's Identity.
+	Seq uint64 `json:"seq"`
 }
 
 // Issuer issues tokens under a per-process random key and remembers which it
@@ -54,8 +58,16 @@ type Issuer struct {
 	ttl time.Duration
 	now func() time.Time
 
-	mu   sync.Mutex
-	used map[string]int64 // nonce → expiry, kept until expiry so reuse is caught
+	mu      sync.Mutex
+	seq     uint64                // last sequence number issued
+	used    map[string]int64      // nonce → expiry, kept until expiry so reuse is caught
+	retired map[string]retirement // namespace/name → tokens voided by Retire
+}
+
+// retirement voids the tokens naming one endpoint that were issued up to seq.
+type retirement struct {
+	seq   uint64
+	until int64 // unix ms after which every voided token has expired anyway
 }
 
 // NewIssuer returns an Issuer with a fresh random key. ttl ≤ 0 means DefaultTTL.
@@ -67,7 +79,7 @@ func NewIssuer(ttl time.Duration) *Issuer {
 	if _, err := rand.Read(key); err != nil {
 		panic("confirm: no randomness available: " + err.Error()) // crypto/rand never fails on supported platforms
 	}
-	return &Issuer{key: key, ttl: ttl, now: time.Now, used: make(map[string]int64)}
+	return &Issuer{key: key, ttl: ttl, now: time.Now, used: make(map[string]int64), retired: make(map[string]retirement)}
 }
 
 // TTL reports how long issued tokens stay valid.
@@ -78,7 +90,11 @@ func (i *Issuer) Issue(c Claims) (string, time.Time) {
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce)
 	expiry := i.now().Add(i.ttl)
-	p := payload{Claims: c, Expiry: expiry.UnixMilli(), Nonce: base64.RawURLEncoding.EncodeToString(nonce)}
+	i.mu.Lock()
+	i.seq++
+	seq := i.seq
+	i.mu.Unlock()
+	p := payload{Claims: c, Expiry: expiry.UnixMilli(), Nonce: base64.RawURLEncoding.EncodeToString(nonce), Seq: seq}
 	body, _ := json.Marshal(p) // a struct of strings and an int cannot fail to marshal
 	enc := base64.RawURLEncoding.EncodeToString(body)
 	return enc + "." + i.sign(enc), expiry
@@ -105,9 +121,24 @@ func (i *Issuer) Redeem(token string, want Claims) error {
 	if _, seen := i.used[p.Nonce]; seen {
 		return ErrUsed
 	}
+	if r, ok := i.retired[retireKey(p.Namespace, p.Name)]; ok && p.Seq <= r.seq {
+		return ErrRetired
+	}
 	i.used[p.Nonce] = p.Expiry
 	return nil
 }
+
+// Retire voids every token issued so far that names the endpoint namespace/name,
+// whatever its action. Call it once the endpoint is deleted: a token previewed
+// before then described an endpoint that no longer exists, even if one is
+// re-created under the same name within the same millisecond (same createdAt).
+func (i *Issuer) Retire(namespace, name string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.retired[retireKey(namespace, name)] = retirement{seq: i.seq, until: i.now().Add(i.ttl).UnixMilli()}
+}
+
+func retireKey(namespace, name string) string { return namespace + "\x00" + name }
 
 // Inspect returns the claims of a token this issuer signed, without checking
 // expiry or use. It lets a caller find which endpoint a token names before
@@ -142,12 +173,17 @@ func (i *Issuer) sign(enc string) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
-// forgetExpired drops used nonces whose tokens can no longer verify anyway,
-// so the set stays bounded by the tokens issued in one TTL.
+// forgetExpired drops used nonces and retirements whose tokens can no longer
+// verify anyway, so both sets stay bounded by what happens in one TTL.
 func (i *Issuer) forgetExpired(now int64) {
 	for n, exp := range i.used {
 		if now >= exp {
 			delete(i.used, n)
+		}
+	}
+	for k, r := range i.retired {
+		if now >= r.until {
+			delete(i.retired, k)
 		}
 	}
 }

@@ -124,3 +124,25 @@ func FuzzRedeemNeverPanics(f *testing.F) {
 		}
 	})
 }
+
+func TestRetireVoidsEarlierTokensOfThatEndpointOnly(t *testing.T) {
+	i, c := newTestIssuer(time.Minute)
+	before, _ := i.Issue(del)
+	otherEP := Claims{Action: "delete", Namespace: "alice", Name: "other", Identity: del.Identity}
+	unrelated, _ := i.Issue(otherEP)
+	i.Retire("alice", "my-ep")
+	// Same claims (a re-created endpoint with the same createdAt): only a new preview works.
+	after, _ := i.Issue(del)
+
+	assert.ErrorIs(t, i.Redeem(before, del), ErrRetired)
+	require.NoError(t, i.Redeem(unrelated, otherEP), "retiring one endpoint leaves others' tokens valid")
+	require.NoError(t, i.Redeem(after, del), "a token issued after the retirement is valid")
+
+	// Retirements are forgotten once every token they voided has expired.
+	c.t = c.t.Add(2 * time.Minute)
+	fresh, _ := i.Issue(del)
+	require.NoError(t, i.Redeem(fresh, del))
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	assert.Empty(t, i.retired)
+}
