@@ -187,3 +187,36 @@ func TestReadUnknownOverMCP(t *testing.T) {
 		})
 	}
 }
+
+// A session that ends without unsubscribing loses its subscriptions, and polling stops.
+func TestSessionEndDropsSubscriptions(t *testing.T) {
+	for _, tr := range []string{"stdio", "http"} {
+		for _, era := range []string{legacyEra, modernEra} {
+			t.Run(tr+"/"+era, func(t *testing.T) {
+				f := newFixture(t)
+				f.createRunning(t, user, "ep", 2)
+				svc, err := New(Options{API: f.api, FastPoll: 5 * time.Millisecond, SlowPoll: 5 * time.Millisecond})
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = svc.Close() })
+				srv := server.NewMCPServer("resources-test", "0")
+				svc.Register(srv)
+				ev := &clientEvents{updated: make(chan string, 64), listChanged: make(chan struct{}, 1)}
+				var cs *sdk.ClientSession
+				if tr == "stdio" {
+					cs = connectStdio(t, srv, ev, era)
+				} else {
+					cs = connectHTTP(t, srv, ev, era)
+				}
+				for _, n := range []string{"ep-0", "ep-1"} {
+					require.NoError(t, cs.Subscribe(context.Background(), &sdk.SubscribeParams{URI: URI(user, n)}))
+				}
+				require.Eventually(t, func() bool { return svc.Registry().Len() == 2 }, 10*time.Second, time.Millisecond)
+				require.Equal(t, 1, svc.Poller().Running())
+
+				require.NoError(t, cs.Close())
+				require.Eventually(t, func() bool { return svc.Registry().Len() == 0 }, 10*time.Second, time.Millisecond)
+				require.Eventually(t, func() bool { return svc.Poller().Running() == 0 }, 10*time.Second, time.Millisecond)
+			})
+		}
+	}
+}
