@@ -146,3 +146,12 @@ func TestRetireVoidsEarlierTokensOfThatEndpointOnly(t *testing.T) {
 	defer i.mu.Unlock()
 	assert.Empty(t, i.retired)
 }
+
+func TestNewIssuerAtUsesTheGivenClock(t *testing.T) {
+	c := &clock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	i := NewIssuerAt(time.Minute, c.now)
+	tok, exp := i.Issue(del)
+	assert.Equal(t, c.t.Add(time.Minute), exp)
+	c.t = c.t.Add(time.Minute)
+	assert.ErrorIs(t, i.Redeem(tok, del), ErrExpired)
+}
