@@ -204,23 +204,27 @@ func (p *Poller) run(l *nsLoop) {
 	}
 }
 
+// poll lists the namespace once, notifies what changed, then counts the cycle (so that a
+// counted cycle has delivered its notifications). A list cut short by Unwatch or Close is
+// neither applied nor counted.
 func (p *Poller) poll(l *nsLoop) {
 	gen := l.generation()
 	ctx, cancel := context.WithTimeout(l.ctx, listTimeout)
 	defer cancel()
 	eps, err := p.api.List(ctx, l.ns)
+	if l.ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		p.log.Warn("refreshing subscribed endpoints failed; retrying", "namespace", l.ns, "err", err)
+		l.setFailed(true)
+	} else {
+		l.setFailed(false)
+		p.deliver(l.ns, l.apply(eps, gen))
+	}
 	p.statsMu.Lock()
 	p.cycles[l.ns]++
 	p.statsMu.Unlock()
-	if err != nil {
-		if l.ctx.Err() == nil {
-			p.log.Warn("refreshing subscribed endpoints failed; retrying", "namespace", l.ns, "err", err)
-		}
-		l.setFailed(true)
-		return
-	}
-	l.setFailed(false)
-	p.deliver(l.ns, l.apply(eps, gen))
 }
 
 // interval is Fast while any subscribed endpoint of the namespace is transitional, else Slow.

@@ -72,9 +72,11 @@ func TestPollerListsEachNamespaceOncePerCycle(t *testing.T) {
 	st := p.Stats()
 	lists := f.lists() - listsBefore
 	assert.Equal(t, st.Cycles, st.ByNamespace[user]+st.ByNamespace[org])
-	assert.Equal(t, st.Cycles, lists, "every list call is one namespace's cycle")
+	// Close may cut one list call per namespace short: it reached the emulator, it is no cycle.
+	assert.GreaterOrEqual(t, lists, st.Cycles, "every cycle is one list call")
+	assert.LessOrEqual(t, lists, st.Cycles+2, "no list call outside the cycles")
 	cycles := max(st.ByNamespace[user], st.ByNamespace[org])
-	assert.LessOrEqual(t, lists, 2*cycles, "at most two list calls per cycle: %d lists in %d cycles", lists, cycles)
+	assert.LessOrEqual(t, lists, 2*cycles+2, "at most two list calls per cycle: %d lists in %d cycles", lists, cycles)
 	assert.EqualValues(t, 2, st.Notifications, "a paused endpoint stays paused: no further updates")
 }
 
