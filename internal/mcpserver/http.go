@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
@@ -113,6 +114,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.opts.ConfigureHTTPServer != nil {
 		s.opts.ConfigureHTTPServer(srv)
 	}
+	fresh := trackFreshConns(srv)
 	base := "http://" + ln.Addr().String()
 	s.log.Info("serving MCP over HTTP", "streamable", base+PathStreamable, "sse", base+PathSSE, "health", base+PathHealth)
 
@@ -123,17 +125,70 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-	defer cancel()
-	s.HTTPHandler().CloseSessions(shutdownCtx)
-	err := srv.Shutdown(shutdownCtx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		s.log.Warn("HTTP shutdown grace period over; closing remaining connections")
-		err = srv.Close()
-	}
+	err := s.shutdown(ctx, srv, fresh)
 	if serveErr := <-errc; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
 	s.log.Info("HTTP server stopped")
 	return err
+}
+
+// shutdown closes the MCP sessions (ending their long-lived streams), then
+// lets in-flight requests finish for a grace period. Connections that never
+// carried a request are closed at once: http.Server would otherwise wait
+// seconds for them to count as idle.
+func (s *Server) shutdown(ctx context.Context, srv *http.Server, fresh *freshConns) error {
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	s.HTTPHandler().CloseSessions(shutdownCtx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(shutdownCtx) }()
+	ticker := time.NewTicker(20 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		fresh.closeAll()
+		select {
+		case err := <-done:
+			if errors.Is(err, context.DeadlineExceeded) {
+				s.log.Warn("HTTP shutdown grace period over; closing remaining connections")
+				err = srv.Close()
+			}
+			return err
+		case <-ticker.C:
+		}
+	}
+}
+
+// freshConns tracks connections that have not started a request yet.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// trackFreshConns chains a ConnState hook onto srv (keeping any set before).
+func trackFreshConns(srv *http.Server) *freshConns {
+	f := &freshConns{conns: map[net.Conn]struct{}{}}
+	prev := srv.ConnState
+	srv.ConnState = func(c net.Conn, state http.ConnState) {
+		f.mu.Lock()
+		if state == http.StateNew {
+			f.conns[c] = struct{}{}
+		} else {
+			delete(f.conns, c)
+		}
+		f.mu.Unlock()
+		if prev != nil {
+			prev(c, state)
+		}
+	}
+	return f
+}
+
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		_ = c.Close()
+		delete(f.conns, c)
+	}
 }

@@ -285,3 +285,25 @@ func TestServeShutsDownGracefullyWithOpenStreams(t *testing.T) {
 	_, err = http.Get(base + PathHealth)
 	assert.Error(t, err, "the listener is closed after shutdown")
 }
+
+func TestFreshConnectionsAreClosedAtShutdownAndOthersKept(t *testing.T) {
+	var seen []http.ConnState
+	srv := &http.Server{ConnState: func(_ net.Conn, st http.ConnState) { seen = append(seen, st) }}
+	fresh := trackFreshConns(srv)
+	idleA, idleB := net.Pipe()
+	newA, newB := net.Pipe()
+	t.Cleanup(func() { _ = idleB.Close(); _ = newB.Close() })
+	srv.ConnState(idleA, http.StateNew)
+	srv.ConnState(idleA, http.StateActive)
+	srv.ConnState(idleA, http.StateIdle)
+	srv.ConnState(newA, http.StateNew)
+	fresh.closeAll()
+
+	_, err := newB.Write([]byte("x"))
+	assert.Error(t, err, "a connection that never carried a request is closed")
+	go func() { _, _ = idleB.Write([]byte("x")) }()
+	buf := make([]byte, 1)
+	_, err = idleA.Read(buf)
+	assert.NoError(t, err, "a connection that served requests is left to http.Server")
+	assert.Len(t, seen, 4, "a ConnState hook set before is kept")
+}
