@@ -564,6 +564,37 @@ func TestE2EToolsetsSelect(t *testing.T) {
 	assert.Equal(t, []string{"chat_completion", "feature_extraction", "text_generation", "text_to_image"}, names)
 }
 
+// TestE2EConcurrentCallsKeepTheirProgressApart: several waits and inference
+// calls at once on one session, each with its own progress token.
+func TestE2EConcurrentCallsKeepTheirProgressApart(t *testing.T) {
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			emu := startEmulator(t, fastTimings)
+			s := connect(t, emu, transport, "2025-11-25")
+			names := []string{"c1", "c2", "c3"}
+			for _, name := range names {
+				ok(t, s, emu, "create_endpoint", cpuSpec(name, "openai-community/gpt2", "text-generation"))
+			}
+			var wg sync.WaitGroup
+			for _, name := range names {
+				wg.Go(func() {
+					out := ok(t, s, emu, "wait_for_endpoint", map[string]any{"endpoint_name": name, "poll_seconds": 0.01}, "wait-"+name)
+					assert.Equal(t, name, endpointOf(out)["name"])
+					gen := ok(t, s, emu, "text_generation", map[string]any{"endpoint_name": name, "prompt": "Hi " + name, "stream": true, "max_new_tokens": 4}, "gen-"+name)
+					assert.NotEmpty(t, gen["generated_text"])
+				})
+			}
+			wg.Wait()
+			for _, name := range names {
+				for _, n := range s.progressFor(t, "wait-"+name, 2) {
+					assert.Equal(t, "wait-"+name, n.ProgressToken)
+				}
+				s.progressFor(t, "gen-"+name, 1)
+			}
+		})
+	}
+}
+
 // TestE2EWaitTimeoutIsANormalResult: running out of time is not an error; the
 // result says where the endpoint is.
 func TestE2EWaitTimeoutIsANormalResult(t *testing.T) {
