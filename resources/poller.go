@@ -216,8 +216,12 @@ func (p *Poller) poll(l *nsLoop) {
 		return
 	}
 	if err != nil {
-		p.log.Warn("refreshing subscribed endpoints failed; retrying", "namespace", l.ns, "err", err)
-		l.setFailed(true)
+		// Warn once per outage: a namespace the token cannot read would otherwise log every cycle.
+		level := slog.LevelWarn
+		if l.setFailed(true) {
+			level = slog.LevelDebug
+		}
+		p.log.Log(ctx, level, "refreshing subscribed endpoints failed; retrying", "namespace", l.ns, "err", err)
 	} else {
 		l.setFailed(false)
 		p.deliver(l.ns, l.apply(eps, gen))
@@ -309,10 +313,13 @@ func (l *nsLoop) generation() uint64 {
 	return l.gen
 }
 
-func (l *nsLoop) setFailed(f bool) {
+// setFailed records whether the last list failed and returns the previous value.
+func (l *nsLoop) setFailed(f bool) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	was := l.failed
 	l.failed = f
-	l.mu.Unlock()
+	return was
 }
 
 // transitional returns the URIs of the known endpoints that are transitional.

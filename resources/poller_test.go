@@ -3,6 +3,7 @@ package resources
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"testing"
@@ -305,4 +306,53 @@ func ids(subs []Subscriber) []string {
 		out = append(out, s.ID())
 	}
 	return out
+}
+
+// A namespace the token cannot read does not disturb the others, and its failures are
+// logged as a warning once, not every cycle.
+func TestPollerSurvivesAnUnreadableNamespace(t *testing.T) {
+	f := newFixture(t)
+	u := f.createRunning(t, user, "u", 1)[0]
+	logs := &levelCounter{}
+	p := NewPoller(f.api, PollerOptions{Fast: 2 * time.Millisecond, Slow: 2 * time.Millisecond, Logger: slog.New(logs)})
+	t.Cleanup(func() { _ = p.Close() })
+	mine, theirs := newRecorder("mine"), newRecorder("theirs")
+	require.NoError(t, p.Registry().Subscribe(mine, URI(user, u)))
+	require.NoError(t, p.Registry().Subscribe(theirs, URI("someone-else", "x")))
+	waitCycles(t, p, 3, user, "someone-else")
+
+	_, err := f.api.Pause(context.Background(), user, u)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(mine.got()) == 1 }, 10*time.Second, time.Millisecond)
+	assert.Empty(t, theirs.got())
+	assert.Equal(t, 1, logs.count(slog.LevelWarn), "one warning for the unreadable namespace")
+	assert.GreaterOrEqual(t, logs.count(slog.LevelDebug), 2, "then quieter")
+}
+
+// levelCounter is a slog.Handler counting records by level.
+type levelCounter struct {
+	mu sync.Mutex
+	n  map[slog.Level]int
+}
+
+func (h *levelCounter) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *levelCounter) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == nil {
+		h.n = map[slog.Level]int{}
+	}
+	h.n[r.Level]++
+	return nil
+}
+
+func (h *levelCounter) WithAttrs([]slog.Attr) slog.Handler { return h }
+
+func (h *levelCounter) WithGroup(string) slog.Handler { return h }
+
+func (h *levelCounter) count(l slog.Level) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[l]
 }
