@@ -595,6 +595,28 @@ func TestE2EConcurrentCallsKeepTheirProgressApart(t *testing.T) {
 	}
 }
 
+// TestE2EStdoutCarriesOnlyJSONRPC: with debug logging on, every line the
+// stdio server writes to stdout is a JSON-RPC message; logs go to stderr.
+func TestE2EStdoutCarriesOnlyJSONRPC(t *testing.T) {
+	emu := startEmulator(t, fastTimings)
+	stderr := &lockedBuffer{}
+	cmd := serverCommand(t, stderr, []string{"--log-level", "debug"}, backendEnv(t, emu)...)
+	cmd.Stdin = strings.NewReader(initializeLine +
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}` + "\n" +
+		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}` + "\n" +
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"whoami","arguments":{}}}` + "\n")
+	out, err := cmd.Output()
+	require.NoError(t, err, stderr.String())
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	require.NotEmpty(t, lines)
+	for _, line := range lines {
+		var msg map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &msg), "stdout line is not JSON: %q", line)
+		assert.Equal(t, "2.0", msg["jsonrpc"], line)
+	}
+	assert.Contains(t, stderr.String(), "level=DEBUG", "logs went to stderr")
+}
+
 // TestE2EWaitTimeoutIsANormalResult: running out of time is not an error; the
 // result says where the endpoint is.
 func TestE2EWaitTimeoutIsANormalResult(t *testing.T) {
