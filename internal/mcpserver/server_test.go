@@ -307,3 +307,12 @@ func TestFreshConnectionsAreClosedAtShutdownAndOthersKept(t *testing.T) {
 	assert.NoError(t, err, "a connection that served requests is left to http.Server")
 	assert.Len(t, seen, 4, "a ConnState hook set before is kept")
 }
+
+func TestAToolCallBeforeAnyListRegistersTheTools(t *testing.T) {
+	s := newServer(t, Options{})
+	resp := s.MCP().HandleMessage(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`))
+	b, err := json.Marshal(resp)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"isError":true`, "the call reached the tool (which reports the missing token)")
+	assert.Contains(t, string(b), "HF_TOKEN")
+}
