@@ -20,6 +20,9 @@ import (
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/tools"
 )
 
+// stdioWorkers is how many tool calls stdio serves at once (mcp-go's default is 5).
+const stdioWorkers = 32
+
 // Name is the server name reported to clients.
 const Name = "hf-endpoints-mcp"
 
@@ -238,6 +241,9 @@ func (s *Server) Tools() []tools.Tool { return slices.Clone(s.tools) }
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	stdio := server.NewStdioServer(s.mcp)
 	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
+	// Tool calls run on a worker pool; waits can take minutes, so leave room
+	// for many of them before a quick call would queue behind.
+	server.WithWorkerPoolSize(stdioWorkers)(stdio)
 	s.log.Debug("serving MCP over stdio", "tools", len(s.tools))
 	err := stdio.Listen(ctx, in, out)
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {

@@ -316,3 +316,48 @@ func TestAToolCallBeforeAnyListRegistersTheTools(t *testing.T) {
 	assert.Contains(t, string(b), `"isError":true`, "the call reached the tool (which reports the missing token)")
 	assert.Contains(t, string(b), "HF_TOKEN")
 }
+
+// TestStdioServesQuickCallsWhileManyWaitsRun: long calls (waits) must not
+// starve a quick one on stdio's worker pool.
+func TestStdioServesQuickCallsWhileManyWaitsRun(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 16)
+	hints := tools.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}
+	block := tools.Tool{Name: "block_test", Title: "Block", Description: "Example: {}", Toolset: tools.EndpointsRead, Hints: hints,
+		Handler: tools.Handle(func(ctx context.Context, _ *tools.Call, _ tools.NoArgs) (pingResult, error) {
+			started <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return pingResult{Pong: true}, nil
+		})}
+	quick := block
+	quick.Name, quick.Handler = "quick_test", tools.Handle(func(context.Context, *tools.Call, tools.NoArgs) (pingResult, error) {
+		return pingResult{Pong: true}, nil
+	})
+	s := newServer(t, Options{NewClient: func(context.Context) (*hfapi.Client, error) { return &hfapi.Client{}, nil },
+		ExtraTools: []tools.Tool{block, quick}})
+	clientToServer, serverIn := io.Pipe()
+	serverOut, serverToClient := io.Pipe()
+	go func() { _ = s.ServeStdio(context.Background(), clientToServer, serverToClient); _ = serverToClient.Close() }()
+	t.Cleanup(func() { _ = serverIn.Close() })
+	cs := connect(t, &sdk.IOTransport{Reader: serverOut, Writer: serverIn}, "2025-11-25")
+
+	const blocked = 8
+	var wg sync.WaitGroup
+	for range blocked {
+		wg.Go(func() {
+			_, err := cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "block_test", Arguments: map[string]any{}})
+			assert.NoError(t, err)
+		})
+	}
+	for range blocked {
+		<-started // every long call is running
+	}
+	res, err := cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "quick_test", Arguments: map[string]any{}})
+	require.NoError(t, err)
+	assert.False(t, res.IsError)
+	close(release)
+	wg.Wait()
+}
