@@ -340,7 +340,10 @@ func TestStdioServesQuickCallsWhileManyWaitsRun(t *testing.T) {
 		ExtraTools: []tools.Tool{block, quick}})
 	clientToServer, serverIn := io.Pipe()
 	serverOut, serverToClient := io.Pipe()
-	go func() { _ = s.ServeStdio(context.Background(), clientToServer, serverToClient); _ = serverToClient.Close() }()
+	go func() {
+		_ = s.ServeStdio(context.Background(), clientToServer, serverToClient)
+		_ = serverToClient.Close()
+	}()
 	t.Cleanup(func() { _ = serverIn.Close() })
 	cs := connect(t, &sdk.IOTransport{Reader: serverOut, Writer: serverIn}, "2025-11-25")
 
