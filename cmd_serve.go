@@ -111,14 +111,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	backend := newBackend(cfg, logger)
 	defer backend.close()
 
-	srv, err := mcpserver.New(mcpserver.Options{
-		NewClient: backend.client,
-		Toolsets:  []string{cfg.toolsets},
-		ReadOnly:  cfg.readOnly,
-		Logger:    logger,
-		Version:   version,
-		WaitPoll:  cfg.waitPoll,
-	})
+	srv, err := mcpserver.New(serverOptions(cfg, logger, backend))
 	if err != nil {
 		return err
 	}
@@ -130,6 +123,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logger.Warn("listening on a non-loopback address: anyone who can reach it can use your token", "addr", cfg.addr)
 	}
 	return srv.ListenAndServe(ctx, cfg.addr)
+}
+
+// serverOptions turns the configuration into the MCP server's options; the
+// place to wire features that extend the server (guardrails, resources,
+// prompts, HTTP middleware).
+func serverOptions(cfg serveConfig, logger *slog.Logger, backend *backend) mcpserver.Options {
+	return mcpserver.Options{
+		NewClient: backend.client,
+		Toolsets:  []string{cfg.toolsets},
+		ReadOnly:  cfg.readOnly,
+		Logger:    logger,
+		Version:   version,
+		WaitPoll:  cfg.waitPoll,
+	}
 }
 
 func isLoopback(addr string) bool {
