@@ -111,9 +111,10 @@ func (r *Reporter) sendLocked(progress, total float64, message string) {
 	r.sent++
 }
 
-// Heartbeat repeats the last message every interval (DefaultHeartbeat when
-// interval <= 0) while nothing else is reported, until ctx ends or stop is
-// called. stop waits for the heartbeat goroutine to finish.
+// Heartbeat repeats the last message whenever nothing was reported for an
+// interval (DefaultHeartbeat when interval <= 0), until ctx ends or stop is
+// called; stop waits for the heartbeat goroutine to finish. The gap between
+// two notifications never exceeds the interval (plus scheduling delay).
 func (r *Reporter) Heartbeat(ctx context.Context, interval time.Duration) (stop func()) {
 	if r == nil {
 		return func() {}
@@ -123,17 +124,18 @@ func (r *Reporter) Heartbeat(ctx context.Context, interval time.Duration) (stop 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	start := r.now()
 	go func() {
 		defer close(done)
-		ticker := time.NewTicker(interval)
-		defer ticker.Stop()
+		timer := time.NewTimer(interval)
+		defer timer.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-ticker.C:
-				r.beat(interval)
+			case <-timer.C:
 			}
+			timer.Reset(r.beat(start, interval))
 		}
 	}()
 	return func() {
@@ -142,18 +144,24 @@ func (r *Reporter) Heartbeat(ctx context.Context, interval time.Duration) (stop 
 	}
 }
 
-// beat re-sends the last message when nothing was sent for most of an interval.
-func (r *Reporter) beat(interval time.Duration) {
+// beat re-sends the last message when nothing was sent for an interval (or
+// since start), and returns how long to wait before the next check.
+func (r *Reporter) beat(start time.Time, interval time.Duration) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.now().Sub(r.lastSent) < interval/2 {
-		return
+	last := r.lastSent
+	if last.Before(start) {
+		last = start
+	}
+	if wait := interval - r.now().Sub(last); wait > 0 {
+		return wait
 	}
 	message := r.message
 	if message == "" {
 		message = "working"
 	}
 	r.sendLocked(r.progress+1, 0, message)
+	return interval
 }
 
 // Stats returns how many notifications were sent and how many were dropped

@@ -191,3 +191,29 @@ func TestFromRequestToleratesAFullSessionQueue(t *testing.T) {
 	assert.Equal(t, 100, sent)
 	assert.Equal(t, 150, dropped)
 }
+
+// TestHeartbeatGapNeverExceedsTheInterval drives a fake clock: whatever the
+// timing of the caller's own reports, a beat follows one interval of silence.
+func TestHeartbeatGapNeverExceedsTheInterval(t *testing.T) {
+	rec := newRecorder()
+	r := New("gap", rec.send)
+	now := time.Unix(0, 0)
+	r.now = func() time.Time { return now }
+	start := now
+	const interval = 4 * time.Second
+
+	now = now.Add(time.Second)
+	assert.Equal(t, 3*time.Second, r.beat(start, interval), "nothing sent yet: due one interval after start")
+	now = now.Add(3 * time.Second)
+	assert.Equal(t, interval, r.beat(start, interval), "silent for an interval: beat")
+	require.Len(t, rec.got, 1)
+
+	now = now.Add(3900 * time.Millisecond)
+	r.Report("initializing — 0/1 replicas ready") // a report just before the next beat was due
+	now = now.Add(100 * time.Millisecond)
+	assert.Equal(t, 3900*time.Millisecond, r.beat(start, interval), "the next beat is due one interval after that report")
+	now = now.Add(3900 * time.Millisecond)
+	assert.Equal(t, interval, r.beat(start, interval))
+	require.Len(t, rec.got, 3)
+	assert.Equal(t, "initializing — 0/1 replicas ready", rec.got[2]["message"])
+}
