@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/tools"
 )
@@ -363,4 +364,58 @@ func TestStdioServesQuickCallsWhileManyWaitsRun(t *testing.T) {
 	assert.False(t, res.IsError)
 	close(release)
 	wg.Wait()
+}
+
+// TestWaitSendsHeartbeatsBetweenPolls: while nothing changes between two
+// polls, the progress heartbeat keeps notifications coming.
+func TestWaitSendsHeartbeatsBetweenPolls(t *testing.T) {
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: emulator.Timings{Deploy: time.Hour}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = emu.Close() })
+	client, err := hfapi.New(hfapi.Config{Token: emu.Token(), APIBase: emu.APIBase(), HubBase: emu.HubBase(), CatalogBase: emu.CatalogBase()})
+	require.NoError(t, err)
+	_, err = client.Create(context.Background(), "", hfapi.CreateSpec{Name: "slow", Repository: "openai-community/gpt2",
+		Framework: "pytorch", Accelerator: "cpu", InstanceSize: "x2", InstanceType: "intel-spr", Region: "us-east-1", Vendor: "aws"})
+	require.NoError(t, err)
+
+	s := newServer(t, Options{Client: client, Heartbeat: 20 * time.Millisecond})
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { s.HTTPHandler().CloseSessions(context.Background()); ts.Close() })
+	var mu sync.Mutex
+	var notes []*sdk.ProgressNotificationParams
+	enough := make(chan struct{})
+	sdkClient := sdk.NewClient(&sdk.Implementation{Name: "hb", Version: "1"}, &sdk.ClientOptions{
+		ProgressNotificationHandler: func(_ context.Context, req *sdk.ProgressNotificationClientRequest) {
+			mu.Lock()
+			defer mu.Unlock()
+			notes = append(notes, req.Params)
+			if len(notes) == 6 {
+				close(enough)
+			}
+		}})
+	cs, err := sdkClient.Connect(t.Context(), &sdk.StreamableClientTransport{Endpoint: ts.URL + PathStreamable, MaxRetries: -1}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cs.Close() })
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		params := &sdk.CallToolParams{Name: "wait_for_endpoint", Arguments: map[string]any{"endpoint_name": "slow", "poll_seconds": 60, "timeout_seconds": 600}}
+		params.SetProgressToken("hb")
+		_, _ = cs.CallTool(ctx, params) // cancelled below
+	}()
+	select {
+	case <-enough:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no heartbeats while the endpoint stayed pending")
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(notes); i++ {
+		assert.Greater(t, notes[i].Progress, notes[i-1].Progress)
+	}
+	assert.Contains(t, notes[len(notes)-1].Message, "pending", "a heartbeat repeats the state")
 }
