@@ -672,6 +672,33 @@ func TestE2EFailuresAreToolResultsWithNextSteps(t *testing.T) {
 	assert.NotContains(t, stderr.String(), "hf_not_a_valid_token", "the token is never logged")
 }
 
+// TestE2ETransientAPIFailuresAreRetriedAndPersistentOnesReported: a brief
+// 503 on a read is retried away; a lasting one, or a malformed answer, is an
+// isError result (never a protocol error or a hang).
+func TestE2ETransientAPIFailuresAreRetriedAndPersistentOnesReported(t *testing.T) {
+	emu := startEmulator(t, fastTimings)
+	s := connect(t, emu, "http", "2025-11-25")
+	ok(t, s, emu, "create_endpoint", cpuSpec("flaky", "openai-community/gpt2", "text-generation"))
+	const route = "/v2/endpoint/{namespace}/{name}"
+
+	require.NoError(t, emu.InjectFault(emulator.Fault{Method: "GET", Route: route, Status: 503, Count: 1}))
+	before := emu.Requests("GET", route)
+	got := ok(t, s, emu, "get_endpoint", map[string]any{"endpoint_name": "flaky"})
+	assert.Equal(t, "flaky", endpointOf(got)["name"])
+	assert.Equal(t, int64(2), emu.Requests("GET", route)-before, "one failed attempt, one retry")
+
+	emu.ClearFaults()
+	require.NoError(t, emu.InjectFault(emulator.Fault{Method: "GET", Route: route, MalformedJSON: true, Count: 1}))
+	msg := failing(t, s, emu, "get_endpoint", map[string]any{"endpoint_name": "flaky"})
+	assert.Contains(t, msg, "get_endpoint failed")
+
+	emu.ClearFaults()
+	require.NoError(t, emu.InjectFault(emulator.Fault{Method: "POST", Route: "/v2/endpoint/{namespace}/{name}/pause", Status: 500}))
+	msg = failing(t, s, emu, "pause_endpoint", map[string]any{"endpoint_name": "flaky"})
+	assert.Contains(t, msg, "500")
+	assert.Equal(t, int64(1), emu.Requests("POST", "/v2/endpoint/{namespace}/{name}/pause"), "a mutation is not retried blindly")
+}
+
 // TestE2EEmulatorModeIsLazyAndOffline: --emulator needs no token, and starts
 // the emulator only when a tool first needs it.
 func TestE2EEmulatorModeIsLazyAndOffline(t *testing.T) {
