@@ -103,7 +103,7 @@ const (
 var textGeneration = Tool{
 	Name:  "text_generation",
 	Title: "Generate text",
-	Description: `Complete a prompt with the text-generation model an endpoint serves. ` +
+	Description: `Complete a prompt with the text-generation model an endpoint serves (wakes it if scaled to zero). ` +
 		`Example: {"endpoint_name": "my-gpt2", "prompt": "The capital of France is", "max_new_tokens": 20}`,
 	Toolset: Inference,
 	Hints:   inferenceHints,
@@ -193,7 +193,7 @@ func (r ChatResult) Summary() string { return r.Content }
 var chatCompletion = Tool{
 	Name:  "chat_completion",
 	Title: "Chat completion",
-	Description: `Send a conversation to a chat model on an endpoint (OpenAI-compatible route) and get the reply. ` +
+	Description: `Send a conversation to a chat model on an endpoint (OpenAI-compatible route; wakes it if scaled to zero). ` +
 		`Example: {"endpoint_name": "my-llama", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 50}`,
 	Toolset: Inference,
 	Hints:   inferenceHints,
@@ -279,7 +279,7 @@ func (r EmbeddingsResult) Summary() string {
 var featureExtraction = Tool{
 	Name:  "feature_extraction",
 	Title: "Embed texts",
-	Description: `Embed texts with the embedding model an endpoint serves (one vector per text). ` +
+	Description: `Embed texts with the embedding model an endpoint serves, one vector per text (wakes it if scaled to zero). ` +
 		`Example: {"endpoint_name": "my-minilm", "inputs": ["first text", "second text"], "normalize": true}`,
 	Toolset: Inference,
 	Hints:   inferenceHints,
@@ -361,7 +361,7 @@ func (r ImageResult) Content() []mcp.Content {
 var textToImage = Tool{
 	Name:  "text_to_image",
 	Title: "Generate image",
-	Description: `Generate an image from a prompt with the diffusion model an endpoint serves; returns the image. ` +
+	Description: `Generate an image from a prompt with the diffusion model an endpoint serves (wakes it if scaled to zero). ` +
 		`Example: {"endpoint_name": "my-sdxl", "prompt": "a lighthouse at dawn", "width": 512, "height": 512}`,
 	Toolset: Inference,
 	Hints:   inferenceHints,

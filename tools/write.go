@@ -36,7 +36,7 @@ type CreateInput struct {
 	Accelerator        string   `json:"accelerator" jsonschema:"enum=cpu,enum=gpu,enum=neuron"`
 	Vendor             string   `json:"vendor" jsonschema_description:"e.g. aws (see list_hardware)."`
 	Region             string   `json:"region" jsonschema_description:"e.g. us-east-1."`
-	InstanceType       string   `json:"instance_type" jsonschema_description:"e.g. intel-icl, nvidia-a10g."`
+	InstanceType       string   `json:"instance_type" jsonschema_description:"e.g. intel-spr, nvidia-a10g."`
 	InstanceSize       string   `json:"instance_size" jsonschema_description:"e.g. x2, x1."`
 	Type               string   `json:"type,omitempty" jsonschema:"enum=public,enum=authenticated,enum=private" jsonschema_description:"Access; default authenticated."`
 	MinReplica         *int     `json:"min_replica,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 1; 0 allows scale to zero."`
@@ -77,7 +77,7 @@ var createEndpoint = Tool{
 	Title: "Create endpoint",
 	Description: `Deploy a model on dedicated hardware (billed per replica-hour; see list_hardware). ` +
 		`Example: {"endpoint_name": "my-gpt2", "repository": "openai-community/gpt2", "task": "text-generation", ` +
-		`"accelerator": "cpu", "vendor": "aws", "region": "us-east-1", "instance_type": "intel-icl", "instance_size": "x2", "wait": true}`,
+		`"accelerator": "cpu", "vendor": "aws", "region": "us-east-1", "instance_type": "intel-spr", "instance_size": "x2", "wait": true}`,
 	Toolset: EndpointsWrite,
 	Hints:   createHints,
 	Handler: Handle(func(ctx context.Context, call *Call, in CreateInput) (StatusResult, error) {
