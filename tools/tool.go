@@ -70,6 +70,8 @@ type Deps struct {
 	// WaitPoll is the poll interval of waits started by "wait": true and of
 	// wait_for_endpoint without poll_seconds (0 = hfapi's adaptive default).
 	WaitPoll time.Duration
+	// ConfirmWith is how deletes and costly actions are confirmed ("" = ConfirmAuto).
+	ConfirmWith ConfirmMode
 }
 
 // Call is one tool invocation as its handler sees it.
@@ -79,6 +81,8 @@ type Call struct {
 	Progress  *progress.Reporter // nil-safe; nil when the client sent no progressToken
 	Heartbeat time.Duration
 	WaitPoll  time.Duration
+	// ConfirmWith is how this call asks for confirmations (see confirm.go).
+	ConfirmWith ConfirmMode
 	// Request is the raw MCP request, for handlers that need its _meta or, in
 	// later protocol versions, the answers of a multi round-trip request.
 	Request mcp.CallToolRequest
@@ -194,7 +198,7 @@ func (t Tool) serve(deps Deps, logger *slog.Logger, in *inputSchema) server.Tool
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		start := time.Now()
 		call := &Call{Logger: logger, Request: req, Heartbeat: deps.Heartbeat, WaitPoll: deps.WaitPoll,
-			Progress: progress.FromRequest(ctx, req)}
+			ConfirmWith: deps.ConfirmWith, Progress: progress.FromRequest(ctx, req)}
 		res, err := t.invoke(ctx, deps, call, rawArguments(req), in)
 		result, fault := t.render(res, err)
 		logger.LogAttrs(ctx, slog.LevelDebug, "tool call", slog.String("tool", t.Name),

@@ -80,11 +80,17 @@ func TestAnnotationsFollowWhatToolsDo(t *testing.T) {
 	for _, tool := range InferenceTools() {
 		assert.True(t, tool.Hints.OpenWorld, tool.Name)
 	}
+	del := byName["delete_endpoint"]
+	assert.Equal(t, Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}, del.Hints,
+		"delete_endpoint removes state for good, and a second delete fails")
 }
 
-func TestNoToolDeletes(t *testing.T) {
+// TestOnlyDeleteEndpointDeletes: deleting is one tool, the one
+// --disable-destructive removes.
+func TestOnlyDeleteEndpointDeletes(t *testing.T) {
 	for _, tool := range All() {
-		assert.NotContains(t, tool.Name, "delete")
+		assert.Equal(t, tool.Name == "delete_endpoint", strings.Contains(tool.Name, "delete"), tool.Name)
+		assert.Equal(t, tool.Name == "delete_endpoint", Destructive(tool), tool.Name)
 	}
 }
 
@@ -97,12 +103,13 @@ func TestSelectByToolsetAndReadOnly(t *testing.T) {
 		return out
 	}
 	all := Select(Toolsets(), false)
-	assert.Len(t, all, 17)
+	assert.Len(t, all, 18)
 	readOnly := Select(Toolsets(), true)
 	for _, tool := range readOnly {
 		assert.True(t, tool.Hints.ReadOnly, tool.Name)
 	}
 	assert.NotContains(t, names(readOnly), "create_endpoint")
+	assert.NotContains(t, names(readOnly), "delete_endpoint")
 	assert.Contains(t, names(readOnly), "text_generation")
 	assert.Equal(t, names(InferenceTools()), names(Select([]Toolset{Inference}, false)))
 }

@@ -7,9 +7,10 @@ import (
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 )
 
-// WriteTools are the endpoints_write toolset. None of them deletes anything.
+// WriteTools are the endpoints_write toolset. delete_endpoint, and create,
+// update or resume over the cost ceiling, need the user's confirmation (confirm.go).
 func WriteTools() []Tool {
-	return []Tool{createEndpoint, createEndpointFromCatalog, updateEndpoint, pauseEndpoint, resumeEndpoint, scaleEndpointToZero}
+	return []Tool{createEndpoint, createEndpointFromCatalog, updateEndpoint, pauseEndpoint, resumeEndpoint, scaleEndpointToZero, deleteEndpoint}
 }
 
 // Waiting is embedded by tools that can wait for the endpoint to be ready.
@@ -46,6 +47,7 @@ type CreateInput struct {
 	Domain             string   `json:"domain,omitempty"`
 	Path               string   `json:"path,omitempty"`
 	Waiting
+	Confirmable
 }
 
 // Validate applies the name rule before anything is sent.
@@ -80,12 +82,14 @@ var createEndpoint = Tool{
 		`"accelerator": "cpu", "vendor": "aws", "region": "us-east-1", "instance_type": "intel-spr", "instance_size": "x2", "wait": true}`,
 	Toolset: EndpointsWrite,
 	Hints:   createHints,
-	Handler: Handle(func(ctx context.Context, call *Call, in CreateInput) (StatusResult, error) {
-		ep, err := call.Client.Create(ctx, in.Namespace, in.spec())
-		if err != nil {
-			return StatusResult{}, err
-		}
-		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "created; it starts in the background — call wait_for_endpoint", waitPlain)
+	Handler: Handle(func(ctx context.Context, call *Call, in CreateInput) (GuardedResult, error) {
+		return guarded(ctx, call, "create_endpoint", in.ConfirmationToken, func(opts ...hfapi.ActionOption) (StatusResult, error) {
+			ep, err := call.Client.Create(ctx, in.Namespace, in.spec(), opts...)
+			if err != nil {
+				return StatusResult{}, err
+			}
+			return afterChange(ctx, call, in.Namespace, ep, in.Wait, "created; it starts in the background — call wait_for_endpoint", waitPlain)
+		})
 	}),
 }
 
@@ -96,6 +100,7 @@ type CatalogInput struct {
 	Namespace    string `json:"namespace,omitempty"`
 	Accelerator  string `json:"accelerator,omitempty" jsonschema:"enum=cpu,enum=gpu,enum=neuron"`
 	Waiting
+	Confirmable
 }
 
 // Validate applies the name rule when a name is given.
@@ -113,13 +118,15 @@ var createEndpointFromCatalog = Tool{
 		`Example: {"repository": "meta-llama/Llama-3.1-8B-Instruct", "wait": true}`,
 	Toolset: EndpointsWrite,
 	Hints:   createHints,
-	Handler: Handle(func(ctx context.Context, call *Call, in CatalogInput) (StatusResult, error) {
-		ep, err := call.Client.CreateFromCatalog(ctx, in.Namespace, hfapi.CatalogSpec{
-			RepoID: in.Repository, EndpointName: in.EndpointName, Accelerator: in.Accelerator})
-		if err != nil {
-			return StatusResult{}, err
-		}
-		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "created; it starts in the background — call wait_for_endpoint", waitPlain)
+	Handler: Handle(func(ctx context.Context, call *Call, in CatalogInput) (GuardedResult, error) {
+		return guarded(ctx, call, "create_endpoint_from_catalog", in.ConfirmationToken, func(opts ...hfapi.ActionOption) (StatusResult, error) {
+			ep, err := call.Client.CreateFromCatalog(ctx, in.Namespace, hfapi.CatalogSpec{
+				RepoID: in.Repository, EndpointName: in.EndpointName, Accelerator: in.Accelerator}, opts...)
+			if err != nil {
+				return StatusResult{}, err
+			}
+			return afterChange(ctx, call, in.Namespace, ep, in.Wait, "created; it starts in the background — call wait_for_endpoint", waitPlain)
+		})
 	}),
 }
 
@@ -138,6 +145,7 @@ type UpdateInput struct {
 	Domain             string   `json:"domain,omitempty"`
 	Path               string   `json:"path,omitempty"`
 	Waiting
+	Confirmable
 }
 
 func (in UpdateInput) spec() hfapi.UpdateSpec {
@@ -175,12 +183,14 @@ var updateEndpoint = Tool{
 	Toolset: EndpointsWrite,
 	// Overwrites configuration in place; the same update twice ends in the same state.
 	Hints: Hints{ReadOnly: false, Destructive: true, Idempotent: true, OpenWorld: false},
-	Handler: Handle(func(ctx context.Context, call *Call, in UpdateInput) (StatusResult, error) {
-		ep, err := call.Client.Update(ctx, in.Namespace, in.EndpointName, in.spec())
-		if err != nil {
-			return StatusResult{}, err
-		}
-		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "updating; call wait_for_endpoint to follow it", waitPlain)
+	Handler: Handle(func(ctx context.Context, call *Call, in UpdateInput) (GuardedResult, error) {
+		return guarded(ctx, call, "update_endpoint", in.ConfirmationToken, func(opts ...hfapi.ActionOption) (StatusResult, error) {
+			ep, err := call.Client.Update(ctx, in.Namespace, in.EndpointName, in.spec(), opts...)
+			if err != nil {
+				return StatusResult{}, err
+			}
+			return afterChange(ctx, call, in.Namespace, ep, in.Wait, "updating; call wait_for_endpoint to follow it", waitPlain)
+		})
 	}),
 }
 
@@ -210,6 +220,7 @@ type ResumeInput struct {
 	Target
 	RunningOK *bool `json:"running_ok,omitempty" jsonschema:"default=true" jsonschema_description:"Succeed if already running."`
 	Waiting
+	Confirmable
 }
 
 var resumeEndpoint = Tool{
@@ -219,13 +230,15 @@ var resumeEndpoint = Tool{
 		`Example: {"endpoint_name": "my-gpt2", "wait": true}`,
 	Toolset: EndpointsWrite,
 	Hints:   lifecycleHints,
-	Handler: Handle(func(ctx context.Context, call *Call, in ResumeInput) (StatusResult, error) {
+	Handler: Handle(func(ctx context.Context, call *Call, in ResumeInput) (GuardedResult, error) {
 		runningOK := in.RunningOK == nil || *in.RunningOK
-		ep, err := call.Client.Resume(ctx, in.Namespace, in.EndpointName, runningOK)
-		if err != nil {
-			return StatusResult{}, err
-		}
-		return afterChange(ctx, call, in.Namespace, ep, in.Wait, "resuming; call wait_for_endpoint to follow it", waitWaking)
+		return guarded(ctx, call, "resume_endpoint", in.ConfirmationToken, func(opts ...hfapi.ActionOption) (StatusResult, error) {
+			ep, err := call.Client.Resume(ctx, in.Namespace, in.EndpointName, runningOK, opts...)
+			if err != nil {
+				return StatusResult{}, err
+			}
+			return afterChange(ctx, call, in.Namespace, ep, in.Wait, "resuming; call wait_for_endpoint to follow it", waitWaking)
+		})
 	}),
 }
 

@@ -1,0 +1,151 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/audit"
+)
+
+// auditNote is what a handler tells the audit record beyond its result: the
+// resolved target and, for confirmations, the outcome.
+type auditNote struct {
+	mu                  sync.Mutex
+	outcome, reason     string
+	namespace, endpoint string
+}
+
+type auditKey struct{}
+
+// noteOutcome records the outcome of a guarded step (refused, confirmation_required).
+func noteOutcome(ctx context.Context, outcome, reason string) {
+	if n, ok := ctx.Value(auditKey{}).(*auditNote); ok {
+		n.mu.Lock()
+		n.outcome, n.reason = outcome, reason
+		n.mu.Unlock()
+	}
+}
+
+// noteTarget records the endpoint a call acts on, with its resolved namespace.
+func noteTarget(ctx context.Context, namespace, endpoint string) {
+	if n, ok := ctx.Value(auditKey{}).(*auditNote); ok {
+		n.mu.Lock()
+		n.namespace, n.endpoint = namespace, endpoint
+		n.mu.Unlock()
+	}
+}
+
+// AuditMiddleware appends one line to log for every call of a mutating tool
+// among tools (refused and failed calls included), after the call and before
+// its result is returned: a result the client saw is on disk. A call that
+// asks for a confirmation and its confirmed retry are two lines. logger
+// receives audit write failures.
+func AuditMiddleware(log *audit.Log, logger *slog.Logger, tools []Tool) server.ToolHandlerMiddleware {
+	mutating := map[string]bool{}
+	for _, t := range tools {
+		mutating[t.Name] = !t.Hints.ReadOnly
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if !log.Enabled() || !mutating[req.Params.Name] {
+				return next(ctx, req)
+			}
+			ctx, ids := hfapi.WithRequestIDs(ctx)
+			note := &auditNote{}
+			res, err := next(context.WithValue(ctx, auditKey{}, note), req)
+			entry := auditEntry(ctx, req, note, res, err)
+			entry.RequestID = strings.Join(ids.IDs(), ",")
+			if aerr := log.Append(entry); aerr != nil {
+				logger.Error("audit log write failed", "tool", req.Params.Name, "err", aerr)
+			}
+			return res, err
+		}
+	}
+}
+
+func auditEntry(ctx context.Context, req mcp.CallToolRequest, note *auditNote, res *mcp.CallToolResult, err error) audit.Entry {
+	var args map[string]any
+	if jerr := json.Unmarshal(rawArguments(req), &args); jerr != nil {
+		args = map[string]any{"unparsed": "arguments were not a JSON object"}
+	}
+	e := audit.Entry{Client: clientName(ctx), Transport: transportName(ctx), Tool: req.Params.Name, Arguments: args}
+	e.Namespace, _ = args["namespace"].(string)
+	e.Endpoint, _ = args["endpoint_name"].(string)
+	note.mu.Lock()
+	defer note.mu.Unlock()
+	if note.namespace != "" {
+		e.Namespace, e.Endpoint = note.namespace, note.endpoint
+	}
+	switch {
+	case err != nil:
+		e.Outcome, e.Error = audit.OutcomeError, err.Error()
+	case note.outcome != "":
+		e.Outcome, e.Error = note.outcome, note.reason
+	case res != nil && res.ResultType == mcp.ResultTypeInputRequired:
+		e.Outcome = audit.OutcomeConfirmationRequired
+	case res != nil && res.IsError:
+		e.Outcome, e.Error = audit.OutcomeError, auditText(res)
+	default:
+		e.Outcome = audit.OutcomeOK
+	}
+	return e
+}
+
+func auditText(res *mcp.CallToolResult) string {
+	var parts []string
+	for _, c := range res.Content {
+		if t, ok := c.(mcp.TextContent); ok {
+			parts = append(parts, t.Text)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// clientName is the client's name/version from this request (2026-07-28) or
+// from initialize.
+func clientName(ctx context.Context) string {
+	var info *mcp.Implementation
+	if pi := server.RequestProtocolInfoFromContext(ctx); pi != nil && pi.ClientInfo != nil {
+		info = pi.ClientInfo
+	} else if s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
+		ci := s.GetClientInfo()
+		info = &ci
+	}
+	if info == nil || info.Name == "" {
+		return ""
+	}
+	if info.Version == "" {
+		return info.Name
+	}
+	return info.Name + "/" + info.Version
+}
+
+// transportName names the session's transport and, when known, the protocol version.
+func transportName(ctx context.Context) string {
+	name := "unknown"
+	switch fmt.Sprintf("%T", server.ClientSessionFromContext(ctx)) {
+	case "*server.stdioSession":
+		name = "stdio"
+	case "*server.sseSession":
+		name = "sse"
+	case "*server.streamableHttpSession":
+		name = "streamable-http"
+	case "*server.InProcessSession":
+		name = "in-process"
+	}
+	if v := server.RequestProtocolVersion(ctx); v != "" {
+		name += " " + v
+	}
+	return name
+}
