@@ -125,7 +125,9 @@ func TestAuditMiddlewareOutcomes(t *testing.T) {
 }
 
 func TestAuditMiddlewareSkipsReadToolsAndRedacts(t *testing.T) {
-	handler := func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) { return mcp.NewToolResultText("x"), nil }
+	handler := func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("x"), nil
+	}
 	assert.Empty(t, auditRun(t, "get_endpoint", map[string]any{"endpoint_name": "ep"}, handler), "read-only tools are not audited")
 
 	got := auditRun(t, "create_endpoint", map[string]any{"endpoint_name": "ep", "namespace": "acme",
