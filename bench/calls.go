@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
+)
+
+var getParams = &sdk.CallToolParams{Name: "get_endpoint", Arguments: map[string]any{"endpoint_name": benchEndpoint}}
+
+// direct is the call get_endpoint wraps: hfapi's Get against the emulator.
+func (e *env) direct(ctx context.Context) error {
+	_, err := e.client.Get(ctx, "", benchEndpoint)
+	return err
+}
+
+// viaSDK calls get_endpoint through a client session.
+func viaSDK(cs *sdk.ClientSession) func(context.Context) error {
+	return func(ctx context.Context) error {
+		res, err := cs.CallTool(ctx, getParams)
+		if err != nil {
+			return err
+		}
+		if res.IsError {
+			return fmt.Errorf("get_endpoint failed: %v", res.Content)
+		}
+		return nil
+	}
+}
+
+// paired times the direct call and the MCP call alternately, so both see the
+// same machine state, and returns the medians.
+func paired(ctx context.Context, n int, direct, mcp func(context.Context) error) (d, m time.Duration, err error) {
+	var dt, mt []time.Duration
+	for range max(1, n) {
+		start := time.Now()
+		if err := direct(ctx); err != nil {
+			return 0, 0, fmt.Errorf("direct call: %w", err)
+		}
+		dt = append(dt, time.Since(start))
+		start = time.Now()
+		if err := mcp(ctx); err != nil {
+			return 0, 0, fmt.Errorf("MCP call: %w", err)
+		}
+		mt = append(mt, time.Since(start))
+	}
+	return median(dt), median(mt), nil
+}
+
+// measureStdioOverhead serves MCP over stdio in this process (io.Pipe both
+// ways) and compares get_endpoint with the direct call: first with a bare
+// JSON-RPC client (the server's share: framing, argument checks, result
+// encoding), then with the official Go SDK client (which adds its own
+// decoding and output-schema validation).
+func measureStdioOverhead(ctx context.Context, e *env, o options, r *report) error {
+	for _, raw := range []bool{true, false} {
+		d, m, err := stdioPaired(ctx, e, o.calls, raw)
+		if err != nil {
+			return err
+		}
+		over := m - d
+		if raw {
+			r.line(fmt.Sprintf("get_endpoint over stdio in-process, raw client (n=%d)", o.calls),
+				fmt.Sprintf("%s vs direct %s: +%s", us(m), us(d), us(over)), "≤ +150 µs", check(over <= 150*time.Microsecond))
+		} else {
+			r.line(fmt.Sprintf("get_endpoint over stdio in-process, Go SDK client (n=%d)", o.calls),
+				fmt.Sprintf("%s vs direct %s: +%s", us(m), us(d), us(over)), "", nil)
+		}
+	}
+	return nil
+}
+
+// stdioPaired serves one stdio session in process and times calls on it.
+func stdioPaired(ctx context.Context, e *env, n int, raw bool) (d, m time.Duration, err error) {
+	srv, err := mcpserver.New(mcpserver.Options{Client: e.client, Version: "bench"})
+	if err != nil {
+		return 0, 0, err
+	}
+	clientIn, serverOut := io.Pipe()
+	serverIn, clientOut := io.Pipe()
+	ctx, cancel := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeStdio(ctx, serverIn, serverOut) }()
+	defer func() {
+		_ = clientOut.Close()
+		cancel()
+		<-served
+	}()
+	if raw {
+		p := &stdioProbe{stdin: clientOut, out: bufio.NewReaderSize(clientIn, 1<<20)}
+		if _, err := p.send(initializeLine); err != nil {
+			return 0, 0, err
+		}
+		if _, err := io.WriteString(clientOut, initializedMsg); err != nil {
+			return 0, 0, err
+		}
+		return paired(ctx, n, e.direct, func(context.Context) error {
+			res, err := p.send(getLine)
+			if err == nil && !strings.Contains(res, `"state"`) {
+				err = fmt.Errorf("unexpected answer %q", res)
+			}
+			return err
+		})
+	}
+	cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
+		&sdk.IOTransport{Reader: clientIn, Writer: clientOut}, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("connect over in-process stdio: %w", err)
+	}
+	defer cs.Close()
+	return paired(ctx, n, e.direct, viaSDK(cs))
+}
+
+// measureHTTPOverhead runs the server binary with --transport http and
+// compares get_endpoint over streamable HTTP with the direct call, with a
+// bare JSON-RPC client (the server's share) and with the Go SDK client.
+func measureHTTPOverhead(ctx context.Context, e *env, o options, r *report) error {
+	s, err := e.startHTTP(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	for _, version := range []string{"2025-11-25", "2026-07-28"} {
+		post, closeRaw, err := rawSession(ctx, s.base+mcpserver.PathStreamable, version)
+		if err != nil {
+			return err
+		}
+		d, m, err := paired(ctx, o.calls, e.direct, post)
+		closeRaw()
+		if err != nil {
+			return err
+		}
+		ratio := float64(m) / float64(d)
+		r.line(fmt.Sprintf("get_endpoint over streamable HTTP %s, raw client (n=%d)", version, o.calls),
+			fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), ratio), "≤ 2.2×", check(ratio <= 2.2))
+	}
+
+	cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
+		&sdk.StreamableClientTransport{Endpoint: s.base + mcpserver.PathStreamable, MaxRetries: -1}, nil)
+	if err != nil {
+		return fmt.Errorf("connect over streamable HTTP: %w", err)
+	}
+	defer cs.Close()
+	d, m, err := paired(ctx, o.calls, e.direct, viaSDK(cs))
+	if err != nil {
+		return err
+	}
+	r.line(fmt.Sprintf("get_endpoint over streamable HTTP, Go SDK client (n=%d)", o.calls),
+		fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), float64(m)/float64(d)), "", nil)
+	return nil
+}
+
+// rawSession calls get_endpoint over streamable HTTP with plain HTTP
+// requests in the given protocol version: a 2025-11-25 session opened with
+// initialize, or stateless 2026-07-28 requests carrying their own _meta.
+func rawSession(ctx context.Context, url, version string) (call func(context.Context) error, closeFn func(), err error) {
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	var session string
+	do := func(ctx context.Context, body string) (string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Protocol-Version", version)
+		if session != "" {
+			req.Header.Set("Mcp-Session-Id", session)
+		}
+		if strings.Contains(body, `"tools/call"`) {
+			req.Header.Set("Mcp-Method", "tools/call")
+			req.Header.Set("Mcp-Name", "get_endpoint")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		out, err := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 300 {
+			return "", fmt.Errorf("HTTP %d: %s", resp.StatusCode, out)
+		}
+		if session == "" {
+			session = resp.Header.Get("Mcp-Session-Id")
+		}
+		return string(out), err
+	}
+	get := strings.TrimSpace(getLine)
+	if version >= "2026-07-28" {
+		get = strings.Replace(get, `"arguments":`, `"_meta":{"io.modelcontextprotocol/protocolVersion":"`+version+
+			`","io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}},"arguments":`, 1)
+	} else {
+		if _, err := do(ctx, strings.TrimSpace(initializeLine)); err != nil {
+			return nil, nil, fmt.Errorf("initialize over HTTP: %w", err)
+		}
+		if _, err := do(ctx, strings.TrimSpace(initializedMsg)); err != nil {
+			return nil, nil, err
+		}
+	}
+	call = func(ctx context.Context) error {
+		body, err := do(ctx, get)
+		if err == nil && !strings.Contains(body, `"state"`) {
+			err = fmt.Errorf("unexpected answer %q", body)
+		}
+		return err
+	}
+	return call, hc.CloseIdleConnections, nil
+}
+
+// measureThroughput runs o.sessions Go SDK sessions over streamable HTTP,
+// each calling get_endpoint in a loop, against the server binary.
+func measureThroughput(ctx context.Context, e *env, o options, r *report) error {
+	s, err := e.startHTTP(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	sessions := make([]*sdk.ClientSession, o.sessions)
+	for i := range sessions {
+		cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
+			&sdk.StreamableClientTransport{Endpoint: s.base + mcpserver.PathStreamable, MaxRetries: -1}, nil)
+		if err != nil {
+			return fmt.Errorf("session %d: %w", i, err)
+		}
+		defer cs.Close()
+		sessions[i] = cs
+	}
+	var (
+		mu    sync.Mutex
+		lat   []time.Duration
+		first error
+		wg    sync.WaitGroup
+	)
+	runCtx, cancel := context.WithTimeout(ctx, o.throughput)
+	defer cancel()
+	start := time.Now()
+	for _, cs := range sessions {
+		wg.Go(func() {
+			call := viaSDK(cs)
+			var mine []time.Duration
+			for runCtx.Err() == nil {
+				t := time.Now()
+				if err := call(ctx); err != nil {
+					mu.Lock()
+					first = cmpErr(first, err)
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if first != nil {
+		return fmt.Errorf("throughput run: %w", first)
+	}
+	rate := float64(len(lat)) / elapsed.Seconds()
+	r.line(fmt.Sprintf("throughput, %d streamable HTTP sessions, %s", o.sessions, o.throughput),
+		fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s", rate, ms(median(lat)), ms(percentile(lat, 0.99))), "", nil)
+	return nil
+}
+
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}

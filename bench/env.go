@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+)
+
+// modulePath is the server's package, built once per run.
+const modulePath = "github.com/hf-endpoints-mcp/hf-endpoints-mcp"
+
+// benchEndpoint is the running endpoint every get_endpoint call reads.
+const benchEndpoint = "bench"
+
+// env is what every measurement shares: the built server, an emulator on
+// loopback with one running endpoint, and a direct API client for it.
+type env struct {
+	dir    string
+	bin    string
+	emu    *emulator.Server
+	client *hfapi.Client
+}
+
+func newEnv(ctx context.Context) (*env, error) {
+	dir, err := os.MkdirTemp("", "hf-endpoints-mcp-bench-")
+	if err != nil {
+		return nil, err
+	}
+	e := &env{dir: dir, bin: filepath.Join(dir, "hf-endpoints-mcp")}
+	build := exec.CommandContext(ctx, "go", "build", "-o", e.bin, modulePath)
+	if out, err := build.CombinedOutput(); err != nil {
+		e.close()
+		return nil, fmt.Errorf("go build %s (run from inside the repository): %w\n%s", modulePath, err, out)
+	}
+	e.emu, err = emulator.Start("127.0.0.1:0", emulator.Options{Seed: 1,
+		Timings: emulator.Timings{Deploy: 10 * time.Millisecond, Update: 10 * time.Millisecond, ScaleUp: 10 * time.Millisecond, IdleMinute: time.Hour}})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.client, err = hfapi.New(hfapi.Config{Token: e.emu.Token(), APIBase: e.emu.APIBase(), HubBase: e.emu.HubBase(),
+		CatalogBase: e.emu.CatalogBase(), MaxHourlyCost: hfapi.NoCostCeiling})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	if err := e.createRunning(ctx, benchEndpoint); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// createRunning creates a small CPU endpoint and waits until it serves.
+func (e *env) createRunning(ctx context.Context, name string) error {
+	_, err := e.client.Create(ctx, "", hfapi.CreateSpec{Name: name, Repository: "openai-community/gpt2", Framework: "pytorch",
+		Task: "text-generation", Accelerator: "cpu", Vendor: "aws", Region: "us-east-1", InstanceType: "intel-spr", InstanceSize: "x2"})
+	if err != nil {
+		return fmt.Errorf("create endpoint %s: %w", name, err)
+	}
+	_, err = e.client.Wait(ctx, "", name, hfapi.WaitOptions{Timeout: 30 * time.Second, Poll: 5 * time.Millisecond})
+	return err
+}
+
+func (e *env) close() {
+	if e.emu != nil {
+		_ = e.emu.Close()
+	}
+	_ = os.RemoveAll(e.dir)
+}
+
+// serverEnv points a spawned server at the emulator, and nothing of the
+// calling environment (tokens, settings) leaks in.
+func (e *env) serverEnv() []string {
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "HF_HOME=" + e.dir,
+		"HF_TOKEN=" + e.emu.Token(), "HF_ENDPOINTS_API_URL=" + e.emu.APIBase(), "HF_ENDPOINT=" + e.emu.HubBase(),
+		"HF_ENDPOINTS_CATALOG_URL=" + e.emu.CatalogBase()}
+}
+
+// httpServer is the server binary serving streamable HTTP.
+type httpServer struct {
+	cmd  *exec.Cmd
+	base string
+	log  *strings.Builder
+}
+
+// startHTTP spawns the server with --transport http on a free loopback port
+// and waits until /healthz answers.
+func (e *env) startHTTP(ctx context.Context) (*httpServer, error) {
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &httpServer{base: "http://" + addr, log: &strings.Builder{}}
+	s.cmd = exec.Command(e.bin, "serve", "--transport", "http", "--addr", addr, "--log-level", "warn")
+	s.cmd.Env = e.serverEnv()
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go collect(stderr, s.log)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	s.stop()
+	return nil, fmt.Errorf("the HTTP server did not answer /healthz within 10s; its log:\n%s", s.log)
+}
+
+func (s *httpServer) stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func collect(r io.Reader, into *strings.Builder) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if into.Len() < 64<<10 {
+			into.WriteString(sc.Text() + "\n")
+		}
+	}
+}
+
+// freePort returns a loopback address nothing listens on right now.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
+}
+
+var errNoProc = errors.New("no /proc on this system")
+
+// residentMB reads a process's resident set size from /proc (Linux).
+func residentMB(pid int) (float64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, errNoProc
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err != nil {
+				return 0, err
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, errNoProc
+}

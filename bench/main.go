@@ -1,0 +1,130 @@
+// Command bench measures hf-endpoints-mcp against its performance targets in
+// one run, against the emulator on loopback: go run ./bench [-quick].
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// options are the iteration counts and durations of the measurements.
+type options struct {
+	startups   int           // stdio spawns measured
+	calls      int           // paired calls per overhead measurement
+	sessions   int           // concurrent streamable HTTP sessions
+	throughput time.Duration // length of the throughput run
+	emuFor     time.Duration // length of the emulator req/s run
+	cycles     int           // poller cycles observed
+	strict     bool          // exit 1 when a target is missed
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.startups, "startups", 40, "stdio spawns to measure start-up over")
+	flag.IntVar(&o.calls, "calls", 2000, "get_endpoint calls per overhead measurement (each paired with a direct call)")
+	flag.IntVar(&o.sessions, "sessions", 32, "concurrent streamable HTTP sessions of the throughput run")
+	flag.DurationVar(&o.throughput, "throughput-time", 5*time.Second, "length of the throughput run")
+	flag.DurationVar(&o.emuFor, "emulator-time", 3*time.Second, "length of the emulator GET run")
+	flag.IntVar(&o.cycles, "cycles", 10, "poller cycles to observe")
+	flag.BoolVar(&o.strict, "strict", false, "exit with status 1 when a target is missed")
+	quick := flag.Bool("quick", false, "few iterations: a smoke run of every measurement, figures not meaningful")
+	flag.Parse()
+	if *quick {
+		o = options{startups: 3, calls: 50, sessions: 4, throughput: 300 * time.Millisecond, emuFor: 300 * time.Millisecond, cycles: 2, strict: o.strict}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	r := &report{w: os.Stdout}
+	err := run(ctx, o, r)
+	r.flush()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		stop()
+		os.Exit(1)
+	}
+	if o.strict && r.missed > 0 {
+		stop()
+		os.Exit(1)
+	}
+}
+
+// run performs every measurement in turn, printing each as it completes.
+func run(ctx context.Context, o options, r *report) error {
+	start := time.Now()
+	r.header()
+	e, err := newEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	for _, m := range []func(context.Context, *env, options, *report) error{
+		measureStartup, measureStdioOverhead, measureHTTPOverhead, measureThroughput, measurePoller, measureEmulator,
+	} {
+		if err := m(ctx, e, o, r); err != nil {
+			return err
+		}
+	}
+	r.note("total run time %s", time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// report prints one line per figure with its target and verdict.
+type report struct {
+	w      io.Writer
+	missed int
+}
+
+func (r *report) header() {
+	host, _ := os.Hostname()
+	fmt.Fprintf(r.w, "hf-endpoints-mcp benchmark — %s, %s/%s, %d CPUs, %s, host %s\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), host)
+	fmt.Fprintf(r.w, "%-66s %-36s %-10s %s\n", "measurement", "result", "target", "")
+	fmt.Fprintln(r.w, strings.Repeat("-", 118))
+}
+
+// line prints a figure; ok is nil when there is no target.
+func (r *report) line(name, result, target string, ok *bool) {
+	verdict := ""
+	if ok != nil {
+		verdict = "ok"
+		if !*ok {
+			verdict = "MISSED"
+			r.missed++
+		}
+	}
+	fmt.Fprintf(r.w, "%-66s %-36s %-10s %s\n", name, result, target, verdict)
+}
+
+func (r *report) note(format string, args ...any) { fmt.Fprintf(r.w, "  "+format+"\n", args...) }
+
+func (r *report) flush() {
+	if r.missed > 0 {
+		fmt.Fprintf(r.w, "\n%d target(s) missed\n", r.missed)
+	}
+}
+
+func check(v bool) *bool { return &v }
+
+// median and percentile of durations (the input is not modified).
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(p * float64(len(s)-1))
+	return s[i]
+}
+
+func median(ds []time.Duration) time.Duration { return percentile(ds, 0.5) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
