@@ -16,6 +16,7 @@ import (
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/audit"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
 )
 
@@ -31,6 +32,7 @@ type serveConfig struct {
 	readOnly  bool
 	logLevel  slog.Level
 	waitPoll  time.Duration
+	guard     guardConfig // confirmations and audit (cmd_serve_guard.go)
 }
 
 // Environment variables that set serve's defaults (flags win).
@@ -61,7 +63,11 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.toolsets, "toolsets", envOr(envToolsets, "all"), "comma-separated toolsets: endpoints_read, endpoints_write, inference, or all (env "+envToolsets+")")
 	fs.BoolVar(&cfg.readOnly, "read-only", envBool(envReadOnly), "serve only tools that change nothing (env "+envReadOnly+")")
 	fs.StringVar(&level, "log-level", envOr(envLogLevel, "info"), "log level on stderr: debug, info, warn or error (env "+envLogLevel+")")
+	cfg.guard.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if err := cfg.guard.check(); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
@@ -110,6 +116,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 	backend := newBackend(cfg, logger)
 	defer backend.close()
+	if backend.audit, err = openAuditLog(cfg.guard, logger); err != nil {
+		return err
+	}
+	defer backend.audit.Close()
 
 	srv, err := mcpserver.New(serverOptions(cfg, logger, backend))
 	if err != nil {
@@ -136,6 +146,10 @@ func serverOptions(cfg serveConfig, logger *slog.Logger, backend *backend) mcpse
 		Logger:    logger,
 		Version:   version,
 		WaitPoll:  cfg.waitPoll,
+
+		ConfirmWith:        cfg.guard.confirmWith,
+		DisableDestructive: cfg.guard.disableDestructive,
+		Audit:              backend.audit,
 	}
 }
 
@@ -157,6 +171,11 @@ type backend struct {
 	cfg    serveConfig
 	logger *slog.Logger
 
+	// issuer is shared by every client built, so a confirmation token issued
+	// through one is accepted by the next.
+	issuer *hfapi.Issuer
+	audit  *audit.Log
+
 	mu  sync.Mutex
 	emu *emulator.Server
 }
@@ -169,7 +188,7 @@ func newBackend(cfg serveConfig, logger *slog.Logger) *backend {
 			logger.Warn("no Hugging Face token yet; tools will fail until one is set", "err", err)
 		}
 	}
-	return &backend{cfg: cfg, logger: logger}
+	return &backend{cfg: cfg, logger: logger, issuer: hfapi.NewIssuer(0)}
 }
 
 func (b *backend) client(ctx context.Context) (*hfapi.Client, error) {
@@ -183,6 +202,7 @@ func (b *backend) client(ctx context.Context) (*hfapi.Client, error) {
 	cfg := hfapi.ConfigFromEnv()
 	cfg.Token = token
 	cfg.UserAgent = "hf-endpoints-mcp/" + version
+	b.guardClient(&cfg)
 	return hfapi.New(cfg)
 }
 
@@ -200,10 +220,12 @@ func (b *backend) emulatorClient() (*hfapi.Client, error) {
 		b.emu = emu
 		b.logger.Info("emulator started", "url", emu.URL)
 	}
-	return hfapi.New(hfapi.Config{
+	cfg := hfapi.Config{
 		Token: b.emu.Token(), APIBase: b.emu.APIBase(), HubBase: b.emu.HubBase(),
 		CatalogBase: b.emu.CatalogBase(), UserAgent: "hf-endpoints-mcp/" + version,
-	})
+	}
+	b.guardClient(&cfg)
+	return hfapi.New(cfg)
 }
 
 func (b *backend) close() {

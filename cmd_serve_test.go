@@ -47,6 +47,7 @@ func TestServeFlagsDefaultsEnvironmentAndErrors(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
+			got.guard = guardConfig{} // the guardrail flags: TestGuardFlags
 			assert.Equal(t, tc.want, got)
 		})
 	}

@@ -81,13 +81,13 @@ var fastTimings = emulator.Timings{Deploy: 60 * time.Millisecond, Update: 40 * t
 
 // wantTools is the tool set the server must expose, no more, no less.
 var wantTools = []string{
-	"chat_completion", "create_endpoint", "create_endpoint_from_catalog", "feature_extraction", "get_endpoint",
+	"chat_completion", "create_endpoint", "create_endpoint_from_catalog", "delete_endpoint", "feature_extraction", "get_endpoint",
 	"get_endpoint_metrics", "list_catalog", "list_endpoints", "list_hardware", "pause_endpoint", "resume_endpoint",
 	"scale_endpoint_to_zero", "text_generation", "text_to_image", "update_endpoint", "wait_for_endpoint", "whoami",
 }
 
 var mutatingTools = []string{"create_endpoint", "create_endpoint_from_catalog", "update_endpoint",
-	"pause_endpoint", "resume_endpoint", "scale_endpoint_to_zero"}
+	"pause_endpoint", "resume_endpoint", "scale_endpoint_to_zero", "delete_endpoint"}
 
 // eras: the SDK's default (server/discover, 2026-07-28) and the last
 // initialize-based version.

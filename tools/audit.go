@@ -82,6 +82,9 @@ func auditEntry(ctx context.Context, req mcp.CallToolRequest, note *auditNote, r
 	e := audit.Entry{Client: clientName(ctx), Transport: transportName(ctx), Tool: req.Params.Name, Arguments: args}
 	e.Namespace, _ = args["namespace"].(string)
 	e.Endpoint, _ = args["endpoint_name"].(string)
+	if ns, name := targetOf(res); ns != "" {
+		e.Namespace, e.Endpoint = ns, name
+	}
 	note.mu.Lock()
 	defer note.mu.Unlock()
 	if note.namespace != "" {
@@ -100,6 +103,24 @@ func auditEntry(ctx context.Context, req mcp.CallToolRequest, note *auditNote, r
 		e.Outcome = audit.OutcomeOK
 	}
 	return e
+}
+
+// targetOf reads the resolved namespace and endpoint name from a result's
+// structured content ({"endpoint": {"namespace", "name"}}), when it has them.
+func targetOf(res *mcp.CallToolResult) (namespace, name string) {
+	if res == nil || len(res.RawStructuredContent) == 0 {
+		return "", ""
+	}
+	var doc struct {
+		Endpoint *struct {
+			Namespace string `json:"namespace"`
+			Name      string `json:"name"`
+		} `json:"endpoint"`
+	}
+	if json.Unmarshal(res.RawStructuredContent, &doc) != nil || doc.Endpoint == nil {
+		return "", ""
+	}
+	return doc.Endpoint.Namespace, doc.Endpoint.Name
 }
 
 func auditText(res *mcp.CallToolResult) string {

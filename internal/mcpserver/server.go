@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/audit"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/tools"
 )
 
@@ -50,6 +51,14 @@ type Options struct {
 	Heartbeat time.Duration
 	// WaitPoll is how often waits poll the endpoint (0 = hfapi's adaptive default).
 	WaitPoll time.Duration
+	// ConfirmWith is how deletes and costly actions are confirmed ("" = auto:
+	// elicitation when the client can answer it, else a confirmation token).
+	ConfirmWith tools.ConfirmMode
+	// DisableDestructive removes the tools that delete (delete_endpoint).
+	DisableDestructive bool
+	// Audit receives one line per mutating tool call, refused ones included;
+	// nil or a disabled log records nothing.
+	Audit *audit.Log
 
 	// ClientMiddleware wraps the client provider, e.g. to use a per-request
 	// token that HTTP middleware put in the context. It sees every tool call.
@@ -120,6 +129,9 @@ func New(opts Options) (*Server, error) {
 			selected = append(selected, t)
 		}
 	}
+	if opts.DisableDestructive {
+		selected = slices.DeleteFunc(selected, tools.Destructive)
+	}
 	hooks := opts.Hooks
 	if hooks == nil {
 		hooks = &server.Hooks{}
@@ -144,7 +156,11 @@ func (s *Server) serverOptions() []server.ServerOption {
 		// A panicking handler is a programming fault: a JSON-RPC error, not a crash.
 		server.WithRecovery(),
 	}
-	// mcp-go makes the first registered middleware the outermost.
+	// mcp-go makes the first registered middleware the outermost. Audit comes
+	// first, so it records what every other layer decided.
+	if s.opts.Audit.Enabled() {
+		opts = append(opts, server.WithToolHandlerMiddleware(tools.AuditMiddleware(s.opts.Audit, s.log, s.tools)))
+	}
 	for _, mw := range s.opts.ToolMiddleware {
 		opts = append(opts, server.WithToolHandlerMiddleware(mw))
 	}
@@ -177,7 +193,8 @@ func (s *Server) registerLogged() {
 // tools/list or tools/call; call it directly to register eagerly.
 func (s *Server) RegisterTools() error {
 	s.registerOnce.Do(func() {
-		deps := tools.Deps{Client: s.clientFunc(), Logger: s.log, Heartbeat: s.opts.Heartbeat, WaitPoll: s.opts.WaitPoll}
+		deps := tools.Deps{Client: s.clientFunc(), Logger: s.log, Heartbeat: s.opts.Heartbeat, WaitPoll: s.opts.WaitPoll,
+			ConfirmWith: s.opts.ConfirmWith}
 		bound := make([]server.ServerTool, 0, len(s.tools))
 		for _, t := range s.tools {
 			st, err := t.ServerTool(deps)
