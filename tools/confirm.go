@@ -155,12 +155,12 @@ func errTokenWithForm(tool string) error {
 		"this client confirms through a form shown to the user, so %s does not accept a confirmation_token; nothing was done", tool)
 }
 
-// declinedNote says what the user's answer was and that nothing happened.
-func declinedNote(answer *mcp.ElicitationResult) (status, note string) {
+// declinedNote says what the user's answer was and that nothing (what) happened.
+func declinedNote(answer *mcp.ElicitationResult, what string) (status, note string) {
 	if answer == nil || answer.Action == mcp.ElicitationResponseActionCancel {
-		return statusCancelled, "the user cancelled the confirmation; nothing was done"
+		return statusCancelled, "the user cancelled the confirmation; nothing was " + what
 	}
-	return statusDeclined, "the user declined; nothing was done"
+	return statusDeclined, "the user declined; nothing was " + what
 }
 
 // approveForm asks the user to accept or decline a costly action.
@@ -171,22 +171,22 @@ func approveForm(p *hfapi.Plan) *mcp.CallToolResult {
 		RequestedSchema: map[string]any{
 			"type": "object",
 			"properties": map[string]any{
-				"approve": map[string]any{"type": "boolean", "title": "Approve this spending",
+				"approve": map[string]any{"type": "boolean", "title": "Approve this spending", "default": true,
 					"description": fmt.Sprintf("Estimated %s", p.CostText())},
 			},
-			"required": []string{"approve"},
 		},
 	}).ToolResult()
 }
 
-// approved reports whether an answer to approveForm accepts the action.
+// approved reports whether an answer to approveForm accepts the action:
+// accepted, and not with approve unticked.
 func approved(answer *mcp.ElicitationResult) bool {
 	if answer == nil || answer.Action != mcp.ElicitationResponseActionAccept {
 		return false
 	}
 	content, _ := answer.Content.(map[string]any)
-	ok, _ := content["approve"].(bool)
-	return ok
+	ok, set := content["approve"].(bool)
+	return ok || !set
 }
 
 // GuardedResult is the result of create, update and resume: the endpoint once
@@ -235,7 +235,7 @@ func guarded(ctx context.Context, call *Call, tool, token string, act func(opts 
 		}
 		if answer, state, retry := elicitationAnswer(call); retry {
 			if !approved(answer) {
-				status, note := declinedNote(answer)
+				status, note := declinedNote(answer, "done")
 				noteOutcome(ctx, audit.OutcomeRefused, note)
 				return GuardedResult{Status: status, Note: note}, nil
 			}

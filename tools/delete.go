@@ -106,8 +106,7 @@ func deleteHandler(ctx context.Context, call *Call, in DeleteInput) (DeleteResul
 func deleteAnswered(ctx context.Context, call *Call, base DeleteResult, answer *mcp.ElicitationResult, token string) (DeleteResult, error) {
 	target := base.Namespace + "/" + base.EndpointName
 	if answer == nil || answer.Action != mcp.ElicitationResponseActionAccept {
-		base.Status, base.Note = declinedNote(answer)
-		base.Note = strings.Replace(base.Note, "nothing was done", "nothing was deleted", 1)
+		base.Status, base.Note = declinedNote(answer, "deleted")
 		noteOutcome(ctx, audit.OutcomeRefused, base.Note)
 		return base, nil
 	}

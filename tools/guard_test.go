@@ -141,3 +141,15 @@ func TestAuditMiddlewareSkipsReadToolsAndRedacts(t *testing.T) {
 	assert.Equal(t, "acme", got[0].Namespace)
 	assert.Contains(t, got[0].Arguments["env"], "MODE", "names of env variables are kept, values are not")
 }
+
+func TestApprovedNeedsAnAcceptedForm(t *testing.T) {
+	answer := func(action mcp.ElicitationResponseAction, content any) *mcp.ElicitationResult {
+		return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: action, Content: content}}
+	}
+	assert.True(t, approved(answer(mcp.ElicitationResponseActionAccept, map[string]any{"approve": true})))
+	assert.True(t, approved(answer(mcp.ElicitationResponseActionAccept, map[string]any{})), "accept alone approves")
+	assert.False(t, approved(answer(mcp.ElicitationResponseActionAccept, map[string]any{"approve": false})))
+	assert.False(t, approved(answer(mcp.ElicitationResponseActionDecline, map[string]any{"approve": true})))
+	assert.False(t, approved(answer(mcp.ElicitationResponseActionCancel, nil)))
+	assert.False(t, approved(nil))
+}
