@@ -164,6 +164,7 @@ type ConfirmationRefusedError struct {
 	Reason error
 }
 
+// Error names the operation and why the token was refused; it never contains the token.
 func (e *ConfirmationRefusedError) Error() string {
 	return e.Op + ": confirmation refused, nothing was done: " + e.Reason.Error()
 }
