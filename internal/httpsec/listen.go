@@ -42,7 +42,8 @@ func CheckListenAddr(addr string, authConfigured bool) error {
 		return nil
 	}
 	return fmt.Errorf("refusing to listen on %q: it is not a loopback address and no auth is configured; "+
-		"set --auth-token or MCP_AUTH_TOKEN to require a bearer token, or bind 127.0.0.1 (e.g. --addr 127.0.0.1:8080)", addr)
+		"set --auth-token or MCP_AUTH_TOKEN to require a bearer token, or --hf-token-passthrough to require "+
+		"each caller's own Hugging Face token, or bind 127.0.0.1 (e.g. --addr 127.0.0.1:8080)", addr)
 }
 
 // splitListenAddr returns the host part of a listen address, accepting "host:port", "[v6]:port", ":port",

@@ -31,6 +31,7 @@ func TestCheckListenAddr(t *testing.T) {
 			assert.Contains(t, err.Error(), "--auth-token")
 			assert.Contains(t, err.Error(), "MCP_AUTH_TOKEN")
 			assert.Contains(t, err.Error(), "127.0.0.1")
+			assert.Contains(t, err.Error(), "--hf-token-passthrough")
 			assert.NoError(t, CheckListenAddr(addr, true), "auth configured")
 		})
 	}

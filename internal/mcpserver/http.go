@@ -26,6 +26,7 @@ const (
 	sessionIdleTTL     = 30 * time.Minute
 	streamHeartbeat    = 25 * time.Second
 	readHeaderTimeout  = 10 * time.Second
+	idleTimeout        = 120 * time.Second
 	shutdownGrace      = 5 * time.Second
 	maxHeaderBytesHTTP = 64 << 10
 )
@@ -59,19 +60,19 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 		// Stateful: a legacy client's session keeps its GET stream for notifications.
 		// Modern (2026-07-28) requests ignore sessions by design.
 		server.WithStateful(true),
-		server.WithSessionIdleTTL(sessionIdleTTL),
+		server.WithSessionIdleTTL(s.sessionIdleTTL()),
 		server.WithHeartbeatInterval(streamHeartbeat),
 		server.WithStreamableHTTPLogger(s.log),
-		server.WithDisableLocalhostProtection(s.opts.DisableLocalhostProtection),
+		server.WithDisableLocalhostProtection(s.localhostProtectionOff()),
 	)
 	sse := server.NewSSEServer(s.mcp,
 		server.WithSSEEndpoint(PathSSE),
 		server.WithMessageEndpoint(PathMessage),
-		server.WithSSEDisableLocalhostProtection(s.opts.DisableLocalhostProtection),
+		server.WithSSEDisableLocalhostProtection(s.localhostProtectionOff()),
 	)
 	mux := http.NewServeMux()
 	mux.Handle(PathStreamable, streamable)
-	mux.Handle(PathSSE, sse)
+	mux.Handle(PathSSE, keepSSEAlive(sse, s.sseKeepAlive()))
 	mux.Handle(PathMessage, sse)
 	mux.HandleFunc("GET "+PathHealth, s.health)
 	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse}
@@ -96,6 +97,9 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 // then shuts down gracefully: sessions are closed, in-flight requests get a
 // few seconds to finish.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	if err := s.checkListenAddr(addr); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -105,8 +109,14 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 
 // Serve is ListenAndServe on an existing listener, which it closes.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	handler, err := s.secureHandler(ln.Addr().String())
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	srv := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           handler,
+		IdleTimeout:       idleTimeout,
 		ReadHeaderTimeout: readHeaderTimeout,
 		MaxHeaderBytes:    maxHeaderBytesHTTP,
 		ErrorLog:          slogErrorLog(s.log),
@@ -125,7 +135,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	err := s.shutdown(ctx, srv, fresh)
+	err = s.shutdown(ctx, srv, fresh)
 	if serveErr := <-errc; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
@@ -133,16 +143,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// shutdown closes the MCP sessions (ending their long-lived streams), then
-// lets in-flight requests finish for a grace period. Connections that never
-// carried a request are closed at once: http.Server would otherwise wait
-// seconds for them to count as idle.
+// shutdown stops accepting connections, lets in-flight tool calls finish
+// (cancelling those still running after drainGrace), then closes the MCP
+// sessions, ending their long-lived streams, and waits for the connections to
+// go idle, up to shutdownGrace in all. Connections that never carried a
+// request are closed at once: http.Server would otherwise wait seconds for
+// them to count as idle.
 func (s *Server) shutdown(ctx context.Context, srv *http.Server, fresh *freshConns) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
-	s.HTTPHandler().CloseSessions(shutdownCtx)
+	defer s.sec.startShutdown() // whatever still runs is cancelled on the way out
 	done := make(chan error, 1)
 	go func() { done <- srv.Shutdown(shutdownCtx) }()
+	s.drainCalls(shutdownCtx, fresh.closeAll)
+	s.HTTPHandler().CloseSessions(shutdownCtx)
 	ticker := time.NewTicker(20 * time.Millisecond)
 	defer ticker.Stop()
 	for {

@@ -84,6 +84,8 @@ type Options struct {
 	// DisableLocalhostProtection turns off mcp-go's own DNS-rebinding check,
 	// for when an HTTPMiddleware enforces a Host allowlist instead.
 	DisableLocalhostProtection bool
+	// HTTP hardens the HTTP transports: auth, allowlists, pass-through (security.go).
+	HTTP HTTPOptions
 }
 
 // ClientFunc returns the API client for a tool call.
@@ -104,6 +106,7 @@ type Server struct {
 
 	httpOnce sync.Once
 	http     *HTTPHandler
+	sec      securityState
 }
 
 // New builds the server: selects and binds the tools, applies the options.
@@ -137,6 +140,9 @@ func New(opts Options) (*Server, error) {
 		hooks = &server.Hooks{}
 	}
 	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: hooks}
+	if err := s.initSecurity(); err != nil {
+		return nil, err
+	}
 	s.mcp = server.NewMCPServer(Name, opts.Version, s.serverOptions()...)
 	s.installLazyTools()
 	if opts.Configure != nil {

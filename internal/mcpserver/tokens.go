@@ -1,0 +1,78 @@
+package mcpserver
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+)
+
+// maxTokenClients bounds the pass-through client cache; the least recently
+// used client is dropped beyond it (it only costs a whoami to rebuild).
+const maxTokenClients = 512
+
+// tokenClients keeps one API client per Hugging Face token, keyed by the
+// token's SHA-256 digest, so each caller's default namespace and whoami are
+// cached apart from everyone else's. Bounded, least recently used first out.
+type tokenClients struct {
+	build func(ctx context.Context, token string) (*hfapi.Client, error)
+	max   int
+
+	mu    sync.Mutex
+	byKey map[[sha256.Size]byte]*list.Element
+	order *list.List // of *tokenClient, most recently used first
+}
+
+type tokenClient struct {
+	key    [sha256.Size]byte
+	client *hfapi.Client
+}
+
+func newTokenClients(build func(context.Context, string) (*hfapi.Client, error), max int) *tokenClients {
+	return &tokenClients{build: build, max: max, byKey: map[[sha256.Size]byte]*list.Element{}, order: list.New()}
+}
+
+// get returns the client for tok, building it on first use. Building does no
+// I/O (hfapi.New), so it happens under the lock.
+func (c *tokenClients) get(ctx context.Context, tok string) (*hfapi.Client, error) {
+	key := tokenDigest(tok)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byKey[key]; ok {
+		c.order.MoveToFront(el)
+		return el.Value.(*tokenClient).client, nil
+	}
+	client, err := c.build(ctx, tok)
+	if err != nil {
+		return nil, fmt.Errorf("building the client for the caller's token: %w", err)
+	}
+	c.byKey[key] = c.order.PushFront(&tokenClient{key: key, client: client})
+	for c.order.Len() > c.max {
+		oldest := c.order.Remove(c.order.Back()).(*tokenClient)
+		delete(c.byKey, oldest.key)
+	}
+	return client, nil
+}
+
+// len is the number of cached clients.
+func (c *tokenClients) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len()
+}
+
+// validate asks the Hub who tok belongs to; a refusal is
+// httpsec.ErrInvalidToken, so the connecting client gets 401.
+func (c *tokenClients) validate(ctx context.Context, tok string) error {
+	client, err := c.get(ctx, tok)
+	if err != nil {
+		return err
+	}
+	if _, err := client.Whoami(ctx); err != nil {
+		return invalidToken(err)
+	}
+	return nil
+}
