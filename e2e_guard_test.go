@@ -713,3 +713,104 @@ func TestE2EGuardFlags(t *testing.T) {
 		assert.NotEqual(t, "paused", endpointOf(out)["state"])
 	})
 }
+
+// TestGuardRandomCostlyCreates is the same model check for creates over the
+// cost ceiling: a POST is sent for a cheap create, or for an nvidia-h100 x8
+// create only with a valid confirmation (a fresh token for the exact
+// request, or an approved form), exactly once per confirmation.
+func TestGuardRandomCostlyCreates(t *testing.T) {
+	sequences := 2000
+	if testing.Short() {
+		sequences = 200
+	}
+	seed := rand.Uint64()
+	r := newGuardRig(t, "2025-11-25", mcpserver.Options{}, "")
+	defer func() {
+		if t.Failed() {
+			t.Logf("reproduce with seed %d", seed)
+		}
+	}()
+	rng := rand.New(rand.NewPCG(seed, 0))
+	posts := func() int64 { return r.emu.Requests(http.MethodPost, routeCreate) }
+	want := int64(0)
+	for seq := range sequences {
+		name := fmt.Sprintf("big-%d", seq)
+		spec := h100x8(name)
+		preview := func() string {
+			out, text, isErr := r.callTool(t, r.tokenC, "create_endpoint", spec)
+			require.False(t, isErr, text)
+			require.Equal(t, "confirmation_required", out["status"], text)
+			return out["confirmation_token"].(string)
+		}
+		with := func(c *mcpclient.Client, args map[string]any, token string) (string, bool) {
+			a := map[string]any{}
+			for k, v := range args {
+				a[k] = v
+			}
+			a["confirmation_token"] = token
+			_, text, isErr := r.callTool(t, c, "create_endpoint", a)
+			return text, isErr
+		}
+		switch rng.IntN(8) {
+		case 0, 1: // preview, then confirm (sometimes twice)
+			tok := preview()
+			text, isErr := with(r.tokenC, spec, tok)
+			require.False(t, isErr, "sequence %d: %s", seq, text)
+			want++
+			if rng.IntN(2) == 0 {
+				_, isErr = with(r.tokenC, spec, tok)
+				require.True(t, isErr, "sequence %d: a used token", seq)
+			}
+		case 2: // the token of another request
+			other := h100x8(name)
+			other["max_replica"] = 1 + rng.IntN(3)
+			other["region"] = []string{"us-east-1", "us-east-2"}[rng.IntN(2)]
+			tok := preview()
+			if other["max_replica"] == 1 && other["region"] == "us-east-1" {
+				other["endpoint_name"] = name + "-x"
+			}
+			_, isErr := with(r.tokenC, other, tok)
+			require.True(t, isErr, "sequence %d: a token confirms only its own request", seq)
+		case 3: // garbage, forged, expired
+			tok := preview()
+			for _, bad := range []string{"garbage", tok[:len(tok)-3] + "abc"} {
+				_, isErr := with(r.tokenC, spec, bad)
+				require.True(t, isErr, "sequence %d", seq)
+			}
+			r.clock.Advance(confirm.DefaultTTL + time.Second)
+			_, isErr := with(r.tokenC, spec, tok)
+			require.True(t, isErr, "sequence %d: expired", seq)
+		case 4: // a form client may not use a token
+			_, isErr := with(r.formC, spec, preview())
+			require.True(t, isErr, "sequence %d", seq)
+		case 5, 6: // the form: declined, cancelled, unticked, or approved
+			answers := []struct {
+				fn func(mcp.ElicitationRequest) *mcp.ElicitationResult
+				ok bool
+			}{
+				{formAnswer(mcp.ElicitationResponseActionDecline, nil), false},
+				{formAnswer(mcp.ElicitationResponseActionCancel, nil), false},
+				{formAnswer(mcp.ElicitationResponseActionAccept, map[string]any{"approve": false}), false},
+				{formAnswer(mcp.ElicitationResponseActionAccept, map[string]any{"approve": true}), true},
+				{formAnswer(mcp.ElicitationResponseActionAccept, map[string]any{}), true},
+			}
+			a := answers[rng.IntN(len(answers))]
+			r.form.answer(a.fn)
+			out, text, isErr := r.callTool(t, r.formC, "create_endpoint", spec)
+			r.form.answer(nil)
+			require.False(t, isErr, "sequence %d: %s", seq, text)
+			if a.ok {
+				require.Equal(t, name, out["endpoint"].(map[string]any)["name"], text)
+				want++
+			} else {
+				require.Contains(t, []any{"declined", "cancelled"}, out["status"], text)
+			}
+		default: // under the ceiling: no confirmation
+			_, text, isErr := r.callTool(t, r.formC, "create_endpoint", cheapEndpoint(name))
+			require.False(t, isErr, text)
+			want++
+		}
+		require.Equal(t, want, posts(), "sequence %d: POST requests sent", seq)
+	}
+	t.Logf("%d sequences, %d creates sent", sequences, want)
+}
