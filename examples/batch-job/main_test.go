@@ -53,6 +53,7 @@ func startEmulator(t *testing.T) *emulator.Server {
 	t.Setenv("HF_ENDPOINTS_CATALOG_URL", emu.CatalogBase())
 	t.Setenv("HF_HOME", t.TempDir())
 	t.Setenv("HF_NAMESPACE", "")
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the server's audit log stays in the test's files
 	return emu
 }
 
@@ -76,7 +77,7 @@ func TestBatchJobCreatesWaitsRunsPausesAndDeletes(t *testing.T) {
 		assert.Contains(t, log, fmt.Sprintf("==> %d. %s", i+1, step), "steps in order")
 	}
 	assert.Regexp(t, `deploying \[[#.]+\] +\d+% .*pending — 0/1 replicas ready`, log, "the bar shows the states from progress")
-	assert.Regexp(t, `deploying \[#+\] +100% .*(running — 1/1 replicas ready|done)\n    running at http://127.0.0.1:\d+/e/`, log)
+	assert.Regexp(t, `deploying \[#+\] +100% .*(running — 1/1 replicas ready.*|done)\n    running at http://127.0.0.1:\d+/e/`, log)
 	assert.Len(t, regexp.MustCompile(`job \d done in`).FindAllString(log, -1), len(prompts))
 	assert.Contains(t, log, "state: paused")
 	assert.Contains(t, log, `typed "emulator-user/batch-test" to confirm`)
@@ -128,6 +129,7 @@ func TestBatchJobFailsWhenJobsFail(t *testing.T) {
 }
 
 func TestBatchJobFailsWhenTheServerCannotStart(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	cfg := testConfig()
 	cfg.serverArgs = []string{"serve", "--no-such-flag"}
 	var out bytes.Buffer
