@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -144,6 +145,9 @@ func measureHTTPOverhead(ctx context.Context, e *env, o options, r *report) erro
 			fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), ratio), "≤ 2.2×", check(ratio <= 2.2))
 	}
 
+	if err := measureHTTPInProcess(ctx, e, o, r); err != nil {
+		return err
+	}
 	cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
 		&sdk.StreamableClientTransport{Endpoint: s.base + mcpserver.PathStreamable, MaxRetries: -1}, nil)
 	if err != nil {
@@ -155,6 +159,30 @@ func measureHTTPOverhead(ctx context.Context, e *env, o options, r *report) erro
 		return err
 	}
 	r.line(fmt.Sprintf("get_endpoint over streamable HTTP, Go SDK client (n=%d)", o.calls),
+		fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), float64(m)/float64(d)), "", nil)
+	return nil
+}
+
+// measureHTTPInProcess is the raw 2025-11-25 case with the server's HTTP
+// handler in this process: the difference to the binary is the process hop.
+func measureHTTPInProcess(ctx context.Context, e *env, o options, r *report) error {
+	srv, err := mcpserver.New(mcpserver.Options{Client: e.client, Version: "bench"})
+	if err != nil {
+		return err
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	defer srv.HTTPHandler().CloseSessions(ctx)
+	post, closeRaw, err := rawSession(ctx, ts.URL+mcpserver.PathStreamable, "2025-11-25")
+	if err != nil {
+		return err
+	}
+	defer closeRaw()
+	d, m, err := paired(ctx, o.calls, e.direct, post)
+	if err != nil {
+		return err
+	}
+	r.line(fmt.Sprintf("get_endpoint over streamable HTTP, handler in process (n=%d)", o.calls),
 		fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), float64(m)/float64(d)), "", nil)
 	return nil
 }

@@ -36,15 +36,20 @@ func main() {
 	flag.IntVar(&o.cycles, "cycles", 10, "poller cycles to observe")
 	flag.BoolVar(&o.strict, "strict", false, "exit with status 1 when a target is missed")
 	quick := flag.Bool("quick", false, "few iterations: a smoke run of every measurement, figures not meaningful")
+	readme := flag.String("readme", "", "also write the report into this README, between <!-- bench:start --> and <!-- bench:end -->")
 	flag.Parse()
 	if *quick {
 		o = options{startups: 3, calls: 50, sessions: 4, throughput: 300 * time.Millisecond, emuFor: 300 * time.Millisecond, cycles: 2, strict: o.strict}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	r := &report{w: os.Stdout}
+	var out strings.Builder
+	r := &report{w: io.MultiWriter(os.Stdout, &out)}
 	err := run(ctx, o, r)
 	r.flush()
+	if err == nil && *readme != "" {
+		err = writeReadme(*readme, out.String())
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		stop()
@@ -74,6 +79,22 @@ func run(ctx context.Context, o options, r *report) error {
 	}
 	r.note("total run time %s", time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// writeReadme replaces the README's bench section with the report.
+func writeReadme(path, report string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	const start, end = "<!-- bench:start -->\n", "<!-- bench:end -->"
+	doc := string(raw)
+	i, j := strings.Index(doc, start), strings.Index(doc, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %q … %q markers", path, strings.TrimSpace(start), end)
+	}
+	doc = doc[:i+len(start)] + "```text\n" + report + "```\n" + doc[j:]
+	return os.WriteFile(path, []byte(doc), 0o644)
 }
 
 // report prints one line per figure with its target and verdict.
