@@ -614,7 +614,7 @@ func TestE2EAuditLogSurvivesSIGKILL(t *testing.T) {
 	}()
 	require.Eventually(t, func() bool { return emu.Requests("POST", routeCreate) > posts }, 30*time.Second, 5*time.Millisecond)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	_ = cmd.Wait()
+	_ = cs.Wait() // the session ends when the killed process's stdout closes (the SDK reaps it)
 
 	fi, err := os.Stat(auditPath)
 	require.NoError(t, err)
