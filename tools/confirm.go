@@ -208,9 +208,18 @@ func (r GuardedResult) Summary() string {
 	if r.Endpoint != nil {
 		return StatusResult{Endpoint: *r.Endpoint, Ready: r.Ready, Note: r.Note}.Summary()
 	}
-	s := r.Note
-	if r.Preview != nil {
-		s = r.Preview.Summary + "\n" + r.Note
+	return previewText(r.Preview, r.Note, r.ConfirmationToken)
+}
+
+// previewText is the text of a result that did nothing yet: the preview, the
+// note, and the token for clients that only show text to the model.
+func previewText(p *Preview, note, token string) string {
+	s := note
+	if p != nil {
+		s = p.Summary + "\n" + note
+	}
+	if token != "" {
+		s += "\nconfirmation_token: " + token
 	}
 	return s
 }

@@ -36,12 +36,7 @@ type DeleteResult struct {
 }
 
 // Summary says what happened and what to do next.
-func (r DeleteResult) Summary() string {
-	if r.Preview != nil {
-		return r.Preview.Summary + "\n" + r.Note
-	}
-	return r.Note
-}
+func (r DeleteResult) Summary() string { return previewText(r.Preview, r.Note, r.ConfirmationToken) }
 
 // Override answers with the confirmation form when one is pending.
 func (r DeleteResult) Override() *mcp.CallToolResult { return r.pending }

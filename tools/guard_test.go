@@ -153,3 +153,10 @@ func TestApprovedNeedsAnAcceptedForm(t *testing.T) {
 	assert.False(t, approved(answer(mcp.ElicitationResponseActionCancel, nil)))
 	assert.False(t, approved(nil))
 }
+
+func TestPreviewTextCarriesTheToken(t *testing.T) {
+	r := DeleteResult{EndpointName: "ep", Status: statusConfirmationRequired, ConfirmationToken: "tok.sig",
+		Preview: &Preview{Summary: "Delete endpoint acme/ep permanently"}, Note: "nothing was deleted"}
+	assert.Equal(t, "Delete endpoint acme/ep permanently\nnothing was deleted\nconfirmation_token: tok.sig", r.Summary())
+	assert.Equal(t, "the user declined; nothing was deleted", DeleteResult{Note: "the user declined; nothing was deleted"}.Summary())
+}
