@@ -9,9 +9,12 @@ package main
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -230,16 +233,18 @@ func TestFaultsTokenNeverAppearsInTranscriptsOrLogs(t *testing.T) {
 			t.Cleanup(func() { _ = emu.Close() })
 			require.Equal(t, distinctiveToken, emu.Token())
 
-			wire, stderr := &transcript{}, &lockedBuffer{}
-			s := canarySession(t, emu, transport, wire, stderr)
+			wire, stderr, state := &transcript{}, &lockedBuffer{}, t.TempDir()
+			s := canarySession(t, emu, transport, wire, stderr, state)
 			exerciseEverything(t, s, emu)
 			require.NoError(t, s.Close())
+			auditLog := readAuditLogs(t, state)
+			require.Contains(t, auditLog, `"tool":"create_endpoint"`, "mutating calls were audited")
 
 			require.Contains(t, wire.String(), `"tools/call"`, "the transcript was recorded")
 			require.Contains(t, wire.String(), distinctiveToken, "the client did send the token (as a secret), so the scan can fail")
 			require.Contains(t, stderr.String(), "level=DEBUG", "debug logs were on")
 			for what, text := range map[string]string{"server's messages": fromServer(wire.String()),
-				"server stderr": stderr.String(), "emulator log": emuLog.String()} {
+				"server stderr": stderr.String(), "emulator log": emuLog.String(), "audit log": auditLog} {
 				for _, needle := range []string{distinctiveToken, distinctiveToken[3:19], distinctiveToken[16:]} {
 					if i := strings.Index(text, needle); i >= 0 {
 						t.Errorf("the token (%q) appears in the %s: …%s…", needle, what, text[max(0, i-200):min(len(text), i+100)])
@@ -248,6 +253,21 @@ func TestFaultsTokenNeverAppearsInTranscriptsOrLogs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readAuditLogs returns every file the server wrote under dir: its audit log.
+func readAuditLogs(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		b.Write(raw)
+		return err
+	}))
+	return b.String()
 }
 
 // fromServer keeps the messages the client received from a LoggingTransport
@@ -264,14 +284,16 @@ func fromServer(transcript string) string {
 
 // canarySession connects the Go SDK client, recording the transcript, to the
 // binary over stdio or to the serve command over streamable HTTP.
-func canarySession(t *testing.T, emu *emulator.Server, transport string, wire *transcript, stderr *lockedBuffer) *session {
+func canarySession(t *testing.T, emu *emulator.Server, transport string, wire *transcript, stderr *lockedBuffer, state string) *session {
 	t.Helper()
 	s := &session{progress: map[string][]*sdk.ProgressNotificationParams{}, arrived: make(chan struct{}, 1), stderr: stderr}
 	var tr sdk.Transport
 	if transport == "stdio" {
-		tr = &sdk.CommandTransport{Command: serverCommand(t, stderr, []string{"serve", "--log-level", "debug"}, backendEnv(t, emu)...),
+		env := append(backendEnv(t, emu), envAuditLog+"="+filepath.Join(state, "audit.jsonl"))
+		tr = &sdk.CommandTransport{Command: serverCommand(t, stderr, []string{"serve", "--log-level", "debug"}, env...),
 			TerminateDuration: 5 * time.Second}
 	} else {
+		t.Setenv(envAuditLog, filepath.Join(state, "audit.jsonl"))
 		tr = &sdk.StreamableClientTransport{Endpoint: serveHTTP(t, emu, "http", stderr, "--log-level", "debug") + "/mcp", MaxRetries: -1}
 	}
 	client := sdk.NewClient(&sdk.Implementation{Name: "canary", Version: "1"}, &sdk.ClientOptions{
