@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -169,4 +170,35 @@ func transportName(ctx context.Context) string {
 		name += " " + v
 	}
 	return name
+}
+
+// AuditUnservedCalls returns an mcp-go error hook that records, as refused,
+// calls to mutating tools this server does not serve (removed by --read-only,
+// --disable-destructive or --toolsets): an agent trying them is worth a line.
+// mcp-go rejects such calls before any tool middleware runs.
+func AuditUnservedCalls(log *audit.Log, logger *slog.Logger, served []Tool) server.OnErrorHookFunc {
+	servedNames := map[string]bool{}
+	for _, t := range served {
+		servedNames[t.Name] = true
+	}
+	mutating := map[string]bool{}
+	for _, t := range All() {
+		mutating[t.Name] = !t.Hints.ReadOnly
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return func(ctx context.Context, _ any, method mcp.MCPMethod, message any, err error) {
+		req, ok := message.(*mcp.CallToolRequest)
+		if !log.Enabled() || method != mcp.MethodToolsCall || !ok || !errors.Is(err, server.ErrToolNotFound) ||
+			!mutating[req.Params.Name] || servedNames[req.Params.Name] {
+			return
+		}
+		e := auditEntry(ctx, *req, &auditNote{}, nil, nil)
+		e.Outcome = audit.OutcomeRefused
+		e.Error = req.Params.Name + " is not served by this server (--read-only, --disable-destructive or --toolsets)"
+		if aerr := log.Append(e); aerr != nil {
+			logger.Error("audit log write failed", "tool", req.Params.Name, "err", aerr)
+		}
+	}
 }

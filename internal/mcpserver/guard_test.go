@@ -75,3 +75,39 @@ func TestAuditRecordsEveryMutatingCall(t *testing.T) {
 	assert.Equal(t, "in-process 2025-11-25", e.Transport)
 	assert.Equal(t, audit.Redacted, e.Arguments["confirmation_token"])
 }
+
+// TestAuditRecordsCallsToRemovedTools: a call to a mutating tool this server
+// does not serve is refused by mcp-go and still leaves a line.
+func TestAuditRecordsCallsToRemovedTools(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	log, err := audit.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = log.Close() })
+	s := newServer(t, Options{Audit: log, DisableDestructive: true})
+	c, err := mcpclient.NewInProcessClient(s.MCP())
+	require.NoError(t, err)
+	require.NoError(t, c.Start(t.Context()))
+	t.Cleanup(func() { _ = c.Close() })
+	var init mcpgo.InitializeRequest
+	init.Params.ProtocolVersion = "2025-11-25"
+	_, err = c.Initialize(context.Background(), init)
+	require.NoError(t, err)
+
+	for _, name := range []string{"delete_endpoint", "no_such_tool"} {
+		var req mcpgo.CallToolRequest
+		req.Params.Name = name
+		req.Params.Arguments = map[string]any{"endpoint_name": "ep"}
+		_, err := c.CallTool(context.Background(), req)
+		require.Error(t, err, "%s is not served", name)
+	}
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	require.Len(t, lines, 1, "only the known mutating tool is recorded:\n%s", raw)
+	var e audit.Entry
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &e))
+	assert.Equal(t, "delete_endpoint", e.Tool)
+	assert.Equal(t, audit.OutcomeRefused, e.Outcome)
+	assert.Contains(t, e.Error, "--disable-destructive")
+	assert.Equal(t, "ep", e.Endpoint)
+}

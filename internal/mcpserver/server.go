@@ -139,6 +139,9 @@ func New(opts Options) (*Server, error) {
 	if hooks == nil {
 		hooks = &server.Hooks{}
 	}
+	if opts.Audit.Enabled() {
+		hooks.AddOnError(tools.AuditUnservedCalls(opts.Audit, opts.Logger, selected))
+	}
 	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: hooks}
 	if err := s.initSecurity(); err != nil {
 		return nil, err
