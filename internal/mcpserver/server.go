@@ -31,7 +31,9 @@ const Name = "hf-endpoints-mcp"
 const Instructions = `Operate Hugging Face Inference Endpoints. Typical flow: list_hardware or list_catalog → ` +
 	`create_endpoint (wait: true) → text_generation / chat_completion / feature_extraction / text_to_image → ` +
 	`pause_endpoint when done (billing stops). A paused endpoint needs resume_endpoint before inference; ` +
-	`wait_for_endpoint follows any transition with progress.`
+	`wait_for_endpoint follows any transition with progress. delete_endpoint, and creates, updates or resumes ` +
+	`above the hourly cost ceiling, need the user's consent: a form they answer, or a preview whose ` +
+	`confirmation_token you pass back only after showing it to the user and hearing yes.`
 
 // Options configure the server. The fields from ClientMiddleware on are
 // extension points for features layered on top (guardrails, resources,
