@@ -182,8 +182,9 @@ func measureHTTPInProcess(ctx context.Context, e *env, o options, r *report) err
 	if err != nil {
 		return err
 	}
+	ratio := float64(m) / float64(d)
 	r.line(fmt.Sprintf("get_endpoint over streamable HTTP, handler in process (n=%d)", o.calls),
-		fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), float64(m)/float64(d)), "", nil)
+		fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), ratio), "≤ 2.2×", check(ratio <= 2.2))
 	return nil
 }
 
