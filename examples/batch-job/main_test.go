@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 // example spawns at it, as a user points it at Hugging Face.
 func startEmulator(t *testing.T) *emulator.Server {
 	t.Helper()
-	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Seed: 3,
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Seed: 3, Tokens: []string{testToken},
 		Timings: emulator.Timings{Deploy: 300 * time.Millisecond, Update: 50 * time.Millisecond, ScaleUp: 50 * time.Millisecond, IdleMinute: time.Hour}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = emu.Close() })
@@ -58,6 +58,9 @@ func startEmulator(t *testing.T) *emulator.Server {
 	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the server's audit log stays in the test's files
 	return emu
 }
+
+// testToken is distinctive, so its absence from the output means something.
+const testToken = "hf_batchJobCanary0d9e8f7a6b5c"
 
 func testConfig() config {
 	return config{server: serverBin, serverArgs: []string{"serve"}, endpoint: "batch-test",
@@ -89,6 +92,7 @@ func TestBatchJobCreatesWaitsRunsPausesAndDeletes(t *testing.T) {
 	assert.Equal(t, int64(len(prompts)), emu.Requests("POST", generateRoute), "one generation per job")
 	assert.Equal(t, int64(1), emu.Requests("POST", "/v2/endpoint/{namespace}/{name}/pause"))
 	assert.Equal(t, int64(1), emu.Requests("DELETE", "/v2/endpoint/{namespace}/{name}"))
+	assert.NotContains(t, log, testToken[3:], "the token never reaches the output")
 }
 
 func TestBatchJobResumesAPausedEndpointAndCanKeepIt(t *testing.T) {
