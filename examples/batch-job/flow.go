@@ -92,6 +92,9 @@ func (s *session) bringUp(ctx context.Context, name string) (endpoint, error) {
 	return waited.Endpoint, nil
 }
 
+// errNoEndpoint: no endpoint has the name asked for.
+var errNoEndpoint = errors.New("endpoint not found")
+
 // find returns the endpoint named name in the default namespace, or errNoEndpoint.
 func (s *session) find(ctx context.Context, name string) (endpoint, error) {
 	var list struct {

@@ -42,7 +42,7 @@ func main() {
 	flag.IntVar(&cfg.maxTokens, "max-new-tokens", 24, "max_new_tokens of each job")
 	flag.DurationVar(&cfg.timeout, "timeout", 2*time.Minute, "give up after this long")
 	flag.BoolVar(&cfg.keep, "keep", false, "leave the endpoint paused instead of deleting it")
-	real := flag.Bool("real", false, "use your Hugging Face account (HF_TOKEN) instead of the emulator: this deploys billed hardware")
+	useAccount := flag.Bool("real", false, "use your Hugging Face account (HF_TOKEN) instead of the emulator: this deploys billed hardware")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./examples/batch-job [flags] [-- serve flags]\n\n"+
 			"Runs a batch of text-generation jobs on an endpoint through hf-endpoints-mcp (default: its emulator).\n"+
@@ -50,7 +50,7 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if *real {
+	if *useAccount {
 		cfg.serverArgs = []string{"serve"}
 	}
 	cfg.serverArgs = append(cfg.serverArgs, flag.Args()...)

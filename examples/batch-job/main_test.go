@@ -121,6 +121,22 @@ func TestBatchJobResumesAPausedEndpointAndCanKeepIt(t *testing.T) {
 	assert.Equal(t, hfapi.StatePaused, ep.Status.State)
 }
 
+// TestBatchJobConfirmsWithATokenToo: a server that confirms with tokens
+// answers the first delete with a preview; the second call carries its token.
+func TestBatchJobConfirmsWithATokenToo(t *testing.T) {
+	emu := startEmulator(t)
+	cfg := testConfig()
+	cfg.serverArgs = append(cfg.serverArgs, "--confirm-with", "token")
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), cfg, &out), out.String())
+	log := out.String()
+	assert.Contains(t, log, "preview: Delete endpoint emulator-user/batch-test permanently")
+	assert.Contains(t, log, "agreed: calling delete_endpoint again with its confirmation_token")
+	assert.Contains(t, log, "deleted: emulator-user/batch-test is gone")
+	assert.NotContains(t, log, "typed", "no form was shown")
+	assert.Equal(t, int64(1), emu.Requests("DELETE", "/v2/endpoint/{namespace}/{name}"))
+}
+
 // TestBatchJobFailsWhenJobsFail: a failing job makes the run fail (main
 // then exits 1), with the server's message.
 func TestBatchJobFailsWhenJobsFail(t *testing.T) {
