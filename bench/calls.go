@@ -63,6 +63,9 @@ func paired(ctx context.Context, n int, direct, mcp func(context.Context) error)
 // encoding), then with the official Go SDK client (which adds its own
 // decoding and output-schema validation).
 func measureStdioOverhead(ctx context.Context, e *env, o options, r *report) error {
+	if err := measureStdioBinary(ctx, e, o, r); err != nil {
+		return err
+	}
 	for _, raw := range []bool{true, false} {
 		d, m, err := stdioPaired(ctx, e, o.calls, raw)
 		if err != nil {
@@ -77,6 +80,29 @@ func measureStdioOverhead(ctx context.Context, e *env, o options, r *report) err
 				fmt.Sprintf("%s vs direct %s: +%s", us(m), us(d), us(over)), "", nil)
 		}
 	}
+	return nil
+}
+
+// measureStdioBinary is the raw stdio case against the spawned binary, as
+// assistants run it: the process hop is included.
+func measureStdioBinary(ctx context.Context, e *env, o options, r *report) error {
+	p, _, err := e.spawn(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	d, m, err := paired(ctx, o.calls, e.direct, func(context.Context) error {
+		res, err := p.send(getLine)
+		if err == nil && !strings.Contains(res, `"state"`) {
+			err = fmt.Errorf("unexpected answer %q", res)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.line(fmt.Sprintf("get_endpoint over stdio to the binary, raw client (n=%d)", o.calls),
+		fmt.Sprintf("%s vs direct %s: +%s", us(m), us(d), us(m-d)), "", nil)
 	return nil
 }
 
