@@ -33,6 +33,7 @@ type serveConfig struct {
 	logLevel  slog.Level
 	waitPoll  time.Duration
 	guard     guardConfig // confirmations and audit (cmd_serve_guard.go)
+	http      httpConfig  // auth, allowlists, pass-through (cmd_serve_http.go)
 }
 
 // Environment variables that set serve's defaults (flags win).
@@ -64,10 +65,14 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.BoolVar(&cfg.readOnly, "read-only", envBool(envReadOnly), "serve only tools that change nothing (env "+envReadOnly+")")
 	fs.StringVar(&level, "log-level", envOr(envLogLevel, "info"), "log level on stderr: debug, info, warn or error (env "+envLogLevel+")")
 	cfg.guard.register(fs)
+	cfg.http.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if err := cfg.guard.check(); err != nil {
+		return cfg, err
+	}
+	if err := cfg.http.check(cfg.transport); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
@@ -129,9 +134,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logger.Debug("serving MCP over stdio", "emulator", cfg.emulator, "read_only", cfg.readOnly)
 		return srv.ServeStdio(ctx, serveStdin, stdout)
 	}
-	if !isLoopback(cfg.addr) {
-		logger.Warn("listening on a non-loopback address: anyone who can reach it can use your token", "addr", cfg.addr)
-	}
+	// Refuses a non-loopback address unless auth is configured (cmd_serve_http.go).
 	return srv.ListenAndServe(ctx, cfg.addr)
 }
 
@@ -150,19 +153,9 @@ func serverOptions(cfg serveConfig, logger *slog.Logger, backend *backend) mcpse
 		ConfirmWith:        cfg.guard.confirmWith,
 		DisableDestructive: cfg.guard.disableDestructive,
 		Audit:              backend.audit,
-	}
-}
 
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
+		HTTP: cfg.http.options(logger, backend),
 	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // backend builds the API client on first use: against Hugging Face with the
@@ -181,7 +174,7 @@ type backend struct {
 }
 
 func newBackend(cfg serveConfig, logger *slog.Logger) *backend {
-	if !cfg.emulator {
+	if !cfg.emulator && !cfg.http.passThrough {
 		// A cheap check (environment and a few files) so a missing token is
 		// visible at start; tools report it too, and pick it up once it is set.
 		if _, err := hfapi.DiscoverToken(); err != nil {

@@ -48,6 +48,7 @@ func TestServeFlagsDefaultsEnvironmentAndErrors(t *testing.T) {
 			}
 			require.NoError(t, err)
 			got.guard = guardConfig{} // the guardrail flags: TestGuardFlags
+			got.http = httpConfig{}   // the HTTP flags: TestHTTPFlags
 			assert.Equal(t, tc.want, got)
 		})
 	}
@@ -59,13 +60,6 @@ func TestRunServeRejectsBadConfigurationBeforeServing(t *testing.T) {
 	assert.Contains(t, err.Error(), "valid toolsets are endpoints_read, endpoints_write, inference")
 	err = runServe(context.Background(), []string{"--transport", "http", "--addr", "256.0.0.1:http"}, io.Discard, io.Discard)
 	require.Error(t, err, "an address that cannot be listened on is an error")
-}
-
-func TestIsLoopback(t *testing.T) {
-	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "localhost:1": true, "[::1]:80": true,
-		"0.0.0.0:8080": false, ":8080": false, "10.0.0.2:80": false, "nonsense": false} {
-		assert.Equal(t, want, isLoopback(addr), addr)
-	}
 }
 
 // TestServeStdioInProcessWithEmulator runs the serve command itself (not the

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/httpsec"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
+)
+
+// Environment variables of the HTTP hardening flags (flags win).
+const (
+	envAuthToken      = "MCP_AUTH_TOKEN"
+	envPassThrough    = "HF_MCP_TOKEN_PASSTHROUGH"
+	envAllowedHosts   = "HF_MCP_ALLOWED_HOSTS"
+	envAllowedOrigins = "HF_MCP_ALLOWED_ORIGINS"
+	envSessionIdle    = "HF_MCP_SESSION_IDLE_TIMEOUT"
+)
+
+// minAuthTokenLen keeps guessable shared secrets out: 16 characters is 64
+// bits of hex.
+const minAuthTokenLen = 16
+
+// httpConfig is how the sse and http transports authenticate and whom they
+// answer.
+type httpConfig struct {
+	authToken      string
+	passThrough    bool
+	allowedHosts   []string
+	allowedOrigins []string
+	sessionIdle    time.Duration
+
+	hostsRaw, originsRaw, idleRaw string
+}
+
+// register adds the HTTP flags to fs; check validates them after parsing.
+func (h *httpConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&h.authToken, "auth-token", os.Getenv(envAuthToken),
+		"require \"Authorization: Bearer <token>\" on /mcp, /sse and /message; prefer the environment variable, "+
+			"which other users cannot see in the process list (env "+envAuthToken+")")
+	fs.BoolVar(&h.passThrough, "hf-token-passthrough", envBool(envPassThrough),
+		"use each HTTP client's bearer token as its Hugging Face token (checked with whoami at connect) instead of "+
+			"the server's own; counts as auth for a non-loopback --addr; not with --auth-token (env "+envPassThrough+")")
+	fs.StringVar(&h.hostsRaw, "allowed-hosts", envOr(envAllowedHosts, ""),
+		"comma-separated Host header values to accept besides localhost, 127.0.0.1 and [::1] on the listening port, "+
+			"e.g. mcp.example.com (any port) or mcp.example.com:443 (env "+envAllowedHosts+")")
+	fs.StringVar(&h.originsRaw, "allowed-origins", envOr(envAllowedOrigins, ""),
+		"comma-separated browser origins to accept besides the allowed hosts, e.g. https://app.example.com (env "+envAllowedOrigins+")")
+	fs.StringVar(&h.idleRaw, "session-idle-timeout", envOr(envSessionIdle, "30m"),
+		"end streamable HTTP sessions idle this long (env "+envSessionIdle+")")
+}
+
+func (h *httpConfig) check(transport string) error {
+	h.authToken = strings.TrimSpace(h.authToken)
+	h.allowedHosts, h.allowedOrigins = splitList(h.hostsRaw), splitList(h.originsRaw)
+	idle, err := time.ParseDuration(strings.TrimSpace(h.idleRaw))
+	if err != nil || idle <= 0 {
+		return fmt.Errorf("--session-idle-timeout (%s) %q: want a positive duration such as 30m or 2h", envSessionIdle, h.idleRaw)
+	}
+	h.sessionIdle = idle
+	switch {
+	case h.authToken != "" && len(h.authToken) < minAuthTokenLen:
+		return fmt.Errorf("--auth-token (%s) is too short: use at least %d characters, e.g. the output of `openssl rand -hex 32`", envAuthToken, minAuthTokenLen)
+	case h.authToken != "" && h.passThrough:
+		return fmt.Errorf("--auth-token (%s) and --hf-token-passthrough cannot be combined: with pass-through the bearer "+
+			"is the caller's Hugging Face token, which the Hub checks; choose one", envAuthToken)
+	case h.passThrough && transport == "stdio":
+		return errors.New("--hf-token-passthrough needs --transport http or sse: a stdio server has no callers to take tokens from")
+	}
+	// The listen port is not known yet; any valid one checks the entries' syntax.
+	if _, err := httpsec.NewAllowlist("127.0.0.1:8080", h.allowedHosts, h.allowedOrigins); err != nil {
+		return fmt.Errorf("--allowed-hosts/--allowed-origins: %w", err)
+	}
+	return nil
+}
+
+// options maps the configuration to the server's HTTP options.
+func (h httpConfig) options(logger *slog.Logger, b *backend) mcpserver.HTTPOptions {
+	opts := mcpserver.HTTPOptions{
+		Security: &httpsec.Config{
+			Auth:           httpsec.AuthOptions{Token: h.authToken, PassThrough: h.passThrough, Logger: logger},
+			AllowedHosts:   h.allowedHosts,
+			AllowedOrigins: h.allowedOrigins,
+			Logger:         logger,
+		},
+		SessionIdleTTL: h.sessionIdle,
+	}
+	if h.passThrough {
+		opts.TokenClient = b.tokenClient
+	}
+	return opts
+}
+
+// tokenClient builds the client for a caller's own token (pass-through):
+// the same services and guardrails as the server's client, another token.
+func (b *backend) tokenClient(_ context.Context, token string) (*hfapi.Client, error) {
+	cfg := hfapi.ConfigFromEnv()
+	if b.cfg.emulator {
+		if _, err := b.emulatorClient(); err != nil { // starts the emulator once
+			return nil, err
+		}
+		b.mu.Lock()
+		emu := b.emu
+		b.mu.Unlock()
+		cfg = hfapi.Config{APIBase: emu.APIBase(), HubBase: emu.HubBase(), CatalogBase: emu.CatalogBase()}
+	}
+	cfg.Token = token
+	cfg.UserAgent = "hf-endpoints-mcp/" + version
+	b.guardClient(&cfg)
+	return hfapi.New(cfg)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
