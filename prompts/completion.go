@@ -40,18 +40,37 @@ type CompletionAPI interface {
 type Completer struct {
 	api     CompletionAPI
 	prompts map[string]bool
+	caller  func(ctx context.Context) string
 
 	cache ttlCache
 }
 
+// CompleterOption configures a Completer.
+type CompleterOption func(*Completer)
+
+// CallerKey partitions the remembered answers by caller, for servers where each caller has
+// their own token (key must name the caller, never be the token): nobody is offered the
+// namespaces or endpoints of another.
+func CallerKey(key func(ctx context.Context) string) CompleterOption {
+	return func(c *Completer) { c.caller = key }
+}
+
 // NewCompleter returns a Completer over api for the prompts of All.
-func NewCompleter(api CompletionAPI) *Completer {
+func NewCompleter(api CompletionAPI, opts ...CompleterOption) *Completer {
 	names := map[string]bool{}
 	for _, p := range All() {
 		names[p.Name] = true
 	}
-	return &Completer{api: api, prompts: names, cache: ttlCache{now: time.Now, entries: map[string]ttlEntry{}}}
+	c := &Completer{api: api, prompts: names, caller: func(context.Context) string { return "" },
+		cache: ttlCache{now: time.Now, entries: map[string]ttlEntry{}}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
+
+// key scopes a cache key to the caller of ctx.
+func (c *Completer) key(ctx context.Context, k string) string { return c.caller(ctx) + "\x00" + k }
 
 // ServerOptions declares the completions capability and installs c as the prompt and resource
 // completion provider.
@@ -97,7 +116,7 @@ func (c *Completer) values(ctx context.Context, name string, args map[string]str
 }
 
 func (c *Completer) namespaces(ctx context.Context) []string {
-	v, err := c.cache.get("whoami", identityTTL, func() (any, error) { return c.api.Whoami(ctx) })
+	v, err := c.cache.get(c.key(ctx, "whoami"), identityTTL, func() (any, error) { return c.api.Whoami(ctx) })
 	if err != nil {
 		return nil
 	}
@@ -110,7 +129,7 @@ func (c *Completer) namespaces(ctx context.Context) []string {
 }
 
 func (c *Completer) endpoints(ctx context.Context, ns string) []string {
-	v, err := c.cache.get("endpoints:"+ns, endpointsTTL, func() (any, error) { return c.api.List(ctx, ns) })
+	v, err := c.cache.get(c.key(ctx, "endpoints:"+ns), endpointsTTL, func() (any, error) { return c.api.List(ctx, ns) })
 	if err != nil {
 		return nil
 	}
@@ -126,7 +145,7 @@ func (c *Completer) hardware(ctx context.Context, ns string) []hfapi.Vendor {
 	if ns == "*" {
 		ns = "" // the catalog is per namespace: use the default one
 	}
-	v, err := c.cache.get("hardware:"+ns, hardwareTTL, func() (any, error) { return c.api.ListHardware(ctx, ns) })
+	v, err := c.cache.get(c.key(ctx, "hardware:"+ns), hardwareTTL, func() (any, error) { return c.api.ListHardware(ctx, ns) })
 	if err != nil {
 		return nil
 	}

@@ -182,3 +182,37 @@ func TestCompleterServerOptions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"values":["azure"]`)
 }
+
+type callerCtx struct{}
+
+// perCallerAPI answers as the caller named in the context, like a pass-through client.
+type perCallerAPI struct{ calls int }
+
+func (a *perCallerAPI) Whoami(ctx context.Context) (*hfapi.Whoami, error) {
+	a.calls++
+	name, _ := ctx.Value(callerCtx{}).(string)
+	return &hfapi.Whoami{Type: "user", Name: name}, nil
+}
+
+func (a *perCallerAPI) List(context.Context, string) ([]hfapi.Endpoint, error) { return nil, nil }
+
+func (a *perCallerAPI) ListHardware(context.Context, string) ([]hfapi.Vendor, error) {
+	return nil, nil
+}
+
+func TestCompletionCachePerCaller(t *testing.T) {
+	api := &perCallerAPI{}
+	c := NewCompleter(api, CallerKey(func(ctx context.Context) string {
+		name, _ := ctx.Value(callerCtx{}).(string)
+		return name
+	}))
+	as := func(who string) context.Context { return context.WithValue(context.Background(), callerCtx{}, who) }
+	for range 2 {
+		for _, who := range []string{"alice", "bob"} {
+			got, err := c.CompletePromptArgument(as(who), "batch_job", mcp.CompleteArgument{Name: "namespace"}, mcp.CompleteContext{})
+			require.NoError(t, err)
+			assert.Equal(t, []string{who}, got.Values, "%s sees only their own namespace", who)
+		}
+	}
+	assert.Equal(t, 2, api.calls, "one whoami per caller, then remembered")
+}

@@ -35,27 +35,40 @@ func (s *Service) Register(srv *server.MCPServer) {
 var listenSeq atomic.Uint64
 
 func (s *Service) addHooks(h *server.Hooks, srv *server.MCPServer) {
-	reg := s.Registry()
 	h.AddAfterSubscribe(func(ctx context.Context, _ any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
 		sess := server.ClientSessionFromContext(ctx)
 		if sess == nil || sess.SessionID() == "" {
 			s.log.Warn("resources/subscribe without a session cannot be notified", "uri", req.Params.URI)
 			return
 		}
-		if err := reg.Subscribe(&sessionSubscriber{srv: srv, session: sess.SessionID()}, req.Params.URI); err != nil {
-			s.log.Debug("ignoring subscription to a foreign URI", "err", err)
-		}
+		s.subscribe(ctx, &sessionSubscriber{srv: srv, session: sess.SessionID()}, req.Params.URI)
 	})
 	h.AddAfterUnsubscribe(func(ctx context.Context, _ any, req *mcp.UnsubscribeRequest, _ *mcp.EmptyResult) {
-		if sess := server.ClientSessionFromContext(ctx); sess != nil {
-			reg.Unsubscribe(sessionSubscriberID(sess.SessionID()), req.Params.URI)
+		sess := server.ClientSessionFromContext(ctx)
+		if sess == nil {
+			return
+		}
+		if sc, err := s.scopeFor(ctx); err == nil {
+			sc.poller.Registry().Unsubscribe(sessionSubscriberID(sess.SessionID()), req.Params.URI)
 		}
 	})
 	h.AddOnUnregisterSession(func(_ context.Context, sess server.ClientSession) {
-		reg.Drop(sessionSubscriberID(sess.SessionID()))
+		for _, sc := range s.allScopes() {
+			sc.poller.Registry().Drop(sessionSubscriberID(sess.SessionID()))
+		}
 	})
 	h.AddBeforeSubscriptionsListen(s.listen)
 	h.AddAfterListResources(s.fillList)
+}
+
+// subscribe records a subscription in the scope of ctx's caller and returns that scope.
+func (s *Service) subscribe(ctx context.Context, sub Subscriber, uri string) *scope {
+	sc, err := s.withScope(ctx, func(sc *scope) error { return sc.poller.Registry().Subscribe(sub, uri) })
+	if err != nil {
+		s.log.Debug("subscription not recorded", "uri", uri, "err", err)
+		return nil
+	}
+	return sc
 }
 
 // listen records the resource subscriptions of a subscriptions/listen stream (2026-07-28).
@@ -67,16 +80,14 @@ func (s *Service) listen(ctx context.Context, id any, req *mcp.SubscriptionsList
 		return
 	}
 	sub := &streamSubscriber{session: sess, listenID: id, id: fmt.Sprintf("listen:%d", listenSeq.Add(1))}
-	n := 0
+	var sc *scope
 	for _, uri := range req.Params.Notifications.ResourceSubscriptions {
-		if err := s.Registry().Subscribe(sub, uri); err != nil {
-			s.log.Debug("ignoring subscription to a foreign URI", "err", err)
-			continue
+		if got := s.subscribe(ctx, sub, uri); got != nil {
+			sc = got
 		}
-		n++
 	}
-	if n > 0 {
-		context.AfterFunc(ctx, func() { s.Registry().Drop(sub.id) })
+	if sc != nil {
+		context.AfterFunc(ctx, func() { sc.poller.Registry().Drop(sub.id) })
 	}
 }
 

@@ -22,9 +22,15 @@ type API interface {
 	ListHardware(ctx context.Context, namespace string) ([]hfapi.Vendor, error)
 }
 
-// Options configure a Service. API is required.
+// Options configure a Service. API or APIFor is required.
 type Options struct {
+	// API is the client of every caller: the server's own token.
 	API API
+	// APIFor, when set, gives the client of the caller of a request (Hugging Face token
+	// pass-through) and a key naming that caller (never the token itself). Each caller then
+	// reads with, subscribes under and is polled with their own client: the subscriptions of
+	// different callers never share a poll, so nobody hears of endpoints they cannot see.
+	APIFor func(ctx context.Context) (key string, api API, err error)
 	// FastPoll and SlowPoll are the poll intervals (defaults DefaultFastPoll, DefaultSlowPoll).
 	FastPoll, SlowPoll time.Duration
 	// HardwareTTL is how long a namespace's hardware catalog is reused (default DefaultHardwareTTL).
@@ -33,15 +39,26 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Service is the endpoint status resources of one API client: reading, listing, the
-// subscription registry and the shared poller. Create it with New and Close it when done.
-type Service struct {
+// maxIdleScopes bounds how many callers without subscriptions keep their hardware catalogs.
+const maxIdleScopes = 256
+
+// scope is what one caller (one API client) has: its hardware catalogs and its poller with
+// the subscriptions it drives.
+type scope struct {
 	api    API
 	hw     *HardwareCache
 	poller *Poller
-	log    *slog.Logger
+}
+
+// Service is the endpoint status resources: reading, listing, the subscription registry and
+// the shared poller, per caller when tokens are passed through. Create it with New and Close
+// it when done.
+type Service struct {
+	opts Options
+	log  *slog.Logger
 
 	mu          sync.Mutex
+	scopes      map[string]*scope       // "" = Options.API
 	listChanged func(namespace string) // set by Register
 	closed      bool
 
@@ -51,28 +68,110 @@ type Service struct {
 	wg     sync.WaitGroup
 }
 
-// New returns a Service over opts.API.
+// New returns a Service over opts.API (or opts.APIFor).
 func New(opts Options) (*Service, error) {
-	if opts.API == nil {
-		return nil, errors.New("resources: Options.API is required (an *hfapi.Client)")
+	if opts.API == nil && opts.APIFor == nil {
+		return nil, errors.New("resources: set Options.API (an *hfapi.Client) or Options.APIFor")
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	opts.Logger = log
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Service{api: opts.API, hw: NewHardwareCache(opts.API, opts.HardwareTTL), log: log, ctx: ctx, cancel: cancel}
-	s.poller = NewPoller(opts.API, PollerOptions{
-		Fast: opts.FastPoll, Slow: opts.SlowPoll, Logger: log, OnListChanged: s.onListChanged,
-	})
+	s := &Service{opts: opts, log: log, scopes: map[string]*scope{}, ctx: ctx, cancel: cancel}
+	if opts.API != nil {
+		s.scopes[""] = s.newScope(opts.API)
+	}
 	return s, nil
 }
 
-// Poller returns the shared poller.
-func (s *Service) Poller() *Poller { return s.poller }
+func (s *Service) newScope(api API) *scope {
+	return &scope{api: api, hw: NewHardwareCache(api, s.opts.HardwareTTL), poller: NewPoller(api, PollerOptions{
+		Fast: s.opts.FastPoll, Slow: s.opts.SlowPoll, Logger: s.log, OnListChanged: s.onListChanged,
+	})}
+}
 
-// Registry returns the subscription registry.
-func (s *Service) Registry() *Registry { return s.poller.Registry() }
+// scopeFor returns the scope of the caller of ctx's request.
+func (s *Service) scopeFor(ctx context.Context) (*scope, error) { return s.withScope(ctx, nil) }
+
+// withScope finds (or makes) the scope of ctx's caller and runs f on it, if set, before the
+// scope could be evicted.
+func (s *Service) withScope(ctx context.Context, f func(*scope) error) (*scope, error) {
+	key, api := "", s.opts.API
+	if s.opts.APIFor != nil {
+		k, a, err := s.opts.APIFor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		key, api = "caller:"+k, a
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, errors.New("resources: the service is closed")
+	}
+	sc := s.scopes[key]
+	var evicted []*scope
+	if sc == nil {
+		evicted = s.evictIdleLocked()
+		sc = s.newScope(api)
+		s.scopes[key] = sc
+	}
+	var err error
+	if f != nil {
+		err = f(sc)
+	}
+	s.mu.Unlock()
+	for _, e := range evicted {
+		_ = e.poller.Close()
+	}
+	return sc, err
+}
+
+// evictIdleLocked forgets callers without subscriptions once there are too many of them; the
+// caller closes their pollers after unlocking.
+func (s *Service) evictIdleLocked() []*scope {
+	if len(s.scopes) < maxIdleScopes {
+		return nil
+	}
+	var out []*scope
+	for key, sc := range s.scopes {
+		if key != "" && sc.poller.Registry().Len() == 0 {
+			out = append(out, sc)
+			delete(s.scopes, key)
+		}
+	}
+	return out
+}
+
+func (s *Service) allScopes() []*scope {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*scope, 0, len(s.scopes))
+	for _, sc := range s.scopes {
+		out = append(out, sc)
+	}
+	return out
+}
+
+// Poller returns the poller of Options.API's subscriptions (nil without Options.API).
+func (s *Service) Poller() *Poller {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sc := s.scopes[""]; sc != nil {
+		return sc.poller
+	}
+	return nil
+}
+
+// Registry returns the registry of Options.API's subscriptions (nil without Options.API).
+func (s *Service) Registry() *Registry {
+	if p := s.Poller(); p != nil {
+		return p.Registry()
+	}
+	return nil
+}
 
 // Close stops polling and waits for background work to end.
 func (s *Service) Close() error {
@@ -81,7 +180,10 @@ func (s *Service) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
-	return s.poller.Close()
+	for _, sc := range s.allScopes() {
+		_ = sc.poller.Close()
+	}
+	return nil
 }
 
 // Read returns the status document of the endpoint uri names. An endpoint the token cannot
@@ -92,7 +194,11 @@ func (s *Service) Read(ctx context.Context, uri string) (StatusDocument, error) 
 	if err != nil {
 		return StatusDocument{}, fmt.Errorf("%w: %w", server.ErrResourceNotFound, err)
 	}
-	ep, err := s.api.Get(ctx, ns, name)
+	sc, err := s.scopeFor(ctx)
+	if err != nil {
+		return StatusDocument{}, fmt.Errorf("reading %s: %w", uri, err)
+	}
+	ep, err := sc.api.Get(ctx, ns, name)
 	if err != nil {
 		if hfapi.IsNotFound(err) {
 			return StatusDocument{}, fmt.Errorf("%w: %s: there is no endpoint %q in namespace %q that this token can see; resources/list or the list_endpoints tool show the endpoints",
@@ -100,11 +206,11 @@ func (s *Service) Read(ctx context.Context, uri string) (StatusDocument, error) 
 		}
 		return StatusDocument{}, fmt.Errorf("reading %s: %w", uri, err)
 	}
-	return NewStatusDocument(ns, ep, s.cost(ctx, ns, ep)), nil
+	return NewStatusDocument(ns, ep, s.cost(ctx, sc, ns, ep)), nil
 }
 
-func (s *Service) cost(ctx context.Context, ns string, ep *hfapi.Endpoint) *hfapi.Cost {
-	vendors, err := s.hw.Vendors(ctx, ns)
+func (s *Service) cost(ctx context.Context, sc *scope, ns string, ep *hfapi.Endpoint) *hfapi.Cost {
+	vendors, err := sc.hw.Vendors(ctx, ns)
 	if err != nil {
 		s.log.Debug("no hardware catalog for the cost estimate", "namespace", ns, "err", err)
 		return nil
@@ -118,11 +224,15 @@ func (s *Service) cost(ctx context.Context, ns string, ep *hfapi.Endpoint) *hfap
 
 // List returns one resource per endpoint of the default namespace.
 func (s *Service) List(ctx context.Context) ([]mcp.Resource, error) {
-	ns, err := s.api.DefaultNamespace(ctx)
+	sc, err := s.scopeFor(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing endpoint resources: %w", err)
 	}
-	eps, err := s.api.List(ctx, ns)
+	ns, err := sc.api.DefaultNamespace(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing endpoint resources: %w", err)
+	}
+	eps, err := sc.api.List(ctx, ns)
 	if err != nil {
 		return nil, fmt.Errorf("listing endpoint resources of %s: %w", ns, err)
 	}
@@ -172,24 +282,31 @@ func (s *Service) handleRead(ctx context.Context, req mcp.ReadResourceRequest) (
 }
 
 // Publish tells subscribers at once about an endpoint a tool just changed (namespace ""
-// means the default namespace). It never blocks the caller on the network.
-func (s *Service) Publish(namespace string, ep *hfapi.Endpoint) {
-	if ep == nil {
+// means the default namespace); ctx is the tool call's, naming its caller. It never blocks
+// the caller on the network.
+func (s *Service) Publish(ctx context.Context, namespace string, ep *hfapi.Endpoint) {
+	sc, err := s.scopeFor(ctx)
+	if ep == nil || err != nil {
 		return
 	}
-	s.withNamespace(namespace, func(ns string) { s.poller.Publish(ns, ep) })
+	s.withNamespace(sc, namespace, func(ns string) { sc.poller.Publish(ns, ep) })
 }
 
 // PublishRemoval tells subscribers at once that a tool deleted namespace/name. The resource
 // list changed even when nobody watches the namespace, so clients hear of that in any case.
-func (s *Service) PublishRemoval(namespace, name string) {
-	if s.Registry().Len() == 0 || (namespace != "" && !s.poller.Watched(namespace)) {
+func (s *Service) PublishRemoval(ctx context.Context, namespace, name string) {
+	sc, err := s.scopeFor(ctx)
+	if err != nil {
 		s.onListChanged(namespace)
 		return
 	}
-	s.withNamespace(namespace, func(ns string) {
-		if s.poller.Watched(ns) {
-			s.poller.PublishRemoval(ns, name)
+	if sc.poller.Registry().Len() == 0 || (namespace != "" && !sc.poller.Watched(namespace)) {
+		s.onListChanged(namespace)
+		return
+	}
+	s.withNamespace(sc, namespace, func(ns string) {
+		if sc.poller.Watched(ns) {
+			sc.poller.PublishRemoval(ns, name)
 		} else {
 			s.onListChanged(ns)
 		}
@@ -198,13 +315,13 @@ func (s *Service) PublishRemoval(namespace, name string) {
 
 // withNamespace runs f with namespace resolved. Resolving the default namespace may need a
 // whoami call (cached after the first), so it runs in the background then; nothing is done
-// when nobody subscribes to anything.
-func (s *Service) withNamespace(namespace string, f func(ns string)) {
+// when the caller subscribes to nothing.
+func (s *Service) withNamespace(sc *scope, namespace string, f func(ns string)) {
 	if namespace != "" {
 		f(namespace)
 		return
 	}
-	if s.Registry().Len() == 0 {
+	if sc.poller.Registry().Len() == 0 {
 		return
 	}
 	s.mu.Lock()
@@ -218,7 +335,7 @@ func (s *Service) withNamespace(namespace string, f func(ns string)) {
 		defer s.wg.Done()
 		ctx, cancel := context.WithTimeout(s.ctx, listTimeout)
 		defer cancel()
-		if ns, err := s.api.DefaultNamespace(ctx); err == nil {
+		if ns, err := sc.api.DefaultNamespace(ctx); err == nil {
 			f(ns)
 		}
 	}()

@@ -208,7 +208,7 @@ func TestServicePublish(t *testing.T) {
 	s.listChanged = changes.record
 
 	// Nobody subscribes: a removal still changes the list.
-	s.PublishRemoval(user, "gone")
+	s.PublishRemoval(context.Background(), user, "gone")
 	assert.Equal(t, 1, changes.count(user))
 
 	sub := newRecorder("s")
@@ -216,12 +216,69 @@ func TestServicePublish(t *testing.T) {
 	waitPolled(t, s.Poller(), 1, user)
 	ep, err := f.api.Pause(context.Background(), user, "u-0")
 	require.NoError(t, err)
-	s.Publish("", ep)
+	s.Publish(context.Background(), "", ep)
 	require.Eventually(t, func() bool { return len(sub.got()) == 1 }, 10*time.Second, time.Millisecond)
 	assert.Equal(t, []string{URI(user, "u-0")}, sub.got())
 
-	s.PublishRemoval("", "u-0")
+	s.PublishRemoval(context.Background(), "", "u-0")
 	require.Eventually(t, func() bool { return changes.count(user) == 2 }, 10*time.Second, time.Millisecond)
 	assert.Equal(t, []string{URI(user, "u-0"), URI(user, "u-0")}, sub.got())
-	s.Publish(user, nil) // ignored
+	s.Publish(context.Background(), user, nil) // ignored
+}
+
+type callerKey struct{}
+
+// With token pass-through every caller reads, subscribes and is polled with their own client:
+// a caller never hears of endpoints their token cannot see.
+func TestCallersAreIsolated(t *testing.T) {
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{
+		User: user, Seed: 1, Users: []emulator.User{{Name: "bob", Tokens: []string{"hf_bob_token"}}},
+		Timings: emulator.Timings{Deploy: 20 * time.Millisecond, Update: 20 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = emu.Close() })
+	clients := map[string]*hfapi.Client{}
+	for who, token := range map[string]string{user: emu.Token(), "bob": "hf_bob_token"} {
+		c, err := hfapi.New(hfapi.Config{Token: token, APIBase: emu.APIBase(), HubBase: emu.HubBase(), CatalogBase: emu.CatalogBase()})
+		require.NoError(t, err)
+		clients[who] = c
+	}
+	f := &fixture{emu: emu, api: clients[user], transport: &http.Transport{}}
+	f.createRunning(t, user, "mine", 1)
+
+	s, err := New(Options{FastPoll: 2 * time.Millisecond, SlowPoll: 2 * time.Millisecond,
+		APIFor: func(ctx context.Context) (string, API, error) {
+			who, _ := ctx.Value(callerKey{}).(string)
+			if clients[who] == nil {
+				return "", nil, errors.New("no caller")
+			}
+			return who, clients[who], nil
+		}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	assert.Nil(t, s.Poller(), "no shared client, no shared poller")
+	as := func(who string) context.Context { return context.WithValue(context.Background(), callerKey{}, who) }
+	uri := URI(user, "mine-0")
+
+	_, err = s.Read(as(user), uri)
+	require.NoError(t, err)
+	_, err = s.Read(as("bob"), uri)
+	require.Error(t, err, "bob's token cannot read alice's endpoint")
+	_, err = s.Read(context.Background(), uri)
+	require.ErrorContains(t, err, "no caller")
+
+	alice, bob := newRecorder("alice"), newRecorder("bob")
+	scA := s.subscribe(as(user), alice, uri)
+	scB := s.subscribe(as("bob"), bob, uri)
+	require.NotNil(t, scA)
+	require.NotNil(t, scB)
+	require.NotSame(t, scA, scB)
+	waitCycles(t, scA.poller, 2, user)
+	waitCycles(t, scB.poller, 2, user)
+
+	_, err = f.api.Pause(context.Background(), user, "mine-0")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(alice.got()) == 1 }, 10*time.Second, time.Millisecond)
+	waitCycles(t, scB.poller, 3, user)
+	assert.Empty(t, bob.got(), "bob's poll of alice's namespace fails: he hears nothing")
 }
