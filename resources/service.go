@@ -58,7 +58,7 @@ type Service struct {
 	log  *slog.Logger
 
 	mu          sync.Mutex
-	scopes      map[string]*scope       // "" = Options.API
+	scopes      map[string]*scope      // "" = Options.API
 	listChanged func(namespace string) // set by Register
 	closed      bool
 
