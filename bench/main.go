@@ -105,8 +105,8 @@ type report struct {
 
 func (r *report) header() {
 	host, _ := os.Hostname()
-	fmt.Fprintf(r.w, "hf-endpoints-mcp benchmark — %s, %s/%s, %d CPUs, %s, host %s\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), host)
+	fmt.Fprintf(r.w, "hf-endpoints-mcp benchmark — %s, %s/%s, %d CPUs, %s, host %s%s\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), host, loadAverage())
 	fmt.Fprintf(r.w, "%-66s %-36s %-10s %s\n", "measurement", "result", "target", "")
 	fmt.Fprintln(r.w, strings.Repeat("-", 118))
 }
@@ -130,6 +130,19 @@ func (r *report) flush() {
 	if r.missed > 0 {
 		fmt.Fprintf(r.w, "\n%d target(s) missed\n", r.missed)
 	}
+}
+
+// loadAverage is the 1-minute load at the start, when /proc tells it: other
+// work on the machine inflates every figure.
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(string(raw)); len(f) > 0 {
+		return ", load " + f[0]
+	}
+	return ""
 }
 
 func check(v bool) *bool { return &v }
