@@ -195,6 +195,7 @@ func (b *backend) client(ctx context.Context) (*hfapi.Client, error) {
 	cfg := hfapi.ConfigFromEnv()
 	cfg.Token = token
 	cfg.UserAgent = "hf-endpoints-mcp/" + version
+	cfg.HTTPClient = apiHTTPClient
 	b.guardClient(&cfg)
 	return hfapi.New(cfg)
 }
@@ -216,6 +217,7 @@ func (b *backend) emulatorClient() (*hfapi.Client, error) {
 	cfg := hfapi.Config{
 		Token: b.emu.Token(), APIBase: b.emu.APIBase(), HubBase: b.emu.HubBase(),
 		CatalogBase: b.emu.CatalogBase(), UserAgent: "hf-endpoints-mcp/" + version,
+		HTTPClient: apiHTTPClient,
 	}
 	b.guardClient(&cfg)
 	return hfapi.New(cfg)

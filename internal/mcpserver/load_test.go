@@ -16,24 +16,36 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 )
 
+// pooledTransport keeps up to 64 idle connections per host, as serve's API
+// client does (apiHTTPClient in cmd_serve_http.go) and as the test clients need.
+func pooledTransport(t testing.TB) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
+}
+
 // loadServer serves an emulator holding one endpoint ("load") over HTTP and
-// returns the base URL and an HTTP transport for the clients.
-func loadServer(t testing.TB) (string, *http.Transport) {
+// returns the base URL, the transport of the server's API client and one for
+// the MCP clients.
+func loadServer(t testing.TB) (base string, api, clients *http.Transport) {
 	t.Helper()
 	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: emulator.Timings{Deploy: time.Millisecond, IdleMinute: time.Hour}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = emu.Close() })
-	client := emuClient(t, emu, emu.Token())
+	cfg := emuConfig(emu, emu.Token())
+	api = pooledTransport(t)
+	cfg.HTTPClient = &http.Client{Transport: api}
+	client, err := hfapi.New(cfg)
+	require.NoError(t, err)
 	createEndpoint(t, client, "load")
 	s, err := New(Options{Client: client})
 	require.NoError(t, err)
 	require.NoError(t, s.RegisterTools())
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 512
-	t.Cleanup(tr.CloseIdleConnections)
-	return serve(t, s), tr
+	return serve(t, s), api, pooledTransport(t)
 }
 
 // openSessions connects n SDK sessions, alternating the two protocol eras
@@ -87,7 +99,7 @@ func callMix(cs *sdk.ClientSession, i int) error {
 // their baseline once the sessions are closed.
 func TestLoadManyStreamableSessions(t *testing.T) {
 	const sessions, calls = 200, 20
-	base, tr := loadServer(t)
+	base, api, tr := loadServer(t)
 	// Warm up, so lazily started goroutines (session sweeper, the API client's
 	// pooled connection) are part of the baseline.
 	warm := openSessions(t, base, tr, 2)
@@ -96,6 +108,7 @@ func TestLoadManyStreamableSessions(t *testing.T) {
 		require.NoError(t, cs.Close())
 	}
 	tr.CloseIdleConnections()
+	api.CloseIdleConnections()
 	baseline := settledGoroutines(t, 0)
 
 	all := openSessions(t, base, tr, sessions)
@@ -121,7 +134,10 @@ func TestLoadManyStreamableSessions(t *testing.T) {
 	for _, cs := range all {
 		require.NoError(t, cs.Close())
 	}
+	// Pooled keep-alive connections are a bounded cache (64 per host, closed
+	// after 90 s idle), not session state: empty the pools before counting.
 	tr.CloseIdleConnections()
+	api.CloseIdleConnections()
 	settledGoroutines(t, baseline)
 }
 
@@ -155,7 +171,7 @@ func settledGoroutines(t testing.TB, want int) int {
 func BenchmarkHTTPToolCalls(b *testing.B) {
 	for _, n := range []int{1, 32, 200} {
 		b.Run(fmt.Sprintf("sessions-%d", n), func(b *testing.B) {
-			base, tr := loadServer(b)
+			base, _, tr := loadServer(b)
 			all := openSessions(b, base, tr, n)
 			defer func() {
 				for _, cs := range all {
@@ -200,7 +216,7 @@ func BenchmarkHTTPToolCalls(b *testing.B) {
 //	go test -run '^$' -bench IdleSessionMemory -benchtime 1x ./internal/mcpserver/
 func BenchmarkIdleSessionMemory(b *testing.B) {
 	const n = 200
-	base, tr := loadServer(b)
+	base, _, tr := loadServer(b)
 	for b.Loop() {
 		before := memInUse()
 		all := make([]*sdk.ClientSession, 0, n)
