@@ -259,6 +259,8 @@ func TestE2EHostAndOriginAllowlists(t *testing.T) {
 			}
 		})
 	}
+	code, _, _ := send(t, http.MethodGet, srv.base+"/healthz", "", map[string]string{"Host": "10.1.2.3:" + port})
+	assert.Equal(t, http.StatusOK, code, "a health probe addressing the server by IP is answered")
 }
 
 func TestE2EBodiesOverOneMiBAreRefused(t *testing.T) {

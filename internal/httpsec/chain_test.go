@@ -142,3 +142,20 @@ func TestSSEFlushesThroughChain(t *testing.T) {
 	}
 	assert.Equal(t, []string{"/message?sessionId=0", "/message?sessionId=1"}, data)
 }
+
+// TestPublicPathsSkipTheAllowlist: a probe that addresses the server by IP
+// reaches /healthz; the MCP paths still refuse a foreign Host.
+func TestPublicPathsSkipTheAllowlist(t *testing.T) {
+	h := &reached{}
+	base := startSecured(t, h, Config{Auth: AuthOptions{Token: secret, PublicPaths: []string{"/healthz"}},
+		Logger: slog.New(slog.DiscardHandler)})
+	probe := map[string]string{"Host": "10.1.2.3:8080", "Origin": "https://evil.example.com"}
+	code, _, _ := do(t, http.MethodGet, base+"/healthz", nil, probe)
+	assert.Equal(t, http.StatusOK, code)
+	probe["Authorization"] = "Bearer " + secret
+	code, _, _ = do(t, http.MethodPost, base+"/mcp", nil, probe)
+	assert.Equal(t, http.StatusForbidden, code, "only the public path is exempt")
+	code, _, _ = do(t, http.MethodPost, base+"/healthz/x", nil, probe)
+	assert.Equal(t, http.StatusForbidden, code, "exact paths only")
+	assert.Equal(t, int32(1), h.n.Load())
+}

@@ -26,7 +26,9 @@ type Config struct {
 
 // Handler checks the configuration and wraps h with every protection, outermost first: request log,
 // Host/Origin allowlist, query-token refusal, bearer auth, body limit. Refusals therefore happen before
-// any body is buffered, and every response, refusals included, is logged.
+// any body is buffered, and every response, refusals included, is logged. Auth.PublicPaths skip the
+// allowlist as well as auth: a health check is probed by address (a Kubernetes probe sends the pod's IP
+// as Host) and reveals nothing a rebinding page could use.
 func (c Config) Handler(h http.Handler) (http.Handler, error) {
 	if err := CheckListenAddr(c.Addr, c.Auth.Configured()); err != nil {
 		return nil, err
@@ -41,9 +43,30 @@ func (c Config) Handler(h http.Handler) (http.Handler, error) {
 	}
 	return Chain(h,
 		LogRequests(c.Logger),
-		allow.Guard(),
+		except(c.Auth.PublicPaths, allow.Guard()),
 		RejectQueryTokens(),
 		RequireBearer(auth),
 		LimitBody(c.MaxBodyBytes, c.BodyReadTimeout),
 	), nil
+}
+
+// except applies mw to every request but those for the given exact paths.
+func except(paths []string, mw Middleware) Middleware {
+	if len(paths) == 0 {
+		return mw
+	}
+	skip := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		skip[p] = true
+	}
+	return func(next http.Handler) http.Handler {
+		guarded := mw(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if skip[r.URL.Path] {
+				next.ServeHTTP(w, r)
+				return
+			}
+			guarded.ServeHTTP(w, r)
+		})
+	}
 }
