@@ -167,7 +167,7 @@ func measureHTTPOverhead(ctx context.Context, e *env, o options, r *report) erro
 			return err
 		}
 		ratio := float64(m) / float64(d)
-		r.line(fmt.Sprintf("get_endpoint over streamable HTTP %s, raw client (n=%d)", version, o.calls),
+		r.line(fmt.Sprintf("get_endpoint over streamable HTTP %s to the binary, raw (n=%d)", version, o.calls),
 			fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), ratio), "≤ 2.2×", check(ratio <= 2.2))
 	}
 
@@ -184,7 +184,7 @@ func measureHTTPOverhead(ctx context.Context, e *env, o options, r *report) erro
 	if err != nil {
 		return err
 	}
-	r.line(fmt.Sprintf("get_endpoint over streamable HTTP, Go SDK client (n=%d)", o.calls),
+	r.line(fmt.Sprintf("get_endpoint over streamable HTTP to the binary, Go SDK (n=%d)", o.calls),
 		fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), float64(m)/float64(d)), "", nil)
 	return nil
 }
