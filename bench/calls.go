@@ -323,7 +323,7 @@ func measureThroughput(ctx context.Context, e *env, o options, r *report) error 
 		return fmt.Errorf("throughput run: %w", first)
 	}
 	rate := float64(len(lat)) / elapsed.Seconds()
-	r.line(fmt.Sprintf("throughput, %d streamable HTTP sessions, %s", o.sessions, o.throughput),
+	r.line(fmt.Sprintf("throughput of the binary, %d streamable HTTP sessions, %s", o.sessions, o.throughput),
 		fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s", rate, ms(median(lat)), ms(percentile(lat, 0.99))), "", nil)
 	return nil
 }
