@@ -111,6 +111,21 @@ func TestFaultsTransientReadFailuresAreRetried(t *testing.T) {
 	}
 }
 
+// TestFaultsAWaitOutlivesABriefOutage: polls that fail for a moment (5xx,
+// a dropped connection) do not end a wait; it still reports the endpoint ready.
+func TestFaultsAWaitOutlivesABriefOutage(t *testing.T) {
+	slow := fastTimings
+	slow.Deploy = 400 * time.Millisecond
+	emu := startEmulator(t, slow)
+	s := faultSession(t, emu)
+	ok(t, s, emu, "create_endpoint", cpuSpec("patient", "openai-community/gpt2", "text-generation"))
+	inject(t, emu, emulator.Fault{Method: "GET", Route: faultRouteEndpoint, Status: 500, Count: 3})
+	before := emu.Requests("GET", faultRouteEndpoint)
+	out := ok(t, s, emu, "wait_for_endpoint", map[string]any{"endpoint_name": "patient", "poll_seconds": 0.02}, "wait-patient")
+	assert.Equal(t, true, out["ready"], "the wait went on through the failed polls")
+	assert.GreaterOrEqual(t, emu.Requests("GET", faultRouteEndpoint)-before, int64(4), "three failed polls, then good ones")
+}
+
 // TestFaultsLastingFailuresAreClearToolErrors: what retries cannot fix comes
 // back as an isError result that says what failed, never a protocol error
 // or a hang.
