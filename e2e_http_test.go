@@ -460,3 +460,81 @@ func TestE2EStreamableSessionsEndOnDeleteAndWhenIdle(t *testing.T) {
 	assert.Eventually(t, func() bool { return pingSession(t, srv.base, idle) == http.StatusNotFound }, 20*time.Second, 3*time.Second, // a ping is activity: leave gaps longer than the TTL plus the sweep interval
 		"a session idle for longer than --session-idle-timeout expires")
 }
+
+// BenchmarkIdleSessionRSS measures what an idle streamable HTTP session costs
+// the server as users run it (the built binary, its resident memory from
+// /proc): 200 sessions are opened with raw requests, each holding its GET
+// stream open as clients do for notifications.
+//
+//	go test -run '^$' -bench IdleSessionRSS -benchtime 1x .
+func BenchmarkIdleSessionRSS(b *testing.B) {
+	const n = 200
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: fastTimings})
+	require.NoError(b, err)
+	defer emu.Close()
+	var stderr lockedBuffer
+	pr, pw := io.Pipe()
+	cmd := exec.Command(binPath, "--transport", "http", "--addr", "127.0.0.1:0")
+	cmd.Env = append([]string{"HOME=" + b.TempDir()}, backendEnvFor(b.TempDir(), emu)...)
+	cmd.Stderr = io.MultiWriter(&stderr, pw)
+	require.NoError(b, cmd.Start())
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var base string
+	sc := bufio.NewScanner(pr)
+	for base == "" && sc.Scan() {
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+		}
+	}
+	require.NotEmpty(b, base, stderr.String())
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	open := func() *http.Response {
+		post := func(body, session string) *http.Response {
+			req, err := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(body))
+			require.NoError(b, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			if session != "" {
+				req.Header.Set("Mcp-Session-Id", session)
+				req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+			}
+			resp, err := hc.Do(req)
+			require.NoError(b, err)
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			return resp
+		}
+		id := post(e2eInitialize, "").Header.Get("Mcp-Session-Id")
+		require.NotEmpty(b, id)
+		post(`{"jsonrpc":"2.0","method":"notifications/initialized"}`, id)
+		req, err := http.NewRequest(http.MethodGet, base+"/mcp", nil)
+		require.NoError(b, err)
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Mcp-Session-Id", id)
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		resp, err := hc.Do(req)
+		require.NoError(b, err)
+		require.Equal(b, http.StatusOK, resp.StatusCode)
+		return resp
+	}
+	// One session first, so one-time costs (tool registration, pools) are in the baseline.
+	warm := open()
+	defer warm.Body.Close()
+	for b.Loop() {
+		before, ok := residentMB(cmd.Process.Pid)
+		if !ok {
+			b.Skip("no /proc to read resident memory from")
+		}
+		streams := make([]*http.Response, 0, n)
+		for range n {
+			streams = append(streams, open())
+		}
+		after, _ := residentMB(cmd.Process.Pid)
+		b.ReportMetric((after-before)*1024/n, "KiB-RSS/session")
+		for _, s := range streams {
+			_ = s.Body.Close()
+		}
+	}
+}
