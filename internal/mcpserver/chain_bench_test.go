@@ -1,0 +1,70 @@
+package mcpserver
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/httpsec"
+)
+
+// BenchmarkSecurityChain: a tools/call of get_endpoint over streamable HTTP
+// (2025-11-25 session, plain HTTP client) with and without the httpsec chain
+// that serve puts in front (request log, allowlist, query-token check, body
+// limit; the log goes to a discarded text handler). The difference is the
+// chain's cost per request.
+//
+//	go test -run '^$' -bench SecurityChain -benchtime 2000x ./internal/mcpserver/
+func BenchmarkSecurityChain(b *testing.B) {
+	for _, secured := range []bool{false, true} {
+		b.Run(map[bool]string{false: "bare", true: "secured"}[secured], func(b *testing.B) {
+			emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: emulator.Timings{Deploy: time.Millisecond, IdleMinute: time.Hour}})
+			require.NoError(b, err)
+			defer emu.Close()
+			client := emuClient(b, emu, emu.Token())
+			createEndpoint(b, client, "load")
+			s, err := New(Options{Client: client})
+			require.NoError(b, err)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(b, err)
+			var h http.Handler = s.Handler()
+			if secured {
+				s.opts.HTTP.Security = &httpsec.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+				h, err = s.secureHandler(ln.Addr().String())
+				require.NoError(b, err)
+			}
+			srv := &http.Server{Handler: h}
+			go func() { _ = srv.Serve(ln) }()
+			defer srv.Close()
+			base := "http://" + ln.Addr().String()
+			hc := &http.Client{}
+			post := func(body, session string) *http.Response {
+				req, _ := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", "application/json, text/event-stream")
+				if session != "" {
+					req.Header.Set("Mcp-Session-Id", session)
+					req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+				}
+				resp, err := hc.Do(req)
+				require.NoError(b, err)
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				return resp
+			}
+			id := post(initializeBody, "").Header.Get("Mcp-Session-Id")
+			post(`{"jsonrpc":"2.0","method":"notifications/initialized"}`, id)
+			call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_endpoint","arguments":{"endpoint_name":"load"}}}`
+			for b.Loop() {
+				post(call, id)
+			}
+		})
+	}
+}
