@@ -59,6 +59,7 @@ type securityState struct {
 	startShutdown context.CancelFunc
 	tokens        *tokenClients // pass-through clients; nil otherwise
 	inflight      atomic.Int64  // tool calls running
+	owners        sessionOwners // which token each session belongs to
 }
 
 // initSecurity checks Options.HTTP and completes pass-through: the bearer is
@@ -66,6 +67,7 @@ type securityState struct {
 func (s *Server) initSecurity() error {
 	s.sec.shutdown, s.sec.startShutdown = context.WithCancel(context.Background())
 	s.opts.ServerOptions = append(slices.Clip(s.opts.ServerOptions), server.WithToolHandlerMiddleware(s.cancelOnShutdown))
+	s.releaseEndedSessions()
 	sec := s.opts.HTTP.Security
 	if sec == nil || !sec.Auth.PassThrough {
 		return nil
@@ -134,6 +136,9 @@ func (s *Server) secureHandler(addr string) (http.Handler, error) {
 	}
 	if !slices.Contains(cfg.Auth.PublicPaths, PathHealth) {
 		cfg.Auth.PublicPaths = append(slices.Clone(cfg.Auth.PublicPaths), PathHealth)
+	}
+	if cfg.Auth.Configured() {
+		h = s.bindSessions(h)
 	}
 	return cfg.Handler(h)
 }

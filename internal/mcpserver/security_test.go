@@ -361,3 +361,74 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// rawRequest sends one request with a bearer and optional session id and
+// returns the status (streams are not read).
+func rawRequest(t *testing.T, method, url, token, session, body string) (int, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if session != "" {
+		req.Header.Set("Mcp-Session-Id", session)
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // also ends a GET stream
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	return resp.StatusCode, resp.Header
+}
+
+func TestASessionBelongsToTheTokenThatOpenedIt(t *testing.T) {
+	emu := twoUsers(t)
+	s := newServer(t, passThroughOptions(t, emu))
+	base := serve(t, s)
+	mcpURL := base + PathStreamable
+	ping := `{"jsonrpc":"2.0","id":9,"method":"ping"}`
+
+	code, hdr := rawRequest(t, http.MethodPost, mcpURL, aliceToken, "", initializeBody)
+	require.Equal(t, http.StatusOK, code)
+	alice := hdr.Get("Mcp-Session-Id")
+	require.NotEmpty(t, alice)
+	code, _ = rawRequest(t, http.MethodPost, mcpURL, aliceToken, alice, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	require.Equal(t, http.StatusAccepted, code)
+
+	code, _ = rawRequest(t, http.MethodPost, mcpURL, bobToken, alice, ping)
+	assert.Equal(t, http.StatusNotFound, code, "another caller cannot post into the session")
+	code, _ = rawRequest(t, http.MethodGet, mcpURL, bobToken, alice, "")
+	assert.Equal(t, http.StatusNotFound, code, "nor open its notification stream")
+	code, _ = rawRequest(t, http.MethodPost, mcpURL, aliceToken, alice, ping)
+	assert.Equal(t, http.StatusOK, code, "the owner still can")
+
+	code, _ = rawRequest(t, http.MethodPost, mcpURL, bobToken, "made-up-session-id", ping)
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Equal(t, 1, s.sec.owners.len(), "an unknown id leaves no claim behind")
+	code, _ = rawRequest(t, http.MethodDelete, mcpURL, aliceToken, alice, "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 0, s.sec.owners.len(), "an ended session is released")
+
+	// Legacy SSE: the session id travels in the /message URL.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+PathSSE, nil)
+	require.NoError(t, err)
+	resp, err := bearerClient(aliceToken).Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	var endpoint string
+	for endpoint == "" && sc.Scan() {
+		if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			endpoint = d
+		}
+	}
+	require.Contains(t, endpoint, "sessionId=")
+	code, _ = rawRequest(t, http.MethodPost, base+endpoint, aliceToken, "", initializeBody)
+	assert.Equal(t, http.StatusAccepted, code)
+	code, _ = rawRequest(t, http.MethodPost, base+endpoint, bobToken, "", ping)
+	assert.Equal(t, http.StatusNotFound, code, "another caller cannot post into a legacy SSE session")
+}
