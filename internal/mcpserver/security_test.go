@@ -432,3 +432,21 @@ func TestASessionBelongsToTheTokenThatOpenedIt(t *testing.T) {
 	code, _ = rawRequest(t, http.MethodPost, base+endpoint, bobToken, "", ping)
 	assert.Equal(t, http.StatusNotFound, code, "another caller cannot post into a legacy SSE session")
 }
+
+func TestServeSetsHeaderAndIdleTimeoutsButNoWriteTimeout(t *testing.T) {
+	type timeouts struct {
+		readHeader, idle, write, read time.Duration
+		maxHeader                     int
+	}
+	got := make(chan timeouts, 1)
+	s := newServer(t, Options{ConfigureHTTPServer: func(srv *http.Server) {
+		got <- timeouts{srv.ReadHeaderTimeout, srv.IdleTimeout, srv.WriteTimeout, srv.ReadTimeout, srv.MaxHeaderBytes}
+	}})
+	serve(t, s)
+	to := <-got
+	assert.Positive(t, to.readHeader, "slow-header clients are cut off")
+	assert.Positive(t, to.idle)
+	assert.Positive(t, to.maxHeader)
+	assert.Zero(t, to.write, "streams are long-lived")
+	assert.Zero(t, to.read, "body reads are bounded by the body limit's own deadline")
+}
