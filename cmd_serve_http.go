@@ -95,6 +95,7 @@ func (h httpConfig) options(logger *slog.Logger, b *backend) mcpserver.HTTPOptio
 	}
 	if h.passThrough {
 		opts.TokenClient = b.tokenClient
+		opts.VerifyToken = b.verifyToken
 	}
 	return opts
 }
@@ -114,11 +115,39 @@ var apiHTTPClient = &http.Client{Transport: func() http.RoundTripper {
 
 // tokenClient builds the client for a caller's own token (pass-through):
 // the same services and guardrails as the server's client, another token.
+// Only tokens that passed verifyToken get here.
 func (b *backend) tokenClient(_ context.Context, token string) (*hfapi.Client, error) {
+	cfg, err := b.tokenConfig(token)
+	if err != nil {
+		return nil, err
+	}
+	b.guardClient(&cfg)
+	return hfapi.New(cfg)
+}
+
+// verifyToken asks the Hub who a caller's token belongs to, on a bare client:
+// a token that turns out invalid is never registered anywhere (the guarded
+// client adds its token to the audit log's redactor).
+func (b *backend) verifyToken(ctx context.Context, token string) error {
+	cfg, err := b.tokenConfig(token)
+	if err != nil {
+		return err
+	}
+	c, err := hfapi.New(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = c.Whoami(ctx)
+	return err
+}
+
+// tokenConfig is the client configuration for token: Hugging Face from the
+// environment, or the embedded emulator (started on first use).
+func (b *backend) tokenConfig(token string) (hfapi.Config, error) {
 	cfg := hfapi.ConfigFromEnv()
 	if b.cfg.emulator {
 		if _, err := b.emulatorClient(); err != nil { // starts the emulator once
-			return nil, err
+			return cfg, err
 		}
 		b.mu.Lock()
 		emu := b.emu
@@ -128,8 +157,7 @@ func (b *backend) tokenClient(_ context.Context, token string) (*hfapi.Client, e
 	cfg.Token = token
 	cfg.UserAgent = "hf-endpoints-mcp/" + version
 	cfg.HTTPClient = apiHTTPClient
-	b.guardClient(&cfg)
-	return hfapi.New(cfg)
+	return cfg, nil
 }
 
 func splitList(s string) []string {

@@ -45,6 +45,12 @@ type HTTPOptions struct {
 	// the client of the bearer its HTTP request carried (validated with whoami
 	// at connect), never Options.Client or NewClient.
 	TokenClient func(ctx context.Context, token string) (*hfapi.Client, error)
+	// VerifyToken checks a pass-through token when it connects, e.g. with
+	// whoami on a bare client, so that tokens that turn out invalid never
+	// reach TokenClient (whose clients may register the token with the audit
+	// log's redactor). An hfapi 401 or 403 means the token is invalid (the
+	// caller gets 401); other errors give 503. Nil: whoami on TokenClient's client.
+	VerifyToken func(ctx context.Context, token string) error
 	// SessionIdleTTL ends streamable HTTP sessions idle this long (0 = 30 minutes).
 	SessionIdleTTL time.Duration
 	// SSEKeepAlive is how long a legacy SSE stream may stay silent before it
@@ -80,6 +86,7 @@ func (s *Server) initSecurity() error {
 			"with pass-through the bearer is the caller's Hugging Face token")
 	}
 	s.sec.tokens = newTokenClients(s.opts.HTTP.TokenClient, maxTokenClients)
+	s.sec.tokens.verify = s.opts.HTTP.VerifyToken
 	copied := *sec
 	if copied.Auth.Validate == nil {
 		copied.Auth.Validate = s.sec.tokens.validate
@@ -188,7 +195,7 @@ func tokenDigest(tok string) [sha256.Size]byte { return sha256.Sum256([]byte(tok
 
 // invalidToken marks a whoami refusal as httpsec.ErrInvalidToken (401 at connect).
 func invalidToken(err error) error {
-	if hfapi.IsUnauthorized(err) || hfapi.IsForbidden(err) {
+	if err != nil && (hfapi.IsUnauthorized(err) || hfapi.IsForbidden(err)) {
 		return fmt.Errorf("%w: %w", httpsec.ErrInvalidToken, err)
 	}
 	return err

@@ -450,3 +450,38 @@ func TestServeSetsHeaderAndIdleTimeoutsButNoWriteTimeout(t *testing.T) {
 	assert.Zero(t, to.write, "streams are long-lived")
 	assert.Zero(t, to.read, "body reads are bounded by the body limit's own deadline")
 }
+
+// TestPassThroughVerifiesTokensBeforeBuildingClients: with VerifyToken, a
+// token that fails verification never reaches TokenClient; good ones do, once.
+func TestPassThroughVerifiesTokensBeforeBuildingClients(t *testing.T) {
+	emu := twoUsers(t)
+	opts := passThroughOptions(t, emu)
+	var mu sync.Mutex
+	built := map[string]int{}
+	build := opts.HTTP.TokenClient
+	opts.HTTP.TokenClient = func(ctx context.Context, token string) (*hfapi.Client, error) {
+		mu.Lock()
+		built[token]++
+		mu.Unlock()
+		return build(ctx, token)
+	}
+	opts.HTTP.VerifyToken = func(ctx context.Context, token string) error {
+		_, err := emuClient(t, emu, token).Whoami(ctx)
+		return err
+	}
+	base := serve(t, newServer(t, opts))
+
+	for range 3 {
+		code, hdr := rawRequest(t, http.MethodPost, base+PathStreamable, "hf_made_up_token_0000", "", initializeBody)
+		assert.Equal(t, http.StatusUnauthorized, code)
+		assert.Contains(t, hdr.Get("WWW-Authenticate"), "invalid_token")
+	}
+	cs := connectAs(t, base, aliceToken, "http", "2025-11-25")
+	for range 3 {
+		who, msg := structured(t, cs, "whoami", map[string]any{})
+		assert.Equal(t, "alice", who["name"], msg)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[string]int{aliceToken: 1}, built, "only verified tokens get a client, once")
+}

@@ -18,8 +18,9 @@ const maxTokenClients = 512
 // token's SHA-256 digest, so each caller's default namespace and whoami are
 // cached apart from everyone else's. Bounded, least recently used first out.
 type tokenClients struct {
-	build func(ctx context.Context, token string) (*hfapi.Client, error)
-	max   int
+	build  func(ctx context.Context, token string) (*hfapi.Client, error)
+	verify func(ctx context.Context, token string) error // nil: whoami on the built client
+	max    int
 
 	mu    sync.Mutex
 	byKey map[[sha256.Size]byte]*list.Element
@@ -67,6 +68,9 @@ func (c *tokenClients) len() int {
 // validate asks the Hub who tok belongs to; a refusal is
 // httpsec.ErrInvalidToken, so the connecting client gets 401.
 func (c *tokenClients) validate(ctx context.Context, tok string) error {
+	if c.verify != nil {
+		return invalidToken(c.verify(ctx, tok))
+	}
 	client, err := c.get(ctx, tok)
 	if err != nil {
 		return err
