@@ -465,7 +465,11 @@ func TestPassThroughVerifiesTokensBeforeBuildingClients(t *testing.T) {
 		mu.Unlock()
 		return build(ctx, token)
 	}
+	verified := map[string]int{}
 	opts.HTTP.VerifyToken = func(ctx context.Context, token string) error {
+		mu.Lock()
+		verified[token]++
+		mu.Unlock()
 		_, err := emuClient(t, emu, token).Whoami(ctx)
 		return err
 	}
@@ -484,4 +488,6 @@ func TestPassThroughVerifiesTokensBeforeBuildingClients(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, map[string]int{aliceToken: 1}, built, "only verified tokens get a client, once")
+	assert.Equal(t, map[string]int{aliceToken: 1, "hf_made_up_token_0000": 1}, verified,
+		"each token is checked with the Hub once: a rejection is remembered for a while too")
 }

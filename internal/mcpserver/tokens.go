@@ -4,10 +4,13 @@ import (
 	"container/list"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/httpsec"
 )
 
 // maxTokenClients bounds the pass-through client cache; the least recently
@@ -25,7 +28,19 @@ type tokenClients struct {
 	mu    sync.Mutex
 	byKey map[[sha256.Size]byte]*list.Element
 	order *list.List // of *tokenClient, most recently used first
+
+	// refused remembers tokens the Hub rejected for a short while, so that a
+	// client retrying a bad token does not cost a whoami per request.
+	refusedMu sync.Mutex
+	refused   map[[sha256.Size]byte]time.Time
 }
+
+// refusedTTL is how long a rejected token is answered 401 without asking the
+// Hub again; maxRefused bounds that memory.
+const (
+	refusedTTL = 30 * time.Second
+	maxRefused = 1024
+)
 
 type tokenClient struct {
 	key    [sha256.Size]byte
@@ -33,7 +48,8 @@ type tokenClient struct {
 }
 
 func newTokenClients(build func(context.Context, string) (*hfapi.Client, error), max int) *tokenClients {
-	return &tokenClients{build: build, max: max, byKey: map[[sha256.Size]byte]*list.Element{}, order: list.New()}
+	return &tokenClients{build: build, max: max, byKey: map[[sha256.Size]byte]*list.Element{}, order: list.New(),
+		refused: map[[sha256.Size]byte]time.Time{}}
 }
 
 // get returns the client for tok, building it on first use. Building does no
@@ -68,15 +84,41 @@ func (c *tokenClients) len() int {
 // validate asks the Hub who tok belongs to; a refusal is
 // httpsec.ErrInvalidToken, so the connecting client gets 401.
 func (c *tokenClients) validate(ctx context.Context, tok string) error {
+	key := tokenDigest(tok)
+	if c.wasRefused(key) {
+		return fmt.Errorf("%w: rejected by the Hub moments ago", httpsec.ErrInvalidToken)
+	}
+	err := invalidToken(c.check(ctx, tok))
+	if errors.Is(err, httpsec.ErrInvalidToken) {
+		c.refuse(key)
+	}
+	return err
+}
+
+func (c *tokenClients) check(ctx context.Context, tok string) error {
 	if c.verify != nil {
-		return invalidToken(c.verify(ctx, tok))
+		return c.verify(ctx, tok)
 	}
 	client, err := c.get(ctx, tok)
 	if err != nil {
 		return err
 	}
-	if _, err := client.Whoami(ctx); err != nil {
-		return invalidToken(err)
+	_, err = client.Whoami(ctx)
+	return err
+}
+
+func (c *tokenClients) wasRefused(key [sha256.Size]byte) bool {
+	c.refusedMu.Lock()
+	defer c.refusedMu.Unlock()
+	exp, ok := c.refused[key]
+	return ok && time.Now().Before(exp)
+}
+
+func (c *tokenClients) refuse(key [sha256.Size]byte) {
+	c.refusedMu.Lock()
+	defer c.refusedMu.Unlock()
+	if len(c.refused) >= maxRefused {
+		clear(c.refused)
 	}
-	return nil
+	c.refused[key] = time.Now().Add(refusedTTL)
 }
