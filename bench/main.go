@@ -107,8 +107,8 @@ func (r *report) header() {
 	host, _ := os.Hostname()
 	fmt.Fprintf(r.w, "hf-endpoints-mcp benchmark — %s, %s/%s, %d CPUs, %s, host %s%s\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), host, loadAverage())
-	fmt.Fprintf(r.w, "%-66s %-36s %-10s %s\n", "measurement", "result", "target", "")
-	fmt.Fprintln(r.w, strings.Repeat("-", 118))
+	fmt.Fprintf(r.w, "%-72s %-36s %-10s %s\n", "measurement", "result", "target", "")
+	fmt.Fprintln(r.w, strings.Repeat("-", 124))
 }
 
 // line prints a figure; ok is nil when there is no target.
@@ -121,7 +121,7 @@ func (r *report) line(name, result, target string, ok *bool) {
 			r.missed++
 		}
 	}
-	fmt.Fprintf(r.w, "%-66s %-36s %-10s %s\n", name, result, target, verdict)
+	fmt.Fprintf(r.w, "%-72s %-36s %-10s %s\n", name, result, target, verdict)
 }
 
 func (r *report) note(format string, args ...any) { fmt.Fprintf(r.w, "  "+format+"\n", args...) }
