@@ -83,7 +83,7 @@ func inject(t *testing.T, emu *emulator.Server, f emulator.Fault) {
 }
 
 // TestFaultsTransientReadFailuresAreRetried: reads outlive rate limits,
-// gateway errors, dropped connections and answers slower than the timeout.
+// gateway errors, dropped connections and an answer slower than the timeout.
 func TestFaultsTransientReadFailuresAreRetried(t *testing.T) {
 	emu := startEmulator(t, fastTimings)
 	s := faultSession(t, emu)
@@ -97,6 +97,7 @@ func TestFaultsTransientReadFailuresAreRetried(t *testing.T) {
 		{"502 then 503", emulator.Fault{Status: 503, Count: 2}, 3},
 		// Count 2: Go's transport silently retries a GET once when a reused connection drops.
 		{"dropped connections", emulator.Fault{Drop: true, Count: 2}, 3},
+		{"an answer slower than the client timeout", emulator.Fault{Latency: 3 * clientTimeout, Count: 1}, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,9 +147,8 @@ func TestFaultsLastingFailuresAreClearToolErrors(t *testing.T) {
 			"get_endpoint", map[string]any{"endpoint_name": "steady"}, []string{"get_endpoint failed", "503"}},
 		{"malformed JSON", emulator.Fault{Method: "GET", Route: faultRouteEndpoint, MalformedJSON: true},
 			"get_endpoint", map[string]any{"endpoint_name": "steady"}, []string{"get_endpoint failed", "steady", "decoding response"}},
-		// A read slower than the client's timeout is reported, not retried:
-		// the time budget is spent, and the next call may well succeed.
-		{"answer slower than the client timeout", emulator.Fault{Method: "GET", Route: faultRouteEndpoint, Latency: 3 * clientTimeout, Count: 1},
+		// Every answer slower than the client's timeout: the retries run out.
+		{"answers slower than the client timeout", emulator.Fault{Method: "GET", Route: faultRouteEndpoint, Latency: 3 * clientTimeout},
 			"get_endpoint", map[string]any{"endpoint_name": "steady"}, []string{"get_endpoint timed out", "did not answer in time", "retry"}},
 		{"lasting 429 on the list", emulator.Fault{Method: "GET", Route: faultRouteCreate, Status: 429, RetryAfter: time.Second},
 			"list_endpoints", map[string]any{}, []string{"list_endpoints failed", "429"}},

@@ -201,9 +201,15 @@ func retryStatus(code int) bool {
 }
 
 // transient reports whether a transport error is worth retrying for an idempotent request.
+// The caller's own cancellation is checked by the retry loop (ctx.Err), so a deadline error
+// seen here with the caller's context still live is the HTTP client's per-request timeout
+// (http.Client.Timeout errors satisfy errors.Is(err, context.DeadlineExceeded)): transient.
 func transient(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) {

@@ -253,3 +253,27 @@ func TestPathSegmentsAreEscaped(t *testing.T) {
 	_, _ = c.Get(t.Context(), "acme", "../x?y")
 	assert.Equal(t, "/v2/endpoint/acme/..%2Fx%3Fy", path.Load())
 }
+
+// stall answers nothing until the client gives up on the request.
+func stall(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+
+func TestReadsRetryAfterTheHTTPClientTimesOut(t *testing.T) {
+	s, srv := newScripted(t, stall, okEndpoint(t))
+	hc := srv.Client()
+	hc.Timeout = 50 * time.Millisecond
+	c, _ := newTestClient(t, srv, func(cfg *Config) { cfg.HTTPClient = hc })
+	ep, err := c.Get(t.Context(), "acme", "my-endpoint-name")
+	require.NoError(t, err)
+	assert.Equal(t, "my-endpoint-name", ep.Name)
+	assert.Equal(t, 2, s.count(getPath), "the timed-out read is sent again")
+}
+
+func TestReadsStopWhenTheCallersDeadlinePasses(t *testing.T) {
+	s, srv := newScripted(t, stall, okEndpoint(t))
+	c, _ := newTestClient(t, srv)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.Get(ctx, "acme", "my-endpoint-name")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 1, s.count(getPath), "the caller gave up: no retry")
+}
