@@ -71,7 +71,7 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 		server.WithSSEDisableLocalhostProtection(s.localhostProtectionOff()),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(PathStreamable, streamable)
+	mux.Handle(PathStreamable, completeModernNotification(streamable))
 	mux.Handle(PathSSE, keepSSEAlive(sse, s.sseKeepAlive()))
 	mux.Handle(PathMessage, sse)
 	mux.HandleFunc("GET "+PathHealth, s.health)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/audit"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/resources"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/tools"
 )
 
@@ -53,6 +54,9 @@ type Options struct {
 	Heartbeat time.Duration
 	// WaitPoll is how often waits poll the endpoint (0 = hfapi's adaptive default).
 	WaitPoll time.Duration
+	// ResourcePoll fixes how often subscribed namespaces are polled (0 = WaitPoll when set,
+	// else adaptive: resources.DefaultFastPoll during transitions, DefaultSlowPoll otherwise).
+	ResourcePoll time.Duration
 	// ConfirmWith is how deletes and costly actions are confirmed ("" = auto:
 	// elicitation when the client can answer it, else a confirmation token).
 	ConfirmWith tools.ConfirmMode
@@ -109,6 +113,8 @@ type Server struct {
 	httpOnce sync.Once
 	http     *HTTPHandler
 	sec      securityState
+
+	resources *resources.Service // endpoint status resources and their poller
 }
 
 // New builds the server: selects and binds the tools, applies the options.
@@ -150,6 +156,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.mcp = server.NewMCPServer(Name, opts.Version, s.serverOptions()...)
 	s.installLazyTools()
+	if err := s.addResourcesAndPrompts(); err != nil {
+		return nil, fmt.Errorf("mcpserver: %w", err)
+	}
 	if opts.Configure != nil {
 		if err := opts.Configure(s.mcp); err != nil {
 			return nil, fmt.Errorf("mcpserver: configure: %w", err)
@@ -175,6 +184,7 @@ func (s *Server) serverOptions() []server.ServerOption {
 	for _, mw := range s.opts.ToolMiddleware {
 		opts = append(opts, server.WithToolHandlerMiddleware(mw))
 	}
+	opts = append(opts, s.completionOptions()...)
 	return append(opts, s.opts.ServerOptions...)
 }
 
