@@ -130,6 +130,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	defer srv.Close() // stops the resource poller; subscriptions end with their sessions
 	if cfg.transport == "stdio" {
 		logger.Debug("serving MCP over stdio", "emulator", cfg.emulator, "read_only", cfg.readOnly)
 		return srv.ServeStdio(ctx, serveStdin, stdout)

@@ -127,6 +127,7 @@ func deleteConfirmed(ctx context.Context, call *Call, base DeleteResult, token s
 	if err != nil {
 		return base, err
 	}
+	call.removed(ctx, base.Namespace, base.EndpointName)
 	base.Deleted, base.Status = true, "deleted"
 	base.Note = fmt.Sprintf("deleted %s/%s (was %s, model %s); this cannot be undone", base.Namespace, base.EndpointName,
 		ep.Status.State, ep.Model.Repository)

@@ -72,6 +72,16 @@ type Deps struct {
 	WaitPoll time.Duration
 	// ConfirmWith is how deletes and costly actions are confirmed ("" = ConfirmAuto).
 	ConfirmWith ConfirmMode
+	// Changes hears of every endpoint a tool changed, so that resource subscribers learn of
+	// it at once instead of at the next poll; nil publishes nothing.
+	Changes ChangeSink
+}
+
+// ChangeSink is told about endpoints that tools changed or deleted (namespace "" is the
+// caller's default namespace). Implementations must not block the tool.
+type ChangeSink interface {
+	Publish(ctx context.Context, namespace string, ep *hfapi.Endpoint)
+	PublishRemoval(ctx context.Context, namespace, name string)
 }
 
 // Call is one tool invocation as its handler sees it.
@@ -83,6 +93,8 @@ type Call struct {
 	WaitPoll  time.Duration
 	// ConfirmWith is how this call asks for confirmations (see confirm.go).
 	ConfirmWith ConfirmMode
+	// Changes is Deps.Changes (nil publishes nothing); use changed and removed.
+	Changes ChangeSink
 	// Request is the raw MCP request, for handlers that need its _meta or, in
 	// later protocol versions, the answers of a multi round-trip request.
 	Request mcp.CallToolRequest
@@ -198,7 +210,7 @@ func (t Tool) serve(deps Deps, logger *slog.Logger, in *inputSchema) server.Tool
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		start := time.Now()
 		call := &Call{Logger: logger, Request: req, Heartbeat: deps.Heartbeat, WaitPoll: deps.WaitPoll,
-			ConfirmWith: deps.ConfirmWith, Progress: progress.FromRequest(ctx, req)}
+			ConfirmWith: deps.ConfirmWith, Changes: deps.Changes, Progress: progress.FromRequest(ctx, req)}
 		res, err := t.invoke(ctx, deps, call, rawArguments(req), in)
 		result, fault := t.render(res, err)
 		logger.LogAttrs(ctx, slog.LevelDebug, "tool call", slog.String("tool", t.Name),
@@ -276,4 +288,18 @@ func rawArguments(req mcp.CallToolRequest) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return b
+}
+
+// changed publishes an endpoint this call changed.
+func (c *Call) changed(ctx context.Context, namespace string, ep *hfapi.Endpoint) {
+	if c.Changes != nil && ep != nil {
+		c.Changes.Publish(ctx, namespace, ep)
+	}
+}
+
+// removed publishes an endpoint this call deleted.
+func (c *Call) removed(ctx context.Context, namespace, name string) {
+	if c.Changes != nil {
+		c.Changes.PublishRemoval(ctx, namespace, name)
+	}
 }

@@ -210,6 +210,7 @@ var pauseEndpoint = Tool{
 		if err != nil {
 			return StatusResult{}, err
 		}
+		call.changed(ctx, in.Namespace, ep)
 		return StatusResult{Endpoint: statusOf(ep, namespaceFor(ctx, call, in.Namespace)),
 			Note: "paused; billing stopped. resume_endpoint starts it again"}, nil
 	}),
@@ -254,13 +255,15 @@ var scaleEndpointToZero = Tool{
 		if err != nil {
 			return StatusResult{}, err
 		}
+		call.changed(ctx, in.Namespace, ep)
 		return StatusResult{Endpoint: statusOf(ep, namespaceFor(ctx, call, in.Namespace)),
 			Note: "scaled to zero; the next inference request wakes it"}, nil
 	}),
 }
 
-// afterChange reports a changed endpoint, first waiting for it when asked.
+// afterChange publishes and reports a changed endpoint, first waiting for it when asked.
 func afterChange(ctx context.Context, call *Call, namespace string, ep *hfapi.Endpoint, wait bool, note string, mode waitMode) (StatusResult, error) {
+	call.changed(ctx, namespace, ep)
 	ns := namespaceFor(ctx, call, namespace)
 	if !wait {
 		return StatusResult{Endpoint: statusOf(ep, ns), Note: note}, nil

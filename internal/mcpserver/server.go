@@ -216,6 +216,9 @@ func (s *Server) RegisterTools() error {
 	s.registerOnce.Do(func() {
 		deps := tools.Deps{Client: s.clientFunc(), Logger: s.log, Heartbeat: s.opts.Heartbeat, WaitPoll: s.opts.WaitPoll,
 			ConfirmWith: s.opts.ConfirmWith}
+		if s.resources != nil {
+			deps.Changes = s.resources
+		}
 		bound := make([]server.ServerTool, 0, len(s.tools))
 		for _, t := range s.tools {
 			st, err := t.ServerTool(deps)
