@@ -472,22 +472,7 @@ func BenchmarkIdleSessionRSS(b *testing.B) {
 	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: fastTimings})
 	require.NoError(b, err)
 	defer emu.Close()
-	var stderr lockedBuffer
-	pr, pw := io.Pipe()
-	cmd := exec.Command(binPath, "--transport", "http", "--addr", "127.0.0.1:0")
-	cmd.Env = append([]string{"HOME=" + b.TempDir()}, backendEnvFor(b.TempDir(), emu)...)
-	cmd.Stderr = io.MultiWriter(&stderr, pw)
-	require.NoError(b, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	var base string
-	sc := bufio.NewScanner(pr)
-	for base == "" && sc.Scan() {
-		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-			base = m[1]
-		}
-	}
-	require.NotEmpty(b, base, stderr.String())
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	cmd, base := startHTTPBinary(b, emu)
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
 	open := func() *http.Response {

@@ -250,6 +250,29 @@ func closeSession(t *testing.T, cs *sdk.ClientSession, stderr *lockedBuffer) {
 
 var listening = regexp.MustCompile(`msg="serving MCP over HTTP" streamable=(http://\S+)/mcp`)
 
+// startHTTPBinary runs the built server as a streamable HTTP server against emu on a free
+// loopback port and returns the process and its base URL; the process is killed when tb ends.
+func startHTTPBinary(tb testing.TB, emu *emulator.Server) (*exec.Cmd, string) {
+	tb.Helper()
+	var stderr lockedBuffer
+	pr, pw := io.Pipe()
+	cmd := exec.Command(binPath, "--transport", "http", "--addr", "127.0.0.1:0")
+	cmd.Env = append([]string{"HOME=" + tb.TempDir()}, backendEnvFor(tb.TempDir(), emu)...)
+	cmd.Stderr = io.MultiWriter(&stderr, pw)
+	require.NoError(tb, cmd.Start())
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	var base string
+	sc := bufio.NewScanner(pr)
+	for base == "" && sc.Scan() {
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+		}
+	}
+	require.NotEmpty(tb, base, stderr.String())
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	return cmd, base
+}
+
 // serveHTTP runs the serve command in-process on a free loopback port and
 // returns its base URL; the server stops when the test ends.
 func serveHTTP(t *testing.T, emu *emulator.Server, transport string, stderr *lockedBuffer, args ...string) string {
@@ -947,22 +970,7 @@ func BenchmarkGetEndpointBinaryHTTP(b *testing.B) {
 		Accelerator: "cpu", InstanceSize: "x2", InstanceType: "intel-spr", Region: "us-east-1", Vendor: "aws", Task: "text-generation"})
 	require.NoError(b, err)
 
-	var stderr lockedBuffer
-	pr, pw := io.Pipe()
-	cmd := exec.Command(binPath, "--transport", "http", "--addr", "127.0.0.1:0")
-	cmd.Env = append([]string{"HOME=" + b.TempDir()}, backendEnvFor(b.TempDir(), emu)...)
-	cmd.Stderr = io.MultiWriter(&stderr, pw)
-	require.NoError(b, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	var base string
-	sc := bufio.NewScanner(pr)
-	for base == "" && sc.Scan() {
-		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-			base = m[1]
-		}
-	}
-	require.NotEmpty(b, base, stderr.String())
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	_, base := startHTTPBinary(b, emu)
 
 	direct := func() {
 		_, err := client.Get(ctx, "", "bench")

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/srcdeps"
 )
 
 // serverBin is the server, built once for every test.
@@ -174,36 +173,6 @@ func TestFractionNeverGoesBackwards(t *testing.T) {
 	assert.True(t, strings.HasSuffix(clip("a  b\nc", 10), "a b c"))
 }
 
-// TestCacheFollowsServerSources makes the server's sources inputs of this
-// package's tests (see readServerSources).
-func TestCacheFollowsServerSources(t *testing.T) { readServerSources(t) }
-
-// readServerSources reads the module's Go sources and go.mod. The server is
-// built by a subprocess, whose reads go test cannot see; reading them here
-// makes a cached result of this package stale whenever the server changes.
-func readServerSources(t *testing.T) {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, dir, parent, "no go.mod above the test")
-		dir = parent
-	}
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") && path != dir {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && (strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") || d.Name() == "go.mod") {
-			_, err = os.ReadFile(path)
-		}
-		return err
-	})
-	require.NoError(t, err)
-}
+// TestCacheFollowsServerSources makes the server's sources inputs of this package's
+// tests: the server is built by a subprocess, whose reads go test cannot see.
+func TestCacheFollowsServerSources(t *testing.T) { srcdeps.Read(t) }
