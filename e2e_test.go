@@ -834,21 +834,30 @@ func residentMB(pid int) (float64, bool) {
 	return 0, false
 }
 
+// benchEndpoint starts an emulator (closed when b ends) holding one CPU endpoint named
+// "bench", and returns it with a client for it.
+func benchEndpoint(b *testing.B) (*emulator.Server, *hfapi.Client) {
+	b.Helper()
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: fastTimings, Seed: 7})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = emu.Close() })
+	client, err := hfapi.New(hfapi.Config{Token: emu.Token(), APIBase: emu.APIBase(), HubBase: emu.HubBase(), CatalogBase: emu.CatalogBase()})
+	require.NoError(b, err)
+	_, err = client.Create(context.Background(), "", hfapi.CreateSpec{Name: "bench", Repository: "openai-community/gpt2",
+		Framework: "pytorch", Accelerator: "cpu", InstanceSize: "x2", InstanceType: "intel-spr", Region: "us-east-1",
+		Vendor: "aws", Task: "text-generation"})
+	require.NoError(b, err)
+	return emu, client
+}
+
 // BenchmarkGetEndpoint compares get_endpoint through MCP with the direct
 // hfapi call it wraps, against the same emulator: in-process (JSON-RPC
 // decoding, argument checks, result encoding) and over streamable HTTP in both
 // eras. Each iteration makes one direct and one MCP call, so both see the same
 // machine state; medians of each are reported.
 func BenchmarkGetEndpoint(b *testing.B) {
-	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: fastTimings, Seed: 7})
-	require.NoError(b, err)
-	defer emu.Close()
-	client, err := hfapi.New(hfapi.Config{Token: emu.Token(), APIBase: emu.APIBase(), HubBase: emu.HubBase(), CatalogBase: emu.CatalogBase()})
-	require.NoError(b, err)
+	_, client := benchEndpoint(b)
 	ctx := context.Background()
-	_, err = client.Create(ctx, "", hfapi.CreateSpec{Name: "bench", Repository: "openai-community/gpt2", Framework: "pytorch",
-		Accelerator: "cpu", InstanceSize: "x2", InstanceType: "intel-spr", Region: "us-east-1", Vendor: "aws", Task: "text-generation"})
-	require.NoError(b, err)
 	srv, err := mcpserver.New(mcpserver.Options{Client: client, Version: "bench"})
 	require.NoError(b, err)
 	require.NoError(b, srv.RegisterTools())
@@ -960,15 +969,8 @@ func paired(b *testing.B, base, viaMCP func()) {
 // BenchmarkGetEndpointBinaryHTTP is BenchmarkGetEndpoint's streamable HTTP
 // case with the server as users run it: the built binary, in its own process.
 func BenchmarkGetEndpointBinaryHTTP(b *testing.B) {
-	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: fastTimings, Seed: 7})
-	require.NoError(b, err)
-	defer emu.Close()
-	client, err := hfapi.New(hfapi.Config{Token: emu.Token(), APIBase: emu.APIBase(), HubBase: emu.HubBase(), CatalogBase: emu.CatalogBase()})
-	require.NoError(b, err)
+	emu, client := benchEndpoint(b)
 	ctx := context.Background()
-	_, err = client.Create(ctx, "", hfapi.CreateSpec{Name: "bench", Repository: "openai-community/gpt2", Framework: "pytorch",
-		Accelerator: "cpu", InstanceSize: "x2", InstanceType: "intel-spr", Region: "us-east-1", Vendor: "aws", Task: "text-generation"})
-	require.NoError(b, err)
 
 	_, base := startHTTPBinary(b, emu)
 
