@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -294,6 +295,44 @@ func TestInjectedDeployAndUpdateFailures(t *testing.T) {
 	code, m := c.obj("POST", "/v2/endpoint/emulator-user/doomed/resume", nil)
 	require.Equal(t, http.StatusOK, code, "%v", m)
 	c.waitState("emulator-user", "doomed", StateRunning)
+}
+
+func TestHeldDeploymentWaitsForRelease(t *testing.T) {
+	s := start(t, Options{})
+	c := newClient(t, s, s.Token())
+	release := s.HoldNextDeploy("emulator-user", "held")
+	code, _ := c.obj("POST", "/v2/endpoint/emulator-user", createBody("held"))
+	require.Equal(t, http.StatusAccepted, code)
+	c.waitState("emulator-user", "held", StateInitializing)
+	// Ten deployment times later the endpoint still initializes: only release ends it.
+	time.Sleep(10 * fastTimings.Deploy)
+	assert.Equal(t, StateInitializing, stateOf(c.get("emulator-user", "held")))
+	release()
+	release()
+	c.waitState("emulator-user", "held", StateRunning)
+
+	// A hold is for one deployment and combines with an injected failure.
+	release = s.HoldNextDeploy("emulator-user", "doomed")
+	s.FailNextDeploy("emulator-user", "doomed", "")
+	code, _ = c.obj("POST", "/v2/endpoint/emulator-user", createBody("doomed"))
+	require.Equal(t, http.StatusAccepted, code)
+	c.waitState("emulator-user", "doomed", StateInitializing)
+	release()
+	c.waitState("emulator-user", "doomed", StateFailed)
+	code, _ = c.obj("POST", "/v2/endpoint/emulator-user/doomed/resume", nil)
+	require.Equal(t, http.StatusOK, code)
+	c.waitState("emulator-user", "doomed", StateRunning)
+
+	// A held deployment that is paused meanwhile stays paused when released.
+	release = s.HoldNextDeploy("emulator-user", "paused")
+	code, _ = c.obj("POST", "/v2/endpoint/emulator-user", createBody("paused"))
+	require.Equal(t, http.StatusAccepted, code)
+	c.waitState("emulator-user", "paused", StateInitializing)
+	code, _ = c.obj("POST", "/v2/endpoint/emulator-user/paused/pause", nil)
+	require.Equal(t, http.StatusOK, code)
+	release()
+	time.Sleep(5 * fastTimings.Deploy)
+	assert.Equal(t, StatePaused, stateOf(c.get("emulator-user", "paused")))
 }
 
 func TestAuthAndNamespaceIsolation(t *testing.T) {

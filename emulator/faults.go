@@ -194,6 +194,17 @@ func (e *Emulator) FailNextDeploy(namespace, name, message string) {
 	e.store.mu.Unlock()
 }
 
+// HoldNextDeploy keeps the next deployment of namespace/name (create or resume, even if the endpoint
+// does not exist yet) in state "initializing" until release is called; it then ends as usual. Tests use
+// it to watch a deployment in progress however slow the machine is. release may be called more than once.
+func (e *Emulator) HoldNextDeploy(namespace, name string) (release func()) {
+	hold := make(chan struct{})
+	e.store.mu.Lock()
+	e.store.holdDeploy[namespace+"/"+name] = hold
+	e.store.mu.Unlock()
+	return sync.OnceFunc(func() { close(hold) })
+}
+
 // FailNextUpdate makes the next update of namespace/name end in state "updateFailed" with message.
 func (e *Emulator) FailNextUpdate(namespace, name, message string) {
 	if message == "" {

@@ -38,17 +38,33 @@ func (e *Emulator) setStateLocked(ep *endpoint, state, msg string, hasURL bool, 
 // laterLocked runs step under the store lock after d, unless ep changed state or was deleted meanwhile.
 func (e *Emulator) laterLocked(ep *endpoint, d time.Duration, step func()) {
 	gen := ep.gen
-	ep.task = e.sched.after(d, func() {
-		e.store.mu.Lock()
-		if ep.deleted || ep.gen != gen {
-			e.store.mu.Unlock()
-			return
+	ep.task = e.sched.after(d, func() { e.stepIfCurrent(ep, gen, step) })
+}
+
+// whenReleasedLocked runs step under the store lock once hold is closed, unless ep changed state or
+// was deleted meanwhile, or the emulator closed.
+func (e *Emulator) whenReleasedLocked(ep *endpoint, hold <-chan struct{}, step func()) {
+	gen := ep.gen
+	go func() {
+		select {
+		case <-hold:
+			e.stepIfCurrent(ep, gen, step)
+		case <-e.done:
 		}
-		step()
-		snap := e.snapshotLocked()
+	}()
+}
+
+// stepIfCurrent runs step under the store lock if ep is still in transition gen, then persists.
+func (e *Emulator) stepIfCurrent(ep *endpoint, gen uint64, step func()) {
+	e.store.mu.Lock()
+	if ep.deleted || ep.gen != gen {
 		e.store.mu.Unlock()
-		e.writeState(snap)
-	})
+		return
+	}
+	step()
+	snap := e.snapshotLocked()
+	e.store.mu.Unlock()
+	e.writeState(snap)
 }
 
 func (ep *endpoint) replicas() int { return max(ep.view.minReplica(), 1) }
@@ -58,18 +74,28 @@ func (e *Emulator) startDeployLocked(ep *endpoint, by *account) {
 	key := ep.ns + "/" + ep.name
 	ep.failDeploy = e.store.failDeploy[key]
 	delete(e.store.failDeploy, key)
+	ep.holdDeploy = e.store.holdDeploy[key]
+	delete(e.store.holdDeploy, key)
 	e.setStateLocked(ep, StatePending, msgPending, false, 0, ep.replicas(), by)
+	finish := func() {
+		if msg := ep.failDeploy; msg != "" {
+			ep.failDeploy = ""
+			e.setStateLocked(ep, StateFailed, msg, false, 0, ep.replicas(), nil)
+			ep.st.ErrorMessage = msg
+			return
+		}
+		e.becomeRunningLocked(ep)
+	}
 	first := e.timings.Deploy / 3
 	e.laterLocked(ep, first, func() {
 		e.setStateLocked(ep, StateInitializing, msgInitializing, false, 0, ep.replicas(), nil)
 		e.laterLocked(ep, e.timings.Deploy-first, func() {
-			if msg := ep.failDeploy; msg != "" {
-				ep.failDeploy = ""
-				e.setStateLocked(ep, StateFailed, msg, false, 0, ep.replicas(), nil)
-				ep.st.ErrorMessage = msg
+			if hold := ep.holdDeploy; hold != nil {
+				ep.holdDeploy = nil
+				e.whenReleasedLocked(ep, hold, finish)
 				return
 			}
-			e.becomeRunningLocked(ep)
+			finish()
 		})
 	})
 }

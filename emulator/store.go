@@ -28,6 +28,7 @@ type store struct {
 	version    uint64               // bumped on every change, for persistence
 	failDeploy map[string]string    // "namespace/name" → message of the next deployment failure
 	failUpdate map[string]string
+	holdDeploy map[string]chan struct{} // "namespace/name" → closed when its next deployment may finish
 }
 
 func (s *store) init() {
@@ -35,6 +36,7 @@ func (s *store) init() {
 	s.byID = map[string]*endpoint{}
 	s.failDeploy = map[string]string{}
 	s.failUpdate = map[string]string{}
+	s.holdDeploy = map[string]chan struct{}{}
 }
 
 // actor is the {id, name} of createdBy/updatedBy.
@@ -74,6 +76,7 @@ type endpoint struct {
 	idle       *task         // idle scale-to-zero check
 	changed    chan struct{} // closed and replaced on every transition
 	failDeploy string        // failure to apply at the end of the current deployment
+	holdDeploy chan struct{} // the current deployment stays initializing until this is closed (nil: no hold)
 	failUpdate string        // failure to apply at the end of the current update
 
 	lastUsed    atomic.Int64 // unix nanos of the last request or of becoming ready: the idle clock
