@@ -168,18 +168,26 @@ func (s *session) onProgress(_ context.Context, req *sdk.ProgressNotificationCli
 // may trail the result on stdio) and returns them.
 func (s *session) progressFor(t *testing.T, token string, n int) []*sdk.ProgressNotificationParams {
 	t.Helper()
+	return s.progressUntil(t, token, fmt.Sprintf("≥%d progress notifications", n),
+		func(got []*sdk.ProgressNotificationParams) bool { return len(got) >= n })
+}
+
+// progressUntil waits until the notifications for token satisfy enough
+// (they may come after the result, over another stream) and returns them.
+func (s *session) progressUntil(t *testing.T, token, want string, enough func([]*sdk.ProgressNotificationParams) bool) []*sdk.ProgressNotificationParams {
+	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		s.mu.Lock()
 		got := slices.Clone(s.progress[token])
 		s.mu.Unlock()
-		if len(got) >= n {
+		if enough(got) {
 			return got
 		}
 		select {
 		case <-s.arrived:
 		case <-deadline:
-			t.Fatalf("want ≥%d progress notifications for %s, got %d", n, token, len(got))
+			t.Fatalf("want %s for %s, got %d: %q", want, token, len(got), messagesOf(got))
 		}
 	}
 }
@@ -582,32 +590,48 @@ func TestE2EToolsetsSelect(t *testing.T) {
 // TestE2EConcurrentCallsKeepTheirProgressApart: several waits and inference
 // calls at once on one session, each with its own progress token.
 func TestE2EConcurrentCallsKeepTheirProgressApart(t *testing.T) {
-	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			emu := startEmulator(t, fastTimings)
-			s := connect(t, emu, transport, "2025-11-25")
-			names := []string{"c1", "c2", "c3"}
-			for _, name := range names {
-				ok(t, s, emu, "create_endpoint", cpuSpec(name, "openai-community/gpt2", "text-generation"))
-			}
-			var wg sync.WaitGroup
-			for _, name := range names {
-				wg.Go(func() {
-					out := ok(t, s, emu, "wait_for_endpoint", map[string]any{"endpoint_name": name, "poll_seconds": 0.01}, "wait-"+name)
-					assert.Equal(t, name, endpointOf(out)["name"])
-					gen := ok(t, s, emu, "text_generation", map[string]any{"endpoint_name": name, "prompt": "Hi " + name, "stream": true, "max_new_tokens": 4}, "gen-"+name)
-					assert.NotEmpty(t, gen["generated_text"])
+	forEachTransportAndEra(t, fastTimings, func(t *testing.T, emu *emulator.Server, s *session, _ string) {
+		names := []string{"c1", "c2", "c3"}
+		var releases []func()
+		for _, name := range names {
+			release := emu.HoldNextDeploy("emulator-user", name)
+			t.Cleanup(release)
+			releases = append(releases, release)
+			ok(t, s, emu, "create_endpoint", cpuSpec(name, "openai-community/gpt2", "text-generation"))
+		}
+		var wg sync.WaitGroup
+		for _, name := range names {
+			wg.Go(func() {
+				out := ok(t, s, emu, "wait_for_endpoint", map[string]any{"endpoint_name": name, "poll_seconds": 0.01}, "wait-"+name)
+				assert.Equal(t, true, out["ready"])
+				assert.Equal(t, name, endpointOf(out)["name"])
+				gen := ok(t, s, emu, "text_generation", map[string]any{"endpoint_name": name, "prompt": "Hi " + name, "stream": true, "max_new_tokens": 4}, "gen-"+name)
+				assert.NotEmpty(t, gen["generated_text"])
+			})
+		}
+		// Every wait has reported the deployment in progress before any
+		// deployment may finish, so all three run side by side.
+		for _, name := range names {
+			s.progressFor(t, "wait-"+name, 2)
+		}
+		for _, release := range releases {
+			release()
+		}
+		wg.Wait()
+		for _, name := range names {
+			// Notifications sent just before a result are delivered too:
+			// the ready state is the last thing a wait reports.
+			notes := s.progressUntil(t, "wait-"+name, "the ready state", func(got []*sdk.ProgressNotificationParams) bool {
+				return slices.ContainsFunc(got, func(n *sdk.ProgressNotificationParams) bool {
+					return strings.Contains(n.Message, "running — 1/1 replicas ready")
 				})
+			})
+			for _, n := range notes {
+				assert.Equal(t, "wait-"+name, n.ProgressToken)
 			}
-			wg.Wait()
-			for _, name := range names {
-				for _, n := range s.progressFor(t, "wait-"+name, 2) {
-					assert.Equal(t, "wait-"+name, n.ProgressToken)
-				}
-				s.progressFor(t, "gen-"+name, 1)
-			}
-		})
-	}
+			s.progressFor(t, "gen-"+name, 1)
+		}
+	})
 }
 
 // TestE2EStdoutCarriesOnlyJSONRPC: with debug logging on, every line the
@@ -992,4 +1016,12 @@ func BenchmarkGetEndpointBinaryHTTP(b *testing.B) {
 			})
 		})
 	}
+}
+
+func messagesOf(notes []*sdk.ProgressNotificationParams) []string {
+	out := make([]string, len(notes))
+	for i, n := range notes {
+		out[i] = n.Message
+	}
+	return out
 }

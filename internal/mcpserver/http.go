@@ -60,6 +60,9 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 		// Stateful: a legacy client's session keeps its GET stream for notifications.
 		// Modern (2026-07-28) requests ignore sessions by design.
 		server.WithStateful(true),
+		// Legacy sessions' streams are resumable, and no notification is lost
+		// to a request that just finished (see replayLog).
+		server.WithEventStore(newReplayLog(replayEvents, replayBytes)),
 		server.WithSessionIdleTTL(s.sessionIdleTTL()),
 		server.WithHeartbeatInterval(streamHeartbeat),
 		server.WithStreamableHTTPLogger(s.log),
@@ -71,7 +74,7 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 		server.WithSSEDisableLocalhostProtection(s.localhostProtectionOff()),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(PathStreamable, completeModernNotification(streamable))
+	mux.Handle(PathStreamable, completeModernNotification(trackProgressDelivery(streamable)))
 	mux.Handle(PathSSE, keepSSEAlive(sse, s.sseKeepAlive()))
 	mux.Handle(PathMessage, sse)
 	mux.HandleFunc("GET "+PathHealth, s.health)

@@ -184,6 +184,7 @@ func (s *Server) serverOptions() []server.ServerOption {
 	for _, mw := range s.opts.ToolMiddleware {
 		opts = append(opts, server.WithToolHandlerMiddleware(mw))
 	}
+	opts = append(opts, server.WithToolHandlerMiddleware(flushProgress))
 	opts = append(opts, s.completionOptions()...)
 	return append(opts, s.opts.ServerOptions...)
 }

@@ -57,8 +57,13 @@ func FromRequest(ctx context.Context, req mcp.CallToolRequest) *Reporter {
 	if srv == nil {
 		return nil
 	}
+	delivery := DeliveryFrom(ctx)
 	return New(req.Params.Meta.ProgressToken, func(method string, params map[string]any) error {
-		return srv.SendNotificationToClient(ctx, method, params)
+		if err := srv.SendNotificationToClient(ctx, method, params); err != nil {
+			return err
+		}
+		delivery.Queued()
+		return nil
 	})
 }
 
