@@ -24,14 +24,30 @@ const modulePath = "github.com/hf-endpoints-mcp/hf-endpoints-mcp"
 // benchEndpoint is the running endpoint every get_endpoint call reads.
 const benchEndpoint = "bench"
 
-// env is what every measurement shares: the built server, an emulator on
-// loopback with one running endpoint, and a direct API client for it.
+// env is what every measurement shares: the built server, the emulator
+// running as its own process on loopback with one running endpoint, and a
+// direct API client for it.
+//
+// The emulator runs out of process as the real service does: the direct call
+// and the server's call to the API then both cross a process boundary, so the
+// ratios compare like with like.
 type env struct {
 	dir    string
 	bin    string
-	emu    *emulator.Server
+	emu    *emulatorProc
 	client *hfapi.Client
 }
+
+// emulatorProc is the emulator binary serving on loopback.
+type emulatorProc struct {
+	*proc
+	token string
+}
+
+func (p *emulatorProc) APIBase() string     { return p.base + "/v2" }
+func (p *emulatorProc) HubBase() string     { return p.base }
+func (p *emulatorProc) CatalogBase() string { return p.base + "/api/catalog" }
+func (p *emulatorProc) Token() string       { return p.token }
 
 func newEnv(ctx context.Context) (*env, error) {
 	dir, err := os.MkdirTemp("", "hf-endpoints-mcp-bench-")
@@ -44,12 +60,13 @@ func newEnv(ctx context.Context) (*env, error) {
 		e.close()
 		return nil, fmt.Errorf("go build %s (run from inside the repository): %w\n%s", modulePath, err, out)
 	}
-	e.emu, err = emulator.Start("127.0.0.1:0", emulator.Options{Seed: 1,
-		Timings: emulator.Timings{Deploy: 10 * time.Millisecond, Update: 10 * time.Millisecond, ScaleUp: 10 * time.Millisecond, IdleMinute: time.Hour}})
+	emu, err := e.spawnHTTP(ctx, "the emulator", "/api/whoami-v2", e.baseEnv(),
+		"emulator", "--seed", "1", "--deploy-time", "10ms", "--update-time", "10ms", "--scale-up-time", "10ms", "--idle-minute", "1h")
 	if err != nil {
 		e.close()
 		return nil, err
 	}
+	e.emu = &emulatorProc{proc: emu, token: emulator.DefaultToken}
 	e.client, err = hfapi.New(hfapi.Config{Token: e.emu.Token(), APIBase: e.emu.APIBase(), HubBase: e.emu.HubBase(),
 		CatalogBase: e.emu.CatalogBase(), MaxHourlyCost: hfapi.NoCostCeiling})
 	if err != nil {
@@ -76,7 +93,7 @@ func (e *env) createRunning(ctx context.Context, name string) error {
 
 func (e *env) close() {
 	if e.emu != nil {
-		_ = e.emu.Close()
+		e.emu.stop()
 	}
 	_ = os.RemoveAll(e.dir)
 }
@@ -84,13 +101,17 @@ func (e *env) close() {
 // serverEnv points a spawned server at the emulator, and nothing of the
 // calling environment (tokens, settings) leaks in.
 func (e *env) serverEnv() []string {
-	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "HF_HOME=" + e.dir,
-		"HF_TOKEN=" + e.emu.Token(), "HF_ENDPOINTS_API_URL=" + e.emu.APIBase(), "HF_ENDPOINT=" + e.emu.HubBase(),
-		"HF_ENDPOINTS_CATALOG_URL=" + e.emu.CatalogBase()}
+	return append(e.baseEnv(), "HF_TOKEN="+e.emu.Token(), "HF_ENDPOINTS_API_URL="+e.emu.APIBase(), "HF_ENDPOINT="+e.emu.HubBase(),
+		"HF_ENDPOINTS_CATALOG_URL="+e.emu.CatalogBase())
 }
 
-// httpServer is the server binary serving streamable HTTP.
-type httpServer struct {
+// baseEnv is the environment of every spawned process: a PATH, and a home of its own.
+func (e *env) baseEnv() []string {
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "HF_HOME=" + e.dir}
+}
+
+// proc is a spawned binary serving HTTP on loopback.
+type proc struct {
 	cmd  *exec.Cmd
 	base string
 	log  *strings.Builder
@@ -98,50 +119,53 @@ type httpServer struct {
 
 // startHTTP spawns the server with --transport http on a free loopback port
 // and waits until /healthz answers.
-func (e *env) startHTTP(ctx context.Context) (*httpServer, error) {
+func (e *env) startHTTP(ctx context.Context) (*proc, error) {
+	return e.spawnHTTP(ctx, "the HTTP server", "/healthz", e.serverEnv(), "serve", "--transport", "http", "--log-level", "warn")
+}
+
+// spawnHTTP runs the binary with args and --addr on a free loopback port, in
+// env, and waits until ready (a path) answers 200 to a GET with the
+// emulator's token.
+func (e *env) spawnHTTP(ctx context.Context, what, ready string, env []string, args ...string) (*proc, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	s := &httpServer{base: "http://" + addr, log: &strings.Builder{}}
-	s.cmd = exec.Command(e.bin, "serve", "--transport", "http", "--addr", addr, "--log-level", "warn")
-	s.cmd.Env = e.serverEnv()
-	stderr, err := s.cmd.StderrPipe()
+	p := &proc{base: "http://" + addr, log: &strings.Builder{}}
+	p.cmd = exec.Command(e.bin, append(args, "--addr", addr)...)
+	p.cmd.Env = env
+	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cmd.Start(); err != nil {
+	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
-	go collect(stderr, s.log)
+	go collect(stderr, p.log)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
+		if getOnce(ctx, http.DefaultClient, p.base+ready, emulator.DefaultToken) == nil {
+			return p, nil
 		}
 		select {
 		case <-ctx.Done():
-			s.stop()
+			p.stop()
 			return nil, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	s.stop()
-	return nil, fmt.Errorf("the HTTP server did not answer /healthz within 10s; its log:\n%s", s.log)
+	p.stop()
+	return nil, fmt.Errorf("%s did not answer %s within 10s; its log:\n%s", what, ready, p.log)
 }
 
-func (s *httpServer) stop() {
-	_ = s.cmd.Process.Signal(os.Interrupt)
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
 	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
+	go func() { done <- p.cmd.Wait() }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 		<-done
 	}
 }

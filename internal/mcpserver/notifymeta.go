@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 )
@@ -23,7 +24,11 @@ const maxNotificationBytes = 64 << 10
 func completeModernNotification(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		version := r.Header.Get(mcp.HeaderProtocolVersion)
-		if r.Method != http.MethodPost || !mcp.IsModernProtocol(version) || r.Body == nil {
+		// A request that names its method in Mcp-Method (required in this
+		// version) and is not a notification passes without reading the body.
+		method := r.Header.Get(mcp.HeaderMethod)
+		if r.Method != http.MethodPost || !mcp.IsModernProtocol(version) || r.Body == nil ||
+			(method != "" && !strings.HasPrefix(method, "notifications/")) {
 			next.ServeHTTP(w, r)
 			return
 		}
