@@ -355,6 +355,42 @@ func TestE2EPassThroughSessionsAreIsolated(t *testing.T) {
 	}
 }
 
+// TestE2EPassThroughConfirmationsBelongToTheirCaller: two callers of one
+// organisation; the confirmation token of alice's delete preview does not
+// let bob delete the endpoint, and still lets alice.
+func TestE2EPassThroughConfirmationsBelongToTheirCaller(t *testing.T) {
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{User: "owner", Tokens: []string{e2eOwner}, Seed: 7,
+		Users:   []emulator.User{{Name: "alice", Orgs: []string{"team"}, Tokens: []string{e2eAlice}}, {Name: "bob", Orgs: []string{"team"}, Tokens: []string{e2eBob}}},
+		Timings: fastTimings})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = emu.Close() })
+	srv := startServe(t, emu, e2eOwner, "--hf-token-passthrough")
+	alice, err := connectWith(t, srv.base, "http", withBearer(e2eAlice))
+	require.NoError(t, err, "stderr:\n%s", srv.stderr)
+	bob, err := connectWith(t, srv.base, "http", withBearer(e2eBob))
+	require.NoError(t, err, "stderr:\n%s", srv.stderr)
+
+	spec := cpuSpec("shared-llm", "openai-community/gpt2", "text-generation")
+	spec["namespace"] = "team"
+	_, res := structuredOf(t, alice, "create_endpoint", spec)
+	require.False(t, res.IsError, textOf(res))
+	preview, res := structuredOf(t, alice, "delete_endpoint", map[string]any{"endpoint_name": "shared-llm", "namespace": "team"})
+	require.False(t, res.IsError, textOf(res))
+	require.Equal(t, "confirmation_required", preview["status"])
+	token, _ := preview["confirmation_token"].(string)
+	require.NotEmpty(t, token)
+
+	_, res = structuredOf(t, bob, "delete_endpoint", map[string]any{"endpoint_name": "shared-llm", "namespace": "team", "confirmation_token": token})
+	require.True(t, res.IsError, "bob cannot redeem alice's confirmation")
+	assert.Contains(t, textOf(res), "another caller")
+	assert.Zero(t, emu.Requests(http.MethodDelete, "/v2/endpoint/{namespace}/{name}"))
+
+	done, res := structuredOf(t, alice, "delete_endpoint", map[string]any{"endpoint_name": "shared-llm", "namespace": "team", "confirmation_token": token})
+	require.False(t, res.IsError, textOf(res))
+	assert.Equal(t, true, done["deleted"])
+	assert.EqualValues(t, 1, emu.Requests(http.MethodDelete, "/v2/endpoint/{namespace}/{name}"))
+}
+
 func TestE2EPassThroughRefusesAnInvalidTokenAtConnect(t *testing.T) {
 	emu := startUsersEmulator(t)
 	srv := startServe(t, emu, e2eOwner, "--hf-token-passthrough")

@@ -167,6 +167,7 @@ type Client struct {
 	ns   string // cached default namespace
 
 	issuer  *Issuer // confirmation tokens (guard.go)
+	caller  string  // binds this client's confirmation tokens to its token (guard.go)
 	ceiling float64 // cost ceiling in USD/h; negative = none
 	prices  priceCache
 }

@@ -44,6 +44,7 @@ var (
 	ErrConfirmationUsed      = confirm.ErrUsed
 	ErrConfirmationMismatch  = confirm.ErrMismatch
 	ErrConfirmationRetired   = confirm.ErrRetired
+	ErrConfirmationCaller    = confirm.ErrCaller
 	// ErrEndpointReplaced: the endpoint now under that name is not the one previewed (it was deleted
 	// and re-created since).
 	ErrEndpointReplaced = errors.New("the endpoint under this name is not the one previewed (it was deleted and re-created since): ask for a new preview")
@@ -200,6 +201,7 @@ func (c *Client) initGuard(cfg Config) {
 	if c.issuer == nil {
 		c.issuer = confirm.NewIssuer(0)
 	}
+	c.caller = callerID(cfg.Token)
 	switch {
 	case cfg.MaxHourlyCost == 0:
 		c.ceiling = DefaultMaxHourlyCost
@@ -231,12 +233,31 @@ func (c *Client) PrepareDelete(ctx context.Context, namespace, name string) (*Pl
 	p := &Plan{Action: ActionDelete, Namespace: ns, Name: name, Endpoint: ep, Compute: ep.Compute,
 		Vendor: ep.Provider.Vendor, Region: ep.Provider.Region, Repository: ep.Model.Repository, Ceiling: c.ceiling}
 	c.priceEndpoint(ctx, ns, p)
-	p.Token, p.Expires = c.issuer.Issue(deleteClaims(ns, name, ep))
+	p.Token, p.Expires = c.issue(deleteClaims(ns, name, ep))
 	return p, nil
 }
 
 func deleteClaims(ns, name string, ep *Endpoint) confirm.Claims {
 	return confirm.Claims{Action: string(ActionDelete), Namespace: ns, Name: name, Identity: ep.Status.CreatedAt.String()}
+}
+
+// callerID is an opaque digest of a token, which confirmation tokens carry so
+// that, when several callers share an issuer (HF token pass-through), only the
+// caller who asked for a preview can redeem it.
+func callerID(token string) string {
+	sum := sha256.Sum256([]byte("hf-endpoints-mcp confirmation caller\x00" + token))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// issue and redeem bind claims to this client's caller.
+func (c *Client) issue(claims confirm.Claims) (string, time.Time) {
+	claims.Caller = c.caller
+	return c.issuer.Issue(claims)
+}
+
+func (c *Client) redeem(token string, claims confirm.Claims) error {
+	claims.Caller = c.caller
+	return c.issuer.Redeem(token, claims)
 }
 
 // Delete deletes the endpoint a PrepareDelete token names, after checking the token (signature,
@@ -258,6 +279,9 @@ func (c *Client) Delete(ctx context.Context, namespace, name, token string) (*En
 	if err != nil {
 		return nil, &ConfirmationRefusedError{Op: op, Reason: err}
 	}
+	if claims.Caller != c.caller {
+		return nil, &ConfirmationRefusedError{Op: op, Reason: ErrConfirmationCaller}
+	}
 	if claims.Action != string(ActionDelete) || claims.Namespace != ns || claims.Name != name {
 		return nil, &ConfirmationRefusedError{Op: op, Reason: ErrConfirmationMismatch}
 	}
@@ -269,7 +293,7 @@ func (c *Client) Delete(ctx context.Context, namespace, name, token string) (*En
 	if claims.Identity != want.Identity {
 		return nil, &ConfirmationRefusedError{Op: op, Reason: ErrEndpointReplaced}
 	}
-	if err := c.issuer.Redeem(token, want); err != nil {
+	if err := c.redeem(token, want); err != nil {
 		return nil, &ConfirmationRefusedError{Op: op, Reason: err}
 	}
 	// Whatever the answer, tokens previewed before this request no longer describe the world.
@@ -285,7 +309,7 @@ func (c *Client) Delete(ctx context.Context, namespace, name, token string) (*En
 // a *ConfirmationRequiredError. plan is only called when needed.
 func (c *Client) guardCostly(op string, o actionOptions, claims confirm.Claims, plan func() *Plan) error {
 	if o.token != "" {
-		if err := c.issuer.Redeem(o.token, claims); err != nil {
+		if err := c.redeem(o.token, claims); err != nil {
 			return &ConfirmationRefusedError{Op: op, Reason: err}
 		}
 		return nil
@@ -298,7 +322,7 @@ func (c *Client) guardCostly(op string, o actionOptions, claims confirm.Claims, 
 		return nil
 	}
 	p.Ceiling = c.ceiling
-	p.Token, p.Expires = c.issuer.Issue(claims)
+	p.Token, p.Expires = c.issue(claims)
 	return &ConfirmationRequiredError{Plan: p}
 }
 

@@ -173,6 +173,45 @@ func TestDeleteRefusesBadTokensWithoutSendingDelete(t *testing.T) {
 	assert.EqualValues(t, 1, g.deletes())
 }
 
+// TestConfirmationsBelongToTheCallerWhoAsked: clients sharing an issuer (one
+// per caller token, as with HF token pass-through) accept each other's
+// tokens only for the same caller.
+func TestConfirmationsBelongToTheCallerWhoAsked(t *testing.T) {
+	g := newGuardEnv(t)
+	shared := hfapi.NewIssuer(0)
+	alice := g.client(t, func(cfg *hfapi.Config) { cfg.Confirmations = shared })
+	aliceAgain := g.client(t, func(cfg *hfapi.Config) { cfg.Confirmations = shared })
+	bob := g.client(t, func(cfg *hfapi.Config) { cfg.Confirmations, cfg.Token = shared, "hf_bob_token" })
+	ctx := t.Context()
+	_, err := alice.Create(ctx, "", smallSpec("shared"))
+	require.NoError(t, err)
+
+	plan, err := alice.PrepareDelete(ctx, "", "shared")
+	require.NoError(t, err)
+	_, err = bob.Delete(ctx, "", "shared", plan.Token)
+	refusal(t, err)
+	assert.ErrorIs(t, err, hfapi.ErrConfirmationCaller)
+	assert.Contains(t, err.Error(), "another caller")
+	assert.Zero(t, g.deletes())
+
+	spec := gpuSpec("big", "x8", 1)
+	_, err = alice.Create(ctx, "", spec)
+	var need *hfapi.ConfirmationRequiredError
+	require.ErrorAs(t, err, &need)
+	creates := g.creates()
+	_, err = bob.Create(ctx, "", spec, hfapi.WithConfirmation(need.Plan.Token))
+	assert.ErrorIs(t, err, hfapi.ErrConfirmationCaller)
+	assert.Equal(t, creates, g.creates(), "nothing is sent for another caller's token")
+
+	// Refusing another caller does not use the token up: its owner (through
+	// any client with the same token) still can.
+	_, err = aliceAgain.Delete(ctx, "", "shared", plan.Token)
+	require.NoError(t, err)
+	_, err = alice.Create(ctx, "", spec, hfapi.WithConfirmation(need.Plan.Token))
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, g.deletes())
+}
+
 func TestDeleteTokenDoesNotOutliveTheEndpoint(t *testing.T) {
 	g := newGuardEnv(t)
 	c := g.client(t)

@@ -27,6 +27,7 @@ var (
 	ErrUsed      = errors.New("the confirmation token has already been used: each token confirms one action; ask for a new preview")
 	ErrMismatch  = errors.New("the confirmation token was issued for a different action or endpoint: ask for a new preview of this one")
 	ErrRetired   = errors.New("the endpoint this confirmation token was issued for has been deleted since: ask for a new preview")
+	ErrCaller    = errors.New("the confirmation token was issued to another caller (a different Hugging Face token): ask for a new preview with your own")
 )
 
 // Claims name the action a token authorizes. Every field must match at redemption.
@@ -40,6 +41,9 @@ type Claims struct {
 	// (so a token does not survive a delete and re-create under the same name)
 	// or a digest of the requested configuration.
 	Identity string `json:"id"`
+	// Caller identifies who asked for the preview (an opaque digest of their
+	// credentials), so that only they can redeem it.
+	Caller string `json:"c,omitempty"`
 }
 
 type payload struct {
@@ -121,6 +125,9 @@ func (i *Issuer) Redeem(token string, want Claims) error {
 	now := i.now().UnixMilli()
 	if now >= p.Expiry {
 		return ErrExpired
+	}
+	if p.Caller != want.Caller {
+		return ErrCaller
 	}
 	if p.Claims != want {
 		return ErrMismatch

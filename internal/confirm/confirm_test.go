@@ -55,6 +55,7 @@ func TestRedeemRefuses(t *testing.T) {
 		{"other namespace", tok, Claims{Action: "delete", Namespace: "bob", Name: "my-ep", Identity: del.Identity}, ErrMismatch},
 		{"re-created endpoint", tok, Claims{Action: "delete", Namespace: "alice", Name: "my-ep", Identity: "2026-11-27T07:30:00.000Z"}, ErrMismatch},
 		{"other action", tok, Claims{Action: "create", Namespace: "alice", Name: "my-ep", Identity: del.Identity}, ErrMismatch},
+		{"other caller", tok, Claims{Action: "delete", Namespace: "alice", Name: "my-ep", Identity: del.Identity, Caller: "someone"}, ErrCaller},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
