@@ -84,10 +84,21 @@ func openAuditLog(g guardConfig, logger *slog.Logger) (*audit.Log, error) {
 	return log, nil
 }
 
-// guardClient applies the guardrails to a client configuration and keeps its
-// token out of the audit log.
+// guardClient applies the guardrails to the configuration of the server's own
+// client and keeps its token out of the audit log.
 func (b *backend) guardClient(cfg *hfapi.Config) {
+	b.guard(cfg)
+	b.audit.AddSecrets(cfg.Token)
+}
+
+// guardCallerClient is guardClient for a caller's token (pass-through): the
+// audit log keeps only a bounded number of callers' tokens to scrub.
+func (b *backend) guardCallerClient(cfg *hfapi.Config) {
+	b.guard(cfg)
+	b.audit.AddCallerSecret(cfg.Token)
+}
+
+func (b *backend) guard(cfg *hfapi.Config) {
 	cfg.MaxHourlyCost = b.cfg.guard.maxHourlyCost
 	cfg.Confirmations = b.issuer
-	b.audit.AddSecrets(cfg.Token)
 }

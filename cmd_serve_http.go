@@ -121,7 +121,7 @@ func (b *backend) tokenClient(_ context.Context, token string) (*hfapi.Client, e
 	if err != nil {
 		return nil, err
 	}
-	b.guardClient(&cfg)
+	b.guardCallerClient(&cfg)
 	return hfapi.New(cfg)
 }
 

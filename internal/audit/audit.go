@@ -160,6 +160,16 @@ func (l *Log) AddSecrets(secrets ...string) {
 	l.redactor.Add(secrets...)
 }
 
+// AddCallerSecret registers a caller's token (HF token pass-through) to scrub from later entries. The
+// most recent callers' tokens are kept (their number is bounded); any Hugging Face token is scrubbed
+// whether registered or not.
+func (l *Log) AddCallerSecret(secret string) {
+	if l == nil {
+		return
+	}
+	l.redactor.AddRecent(secret)
+}
+
 // Append redacts e (sensitive argument keys, then literal secrets in every string), writes it as one JSON
 // line and fsyncs before returning. A zero Time means now. Concurrent calls are serialized, so lines never
 // interleave. Arguments that cannot be encoded as JSON are replaced by a note rather than losing the entry.

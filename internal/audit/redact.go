@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -94,39 +95,75 @@ func redactAll(v any) any {
 	return Redacted
 }
 
-// Redactor scrubs literal secrets (such as the HF token) out of strings. It is safe for concurrent use.
+// maxRecentSecrets bounds the secrets registered with AddRecent (one per caller
+// token under HF token pass-through): the oldest are forgotten beyond it.
+const maxRecentSecrets = 1024
+
+// hfTokenPattern matches Hugging Face access tokens, scrubbed whether
+// registered or not: a caller token forgotten by the bound above stays out of
+// the log all the same.
+var hfTokenPattern = regexp.MustCompile(`hf_[A-Za-z0-9]{20,}`)
+
+// Redactor scrubs secrets out of strings: literal secrets registered with it,
+// and anything shaped like a Hugging Face token. It is safe for concurrent use.
 type Redactor struct {
-	mu      sync.RWMutex
-	secrets []string
-	repl    *strings.Replacer
+	mu        sync.RWMutex
+	permanent []string // Add
+	recent    []string // AddRecent, oldest first, at most maxRecent
+	maxRecent int
+	repl      *strings.Replacer
 }
 
 // NewRedactor returns a Redactor for the given secrets; empty strings are ignored.
 func NewRedactor(secrets ...string) *Redactor {
-	r := &Redactor{}
+	r := &Redactor{maxRecent: maxRecentSecrets}
 	r.Add(secrets...)
 	return r
 }
 
-// Add registers more secrets.
+// Add registers secrets kept for the Redactor's lifetime (the server's own token).
 func (r *Redactor) Add(secrets ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, s := range secrets {
-		if s != "" && !slices.Contains(r.secrets, s) {
-			r.secrets = append(r.secrets, s)
+		if s != "" && !slices.Contains(r.permanent, s) {
+			r.permanent = append(r.permanent, s)
 		}
 	}
+	r.rebuildLocked()
+}
+
+// AddRecent registers a secret among the most recent ones, of which the
+// Redactor keeps a bounded number (callers' tokens: there is no end to them).
+func (r *Redactor) AddRecent(secret string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if secret == "" || slices.Contains(r.permanent, secret) {
+		return
+	}
+	if i := slices.Index(r.recent, secret); i >= 0 {
+		r.recent = slices.Delete(r.recent, i, i+1) // refreshed: moves to the newest end
+	}
+	r.recent = append(r.recent, secret)
+	if over := len(r.recent) - r.maxRecent; over > 0 {
+		r.recent = slices.Delete(r.recent, 0, over)
+	}
+	r.rebuildLocked()
+}
+
+func (r *Redactor) rebuildLocked() {
+	all := slices.Concat(r.permanent, r.recent)
 	// Longest first, so a secret that contains another is replaced whole.
-	slices.SortFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
-	pairs := make([]string, 0, 2*len(r.secrets))
-	for _, s := range r.secrets {
+	slices.SortFunc(all, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(all))
+	for _, s := range all {
 		pairs = append(pairs, s, Redacted)
 	}
 	r.repl = strings.NewReplacer(pairs...)
 }
 
-// Scrub returns s with every registered secret replaced by Redacted.
+// Scrub returns s with every registered secret, and every Hugging Face token,
+// replaced by Redacted.
 func (r *Redactor) Scrub(s string) string {
 	if r == nil || s == "" {
 		return s
@@ -134,10 +171,13 @@ func (r *Redactor) Scrub(s string) string {
 	r.mu.RLock()
 	repl := r.repl
 	r.mu.RUnlock()
-	if repl == nil {
-		return s
+	if repl != nil {
+		s = repl.Replace(s)
 	}
-	return repl.Replace(s)
+	if strings.Contains(s, "hf_") {
+		s = hfTokenPattern.ReplaceAllLiteralString(s, Redacted)
+	}
+	return s
 }
 
 // scrubMap returns m with secrets scrubbed from every string value and key, at any depth.
