@@ -598,11 +598,12 @@ func TestE2EAuditLogSurvivesSIGKILL(t *testing.T) {
 	failing(t, s, emu, "delete_endpoint", map[string]any{"endpoint_name": "audited", "confirmation_token": "forged." + tok[len(tok)-8:]})
 	ok(t, s, emu, "delete_endpoint", map[string]any{"endpoint_name": "audited", "confirmation_token": tok})
 	ok(t, s, emu, "create_endpoint", h100x8("big"))
+	failing(t, s, emu, "pause_endpoint", map[string]any{"endpoint_name": "nope"})
 	ok(t, s, emu, "list_endpoints", map[string]any{}) // read-only: not audited
 	want := []struct{ tool, outcome string }{
 		{"create_endpoint", "ok"}, {"update_endpoint", "ok"}, {"pause_endpoint", "ok"},
 		{"delete_endpoint", "confirmation_required"}, {"delete_endpoint", "refused"}, {"delete_endpoint", "ok"},
-		{"create_endpoint", "confirmation_required"},
+		{"create_endpoint", "confirmation_required"}, {"pause_endpoint", "error"},
 	}
 
 	// Mid-run: a create that waits for a deployment taking an hour.
@@ -646,6 +647,8 @@ func TestE2EAuditLogSurvivesSIGKILL(t *testing.T) {
 	assert.Equal(t, audit.Redacted, got[0].Arguments["secrets"].(map[string]any)["API_KEY"])
 	assert.Equal(t, audit.Redacted, got[0].Arguments["env"].(map[string]any)["MODE"])
 	assert.Equal(t, audit.Redacted, got[5].Arguments["confirmation_token"])
+	assert.Equal(t, "emulator-user", got[7].Namespace, "a call that failed still names its whole target")
+	assert.Equal(t, "nope", got[7].Endpoint)
 }
 
 // TestE2EGuardFlags: --disable-destructive, --confirm-with and --max-hourly-cost.

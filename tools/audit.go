@@ -22,6 +22,7 @@ type auditNote struct {
 	mu                  sync.Mutex
 	outcome, reason     string
 	namespace, endpoint string
+	defaultNamespace    string // the namespace a call without one acts in, for calls that fail early
 }
 
 type auditKey struct{}
@@ -42,6 +43,33 @@ func noteTarget(ctx context.Context, namespace, endpoint string) {
 		n.namespace, n.endpoint = namespace, endpoint
 		n.mu.Unlock()
 	}
+}
+
+// targeted is an input that names the endpoint a call acts on.
+type targeted interface {
+	target() (namespace, endpoint string)
+}
+
+func (t Target) target() (string, string)        { return t.Namespace, t.EndpointName }
+func (in CreateInput) target() (string, string)  { return in.Namespace, in.EndpointName }
+func (in CatalogInput) target() (string, string) { return in.Namespace, in.EndpointName }
+
+// noteDefaultNamespace records, for an audited call that gives no namespace,
+// the namespace it acts in, so that a call failing before any result still
+// has its full target on record.
+func noteDefaultNamespace(ctx context.Context, call *Call, in any) {
+	n, ok := ctx.Value(auditKey{}).(*auditNote)
+	t, isTargeted := in.(targeted)
+	if !ok || !isTargeted {
+		return
+	}
+	if ns, _ := t.target(); ns != "" {
+		return
+	}
+	ns := namespaceFor(ctx, call, "")
+	n.mu.Lock()
+	n.defaultNamespace = ns
+	n.mu.Unlock()
 }
 
 // AuditMiddleware appends one line to log for every call of a mutating tool
@@ -90,6 +118,9 @@ func auditEntry(ctx context.Context, req mcp.CallToolRequest, note *auditNote, r
 	defer note.mu.Unlock()
 	if note.namespace != "" {
 		e.Namespace, e.Endpoint = note.namespace, note.endpoint
+	}
+	if e.Namespace == "" {
+		e.Namespace = note.defaultNamespace
 	}
 	switch {
 	case err != nil:

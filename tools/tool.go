@@ -120,7 +120,10 @@ func Handle[In any, Out Result](fn func(ctx context.Context, call *Call, in In) 
 			if err := decodeArgs(args, schema, &in); err != nil {
 				return nil, err
 			}
-			return func(ctx context.Context, call *Call) (Result, error) { return fn(ctx, call, in) }, nil
+			return func(ctx context.Context, call *Call) (Result, error) {
+				noteDefaultNamespace(ctx, call, in)
+				return fn(ctx, call, in)
+			}, nil
 		},
 	}
 }
