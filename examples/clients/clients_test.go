@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -179,36 +180,140 @@ func TestClaudeCodeCommands(t *testing.T) {
 	assert.Equal(t, 1, httpServers, "the HTTP entry says how to start its server")
 }
 
-// checkClaudeAdd checks `claude mcp add [options] name (-- command args | url)`.
-func checkClaudeAdd(t *testing.T, words []string) {
-	t.Helper()
-	s := server{Env: map[string]string{}}
-	i := 0
-	for ; i < len(words) && strings.HasPrefix(words[i], "--") && words[i] != "--"; i += 2 {
-		require.Less(t, i+1, len(words), "option %s has a value", words[i])
-		switch words[i] {
+// claudeAdd is one `claude mcp add` command line as Claude Code parses it.
+type claudeAdd struct {
+	name, transport, scope string
+	env                    map[string]string
+	command                []string // the command and its arguments, or the URL
+	dashDash               bool     // the command came after --
+}
+
+// claudeAddOptions are the options of `claude mcp add` and whether each takes
+// one or more values (variadic) rather than exactly one.
+var claudeAddOptions = map[string]struct {
+	long     string
+	variadic bool
+}{
+	"-s": {"--scope", false}, "--scope": {"--scope", false},
+	"-t": {"--transport", false}, "--transport": {"--transport", false},
+	"-e": {"--env", true}, "--env": {"--env", true},
+	"-H": {"--header", true}, "--header": {"--header", true},
+}
+
+// parseClaudeAdd parses the words after `claude mcp add` the way Claude Code's
+// command-line parser (commander) does: `add [options] <name> <commandOrUrl>
+// [args...]`, where options may come before or between the positional
+// arguments until `--`, and a variadic option (--env, --header) takes every
+// following word up to the next one starting with "-". So in
+// `--env K=v name -- cmd` the name is taken as a second environment variable,
+// which Claude Code rejects ("Invalid environment variable format: name").
+func parseClaudeAdd(words []string) (claudeAdd, error) {
+	c := claudeAdd{env: map[string]string{}}
+	var positional []string
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if c.dashDash || !strings.HasPrefix(w, "-") {
+			positional = append(positional, w)
+			continue
+		}
+		if w == "--" {
+			c.dashDash = true
+			continue
+		}
+		opt, ok := claudeAddOptions[w]
+		if !ok {
+			return c, fmt.Errorf("unknown claude mcp add option %s", w)
+		}
+		var values []string
+		for i+1 < len(words) && !strings.HasPrefix(words[i+1], "-") {
+			i++
+			values = append(values, words[i])
+			if !opt.variadic {
+				break
+			}
+		}
+		if len(values) == 0 {
+			return c, fmt.Errorf("option %s needs a value", w)
+		}
+		switch opt.long {
 		case "--scope":
-			assert.Contains(t, []string{"user", "project", "local"}, words[i+1])
+			if !slices.Contains([]string{"user", "project", "local"}, values[0]) {
+				return c, fmt.Errorf("--scope %s: want user, project or local", values[0])
+			}
+			c.scope = values[0]
 		case "--transport":
-			s.Type = words[i+1]
+			c.transport = values[0]
 		case "--env":
-			k, v, ok := strings.Cut(words[i+1], "=")
-			require.True(t, ok, "--env takes KEY=value")
-			s.Env[k] = v
-		default:
-			t.Fatalf("unknown claude mcp add option %s", words[i])
+			for _, v := range values {
+				key, val, ok := strings.Cut(v, "=")
+				if !ok || key == "" {
+					return c, fmt.Errorf("invalid environment variable format: %s (--env takes KEY=value; put the server name before the options)", v)
+				}
+				c.env[key] = val
+			}
 		}
 	}
-	require.Less(t, i, len(words), "a server name follows the options")
-	rest := words[i+1:]
-	if s.Type == "http" {
-		require.Len(t, rest, 1, "an HTTP entry is a URL")
-		checkHTTP(t, rest[0])
+	if len(positional) < 2 {
+		return c, fmt.Errorf("want a server name and a command or URL, got %q", positional)
+	}
+	c.name, c.command = positional[0], positional[1:]
+	return c, nil
+}
+
+// checkClaudeAdd checks one `claude mcp add` line: it parses as Claude Code
+// parses it, and its command starts the real server (or its URL is right).
+func checkClaudeAdd(t *testing.T, words []string) {
+	t.Helper()
+	c, err := parseClaudeAdd(words)
+	require.NoError(t, err, "claude mcp add %s", strings.Join(words, " "))
+	require.True(t, strings.HasPrefix(c.name, "hf-endpoints"), "server name %q", c.name)
+	if c.transport == "http" {
+		require.Len(t, c.command, 1, "an HTTP entry is a URL")
+		require.False(t, c.dashDash, "an HTTP entry has no command after --")
+		checkHTTP(t, c.command[0])
 		return
 	}
-	require.Equal(t, "--", rest[0], "the command follows --")
-	s.Command, s.Args = rest[1], rest[2:]
-	checkStdio(t, s)
+	require.True(t, c.dashDash, "the command follows --, so that its flags are not taken for claude's")
+	checkStdio(t, server{Command: c.command[0], Args: c.command[1:], Env: c.env})
+}
+
+// TestClaudeAddParsing pins the model of Claude Code's parser that
+// checkClaudeAdd relies on, with forms that Claude Code rejects.
+func TestClaudeAddParsing(t *testing.T) {
+	for _, tc := range []struct {
+		line, name, err string
+		env             map[string]string
+		command         []string
+	}{
+		{line: `hf-endpoints --scope user --env HF_TOKEN="$HF_TOKEN" -- hf-endpoints-mcp serve`,
+			name: "hf-endpoints", env: map[string]string{"HF_TOKEN": "$HF_TOKEN"}, command: []string{"hf-endpoints-mcp", "serve"}},
+		{line: `hf-endpoints -e A=1 B=2 -s local -- hf-endpoints-mcp serve --read-only`,
+			name: "hf-endpoints", env: map[string]string{"A": "1", "B": "2"}, command: []string{"hf-endpoints-mcp", "serve", "--read-only"}},
+		{line: `--scope user --transport http x http://127.0.0.1:8080/mcp`,
+			name: "x", env: map[string]string{}, command: []string{"http://127.0.0.1:8080/mcp"}},
+		// The form `claude mcp add --help` shows, which Claude Code rejects:
+		// --env swallows the server name.
+		{line: `--scope user --env HF_TOKEN="$HF_TOKEN" hf-endpoints -- hf-endpoints-mcp serve`,
+			err: "invalid environment variable format: hf-endpoints"},
+		{line: `-e A=1 x -- cmd`, err: "invalid environment variable format: x"},
+		{line: `x --scope -- cmd`, err: "option --scope needs a value"},
+		{line: `x --scope global -- cmd`, err: "want user, project or local"},
+		{line: `x --timeout 3 -- cmd`, err: "unknown claude mcp add option --timeout"},
+		{line: `x --`, err: "want a server name and a command or URL"},
+	} {
+		t.Run(tc.line, func(t *testing.T) {
+			c, err := parseClaudeAdd(shellWords(t, tc.line))
+			if tc.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.name, c.name)
+			assert.Equal(t, tc.env, c.env)
+			assert.Equal(t, tc.command, c.command)
+		})
+	}
 }
 
 // checkServeHTTP runs the documented HTTP server command on a free port
