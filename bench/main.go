@@ -11,35 +11,63 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // options are the iteration counts and durations of the measurements.
 type options struct {
-	startups   int           // stdio spawns measured
-	calls      int           // paired calls per overhead measurement
-	sessions   int           // concurrent streamable HTTP sessions
-	throughput time.Duration // length of the throughput run
-	emuFor     time.Duration // length of the emulator req/s run
-	cycles     int           // poller cycles observed
-	strict     bool          // exit 1 when a target is missed
+	startups      int           // stdio spawns measured
+	calls         int           // paired calls per overhead measurement
+	sessions      intList       // concurrent streamable HTTP sessions, one throughput run each
+	throughput    time.Duration // length of each throughput run
+	idle          int           // idle sessions opened for the memory figure
+	emuFor        time.Duration // length of each emulator req/s run
+	notifySamples int           // state changes timed per subscription count
+	strict        bool          // exit 1 when a target is missed
+}
+
+// intList is a comma-separated list of positive integers, as a flag.
+type intList []int
+
+func (l *intList) String() string {
+	s := make([]string, len(*l))
+	for i, n := range *l {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *intList) Set(v string) error {
+	var out intList
+	for f := range strings.SplitSeq(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a positive integer: want a list such as 1,32,200", f)
+		}
+		out = append(out, n)
+	}
+	*l = out
+	return nil
 }
 
 func main() {
-	var o options
+	o := options{sessions: intList{1, 32, 200}}
 	flag.IntVar(&o.startups, "startups", 40, "stdio spawns to measure start-up over")
 	flag.IntVar(&o.calls, "calls", 2000, "get_endpoint calls per overhead measurement (each paired with a direct call)")
-	flag.IntVar(&o.sessions, "sessions", 32, "concurrent streamable HTTP sessions of the throughput run")
-	flag.DurationVar(&o.throughput, "throughput-time", 5*time.Second, "length of the throughput run")
-	flag.DurationVar(&o.emuFor, "emulator-time", 3*time.Second, "length of the emulator GET run")
-	flag.IntVar(&o.cycles, "cycles", 10, "poller cycles to observe")
+	flag.Var(&o.sessions, "sessions", "concurrent streamable HTTP sessions, comma-separated: one throughput run per count")
+	flag.DurationVar(&o.throughput, "throughput-time", 3*time.Second, "length of each throughput run")
+	flag.IntVar(&o.idle, "idle-sessions", 200, "idle streamable HTTP sessions opened for the memory per session")
+	flag.DurationVar(&o.emuFor, "emulator-time", 2*time.Second, "length of each emulator req/s run (GET, POST)")
+	flag.IntVar(&o.notifySamples, "notify-samples", 30, "state changes timed per subscription count (1, 100, 1000)")
 	flag.BoolVar(&o.strict, "strict", false, "exit with status 1 when a target is missed")
 	quick := flag.Bool("quick", false, "few iterations: a smoke run of every measurement, figures not meaningful")
 	readme := flag.String("readme", "", "also write the report into this README, between <!-- bench:start --> and <!-- bench:end -->")
 	flag.Parse()
 	if *quick {
-		o = options{startups: 3, calls: 50, sessions: 4, throughput: 300 * time.Millisecond, emuFor: 300 * time.Millisecond, cycles: 2, strict: o.strict}
+		o = options{startups: 3, calls: 50, sessions: intList{1, 32, 200}, throughput: 200 * time.Millisecond, idle: 20,
+			emuFor: 200 * time.Millisecond, notifySamples: 2, strict: o.strict}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -71,7 +99,8 @@ func run(ctx context.Context, o options, r *report) error {
 	}
 	defer e.close()
 	for _, m := range []func(context.Context, *env, options, *report) error{
-		measureStartup, measureStdioOverhead, measureHTTPOverhead, measureThroughput, measurePoller, measureEmulator,
+		measureStartup, measureStdioOverhead, measureHTTPOverhead, measureThroughput, measureIdleSessions,
+		measureNotifications, measureEmulator,
 	} {
 		if err := m(ctx, e, o, r); err != nil {
 			return err
@@ -107,8 +136,8 @@ func (r *report) header() {
 	host, _ := os.Hostname()
 	fmt.Fprintf(r.w, "hf-endpoints-mcp benchmark — %s, %s/%s, %d CPUs, %s, host %s%s\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), host, loadAverage())
-	fmt.Fprintf(r.w, "%-72s %-36s %-10s %s\n", "measurement", "result", "target", "")
-	fmt.Fprintln(r.w, strings.Repeat("-", 124))
+	fmt.Fprintf(r.w, "%-72s %-36s %-14s %s\n", "measurement", "result", "target", "")
+	fmt.Fprintln(r.w, strings.Repeat("-", 128))
 }
 
 // line prints a figure; ok is nil when there is no target.
@@ -121,7 +150,7 @@ func (r *report) line(name, result, target string, ok *bool) {
 			r.missed++
 		}
 	}
-	fmt.Fprintf(r.w, "%-72s %-36s %-10s %s\n", name, result, target, verdict)
+	fmt.Fprintf(r.w, "%-72s %-36s %-14s %s\n", name, result, target, verdict)
 }
 
 func (r *report) note(format string, args ...any) { fmt.Fprintf(r.w, "  "+format+"\n", args...) }
@@ -161,4 +190,13 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 func median(ds []time.Duration) time.Duration { return percentile(ds, 0.5) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// plural is "1 session" or "32 sessions".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
+)
+
+// measureThroughput runs, for each count in o.sessions, that many Go SDK
+// sessions over streamable HTTP against the server binary, each calling
+// get_endpoint in a loop for o.throughput.
+func measureThroughput(ctx context.Context, e *env, o options, r *report) error {
+	s, err := e.startHTTP(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	for _, n := range o.sessions {
+		rate, lat, err := throughputRun(ctx, s.base+mcpserver.PathStreamable, n, o.throughput)
+		if err != nil {
+			return fmt.Errorf("throughput with %d sessions: %w", n, err)
+		}
+		r.line(fmt.Sprintf("throughput of the binary, %s, %s", plural(n, "streamable HTTP session"), o.throughput),
+			fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s", rate, ms(median(lat)), ms(percentile(lat, 0.99))), "", nil)
+	}
+	return nil
+}
+
+// throughputRun opens n sessions on url, has each call get_endpoint in a
+// loop for d, closes them, and returns the calls per second and latencies.
+func throughputRun(ctx context.Context, url string, n int, d time.Duration) (float64, []time.Duration, error) {
+	sessions := make([]*sdk.ClientSession, 0, n)
+	defer func() {
+		for _, cs := range sessions {
+			_ = cs.Close()
+		}
+	}()
+	for i := range n {
+		cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
+			&sdk.StreamableClientTransport{Endpoint: url, MaxRetries: -1}, nil)
+		if err != nil {
+			return 0, nil, fmt.Errorf("session %d: %w", i, err)
+		}
+		sessions = append(sessions, cs)
+	}
+	var (
+		mu    sync.Mutex
+		lat   []time.Duration
+		first error
+		wg    sync.WaitGroup
+	)
+	runCtx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	start := time.Now()
+	for _, cs := range sessions {
+		wg.Go(func() {
+			call := viaSDK(cs)
+			var mine []time.Duration
+			for runCtx.Err() == nil {
+				t := time.Now()
+				if err := call(ctx); err != nil {
+					mu.Lock()
+					first = cmpErr(first, err)
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if first != nil {
+		return 0, nil, first
+	}
+	return float64(len(lat)) / elapsed.Seconds(), lat, nil
+}
+
+// measureIdleSessions starts a fresh server binary, opens one session (so
+// one-time costs are in the baseline), then o.idle more 2025-11-25 sessions
+// with raw requests, each holding its GET stream open as clients do for
+// notifications, and reports the growth of the server's RSS per session.
+func measureIdleSessions(ctx context.Context, e *env, o options, r *report) error {
+	name := fmt.Sprintf("memory per idle streamable HTTP session of the binary (n=%d)", o.idle)
+	s, err := e.startHTTP(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	url := s.base + mcpserver.PathStreamable
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	defer hc.CloseIdleConnections()
+	var streams []io.Closer
+	defer func() {
+		for _, c := range streams {
+			_ = c.Close()
+		}
+	}()
+	open := func() error {
+		body, err := openIdle(ctx, hc, url)
+		if err == nil {
+			streams = append(streams, body)
+		}
+		return err
+	}
+	if err := open(); err != nil {
+		return err
+	}
+	pid := s.cmd.Process.Pid
+	before, err := residentMB(pid)
+	if errors.Is(err, errNoProc) {
+		r.line(name, "n/a (no /proc)", "", nil)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	for range o.idle {
+		if err := open(); err != nil {
+			return fmt.Errorf("idle session %d: %w", len(streams), err)
+		}
+	}
+	after, err := residentMB(pid)
+	if err != nil {
+		return err
+	}
+	r.line(name, fmt.Sprintf("%.1f KiB (RSS %.1f → %.1f MB)", (after-before)*1024/float64(o.idle), before, after), "", nil)
+	return nil
+}
+
+// openIdle initializes a 2025-11-25 session on url and opens its GET
+// stream, whose body it returns: closing it ends the stream.
+func openIdle(ctx context.Context, hc *http.Client, url string) (io.ReadCloser, error) {
+	send := func(method, body, session string) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		if method == http.MethodPost {
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+		} else {
+			req.Header.Set("Accept", "text/event-stream")
+		}
+		if session != "" {
+			req.Header.Set("Mcp-Session-Id", session)
+			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode >= 300 {
+			out, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+			_ = resp.Body.Close()
+			return nil, fmt.Errorf("%s: HTTP %d: %s", method, resp.StatusCode, out)
+		}
+		return resp, nil
+	}
+	drain := func(resp *http.Response, err error) (*http.Response, error) {
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+		}
+		return resp, err
+	}
+	resp, err := drain(send(http.MethodPost, strings.TrimSpace(initializeLine), ""))
+	if err != nil {
+		return nil, fmt.Errorf("initialize: %w", err)
+	}
+	id := resp.Header.Get("Mcp-Session-Id")
+	if id == "" {
+		return nil, errors.New("initialize answered without an Mcp-Session-Id")
+	}
+	if _, err := drain(send(http.MethodPost, strings.TrimSpace(initializedMsg), id)); err != nil {
+		return nil, fmt.Errorf("initialized: %w", err)
+	}
+	stream, err := send(http.MethodGet, "", id)
+	if err != nil {
+		return nil, fmt.Errorf("GET stream: %w", err)
+	}
+	return stream.Body, nil
+}
