@@ -26,10 +26,47 @@ func (s *Service) Register(srv *server.MCPServer) {
 	s.addHooks(hooks, srv)
 	srv.AddResourceTemplates(s.Template())
 	s.mu.Lock()
-	s.listChanged = func(string) {
-		srv.SendNotificationToAllClients(mcp.MethodNotificationResourcesListChanged, nil)
-	}
+	s.listChanged = func(key, _ string) { s.tellListChanged(srv, key) }
 	s.mu.Unlock()
+}
+
+// tellListChanged sends notifications/resources/list_changed to the clients of scope key.
+// With one server token every client shares the scope, and mcp-go's broadcast reaches them
+// all: sessions, and the 2026-07-28 subscriptions/listen streams that asked for list changes.
+// With token pass-through the broadcast would tell every caller when another caller's
+// endpoints come and go, so only the sessions and listen streams of that caller are told.
+func (s *Service) tellListChanged(srv *server.MCPServer, key string) {
+	if s.opts.APIFor == nil {
+		srv.SendNotificationToAllClients(mcp.MethodNotificationResourcesListChanged, nil)
+		return
+	}
+	sessions, streams := s.audience.of(key)
+	for _, id := range sessions {
+		// An uninitialized session is skipped, as the broadcast skips it.
+		if err := srv.SendNotificationToSpecificClient(id, mcp.MethodNotificationResourcesListChanged, nil); err != nil {
+			s.log.Debug("dropping resources/list_changed", "err", err)
+		}
+	}
+	for _, st := range streams {
+		if err := st.Notify(mcp.MethodNotificationResourcesListChanged, nil); err != nil {
+			s.log.Debug("dropping resources/list_changed", "subscriber", st.ID(), "err", err)
+		}
+	}
+}
+
+// joinAudience records the caller a session belongs to, so that it hears of its caller's list
+// changes only. The session is registered with the context of its first HTTP request, which
+// carries the caller's token.
+func (s *Service) joinAudience(ctx context.Context, sess server.ClientSession) {
+	if s.opts.APIFor == nil || sess.SessionID() == "" {
+		return
+	}
+	key, _, err := s.scopeKey(ctx)
+	if err != nil {
+		s.log.Debug("a session without a caller hears of no resource list change", "err", err)
+		return
+	}
+	s.audience.join(sess.SessionID(), key)
 }
 
 var listenSeq atomic.Uint64
@@ -52,7 +89,9 @@ func (s *Service) addHooks(h *server.Hooks, srv *server.MCPServer) {
 			sc.poller.Registry().Unsubscribe(sessionSubscriberID(sess.SessionID()), req.Params.URI)
 		}
 	})
+	h.AddOnRegisterSession(s.joinAudience)
 	h.AddOnUnregisterSession(func(_ context.Context, sess server.ClientSession) {
+		s.audience.leave(sess.SessionID())
 		for _, sc := range s.allScopes() {
 			sc.poller.Registry().Drop(sessionSubscriberID(sess.SessionID()))
 		}
@@ -71,7 +110,8 @@ func (s *Service) subscribe(ctx context.Context, sub Subscriber, uri string) *sc
 	return sc
 }
 
-// listen records the resource subscriptions of a subscriptions/listen stream (2026-07-28).
+// listen records the resource subscriptions of a subscriptions/listen stream (2026-07-28),
+// and, with token pass-through, whether it asked for list changes (see tellListChanged).
 // The request blocks until the client cancels it or disconnects, which ends ctx; the
 // subscriptions end with it.
 func (s *Service) listen(ctx context.Context, id any, req *mcp.SubscriptionsListenRequest) {
@@ -80,6 +120,7 @@ func (s *Service) listen(ctx context.Context, id any, req *mcp.SubscriptionsList
 		return
 	}
 	sub := &streamSubscriber{session: sess, listenID: id, id: fmt.Sprintf("listen:%d", listenSeq.Add(1))}
+	s.listenForListChanges(ctx, req, sub)
 	var sc *scope
 	for _, uri := range req.Params.Notifications.ResourceSubscriptions {
 		if got := s.subscribe(ctx, sub, uri); got != nil {
@@ -105,6 +146,20 @@ func (s *Service) fillList(ctx context.Context, _ any, req *mcp.ListResourcesReq
 		return
 	}
 	res.Resources = append(res.Resources, list...)
+}
+
+// listenForListChanges records a pass-through caller's listen stream that asked for list
+// changes until the stream ends. A stream of a recorded session (legacy SSE speaking
+// 2026-07-28) is not recorded: the session hears of the changes already.
+func (s *Service) listenForListChanges(ctx context.Context, req *mcp.SubscriptionsListenRequest, sub *streamSubscriber) {
+	if s.opts.APIFor == nil || !req.Params.Notifications.ResourcesListChanged || s.audience.member(sub.session.SessionID()) {
+		return
+	}
+	key, _, err := s.scopeKey(ctx)
+	if err != nil {
+		return
+	}
+	context.AfterFunc(ctx, s.audience.listen(key, sub))
 }
 
 func sessionSubscriberID(sessionID string) string { return "session:" + sessionID }

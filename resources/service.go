@@ -45,6 +45,7 @@ const maxIdleScopes = 256
 // scope is what one caller (one API client) has: its hardware catalogs and its poller with
 // the subscriptions it drives.
 type scope struct {
+	key    string // "" for Options.API, else "caller:" and the caller's key
 	api    API
 	hw     *HardwareCache
 	poller *Poller
@@ -58,8 +59,9 @@ type Service struct {
 	log  *slog.Logger
 
 	mu          sync.Mutex
-	scopes      map[string]*scope      // "" = Options.API
-	listChanged func(namespace string) // set by Register
+	scopes      map[string]*scope           // "" = Options.API
+	audience    *audience                   // who belongs to which scope (token pass-through)
+	listChanged func(key, namespace string) // set by Register: tell scope key's clients
 	closed      bool
 
 	// ctx bounds background work started by Publish with an unresolved namespace.
@@ -79,17 +81,30 @@ func New(opts Options) (*Service, error) {
 	}
 	opts.Logger = log
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Service{opts: opts, log: log, scopes: map[string]*scope{}, ctx: ctx, cancel: cancel}
+	s := &Service{opts: opts, log: log, scopes: map[string]*scope{}, audience: newAudience(), ctx: ctx, cancel: cancel}
 	if opts.API != nil {
-		s.scopes[""] = s.newScope(opts.API)
+		s.scopes[""] = s.newScope("", opts.API)
 	}
 	return s, nil
 }
 
-func (s *Service) newScope(api API) *scope {
-	return &scope{api: api, hw: NewHardwareCache(api, s.opts.HardwareTTL), poller: NewPoller(api, PollerOptions{
-		Fast: s.opts.FastPoll, Slow: s.opts.SlowPoll, Logger: s.log, OnListChanged: s.onListChanged,
+func (s *Service) newScope(key string, api API) *scope {
+	return &scope{key: key, api: api, hw: NewHardwareCache(api, s.opts.HardwareTTL), poller: NewPoller(api, PollerOptions{
+		Fast: s.opts.FastPoll, Slow: s.opts.SlowPoll, Logger: s.log,
+		OnListChanged: func(ns string) { s.onListChanged(key, ns) },
 	})}
+}
+
+// scopeKey names the scope of the caller of ctx's request and gives their client.
+func (s *Service) scopeKey(ctx context.Context) (string, API, error) {
+	if s.opts.APIFor == nil {
+		return "", s.opts.API, nil
+	}
+	k, a, err := s.opts.APIFor(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return "caller:" + k, a, nil
 }
 
 // scopeFor returns the scope of the caller of ctx's request.
@@ -98,13 +113,9 @@ func (s *Service) scopeFor(ctx context.Context) (*scope, error) { return s.withS
 // withScope finds (or makes) the scope of ctx's caller and runs f on it, if set, before the
 // scope could be evicted.
 func (s *Service) withScope(ctx context.Context, f func(*scope) error) (*scope, error) {
-	key, api := "", s.opts.API
-	if s.opts.APIFor != nil {
-		k, a, err := s.opts.APIFor(ctx)
-		if err != nil {
-			return nil, err
-		}
-		key, api = "caller:"+k, a
+	key, api, err := s.scopeKey(ctx)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -115,10 +126,9 @@ func (s *Service) withScope(ctx context.Context, f func(*scope) error) (*scope, 
 	var evicted []*scope
 	if sc == nil {
 		evicted = s.evictIdleLocked()
-		sc = s.newScope(api)
+		sc = s.newScope(key, api)
 		s.scopes[key] = sc
 	}
-	var err error
 	if f != nil {
 		err = f(sc)
 	}
@@ -293,22 +303,22 @@ func (s *Service) Publish(ctx context.Context, namespace string, ep *hfapi.Endpo
 }
 
 // PublishRemoval tells subscribers at once that a tool deleted namespace/name. The resource
-// list changed even when nobody watches the namespace, so clients hear of that in any case.
+// list changed even when nobody watches the namespace, so the caller's clients hear of that in
+// any case (and only theirs: other callers' pollers see the removal if it concerns them).
 func (s *Service) PublishRemoval(ctx context.Context, namespace, name string) {
 	sc, err := s.scopeFor(ctx)
 	if err != nil {
-		s.onListChanged(namespace)
-		return
+		return // no caller (or closed): nobody to tell
 	}
 	if sc.poller.Registry().Len() == 0 || (namespace != "" && !sc.poller.Watched(namespace)) {
-		s.onListChanged(namespace)
+		s.onListChanged(sc.key, namespace)
 		return
 	}
 	s.withNamespace(sc, namespace, func(ns string) {
 		if sc.poller.Watched(ns) {
 			sc.poller.PublishRemoval(ns, name)
 		} else {
-			s.onListChanged(ns)
+			s.onListChanged(sc.key, ns)
 		}
 	})
 }
@@ -341,11 +351,12 @@ func (s *Service) withNamespace(sc *scope, namespace string, f func(ns string)) 
 	}()
 }
 
-func (s *Service) onListChanged(namespace string) {
+// onListChanged tells the clients of scope key that their resource list changed.
+func (s *Service) onListChanged(key, namespace string) {
 	s.mu.Lock()
 	f := s.listChanged
 	s.mu.Unlock()
 	if f != nil {
-		f(namespace)
+		f(key, namespace)
 	}
 }

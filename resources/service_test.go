@@ -205,7 +205,7 @@ func TestServicePublish(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	changes := &listChanges{}
-	s.listChanged = changes.record
+	s.listChanged = func(_, ns string) { changes.record(ns) }
 
 	// Nobody subscribes: a removal still changes the list.
 	s.PublishRemoval(context.Background(), user, "gone")
