@@ -20,7 +20,7 @@ var readHints = Hints{ReadOnly: true, Destructive: false, Idempotent: true, Open
 // Target names one endpoint; every tool acting on an endpoint embeds it.
 type Target struct {
 	EndpointName string `json:"endpoint_name" jsonschema_description:"Endpoint name."`
-	Namespace    string `json:"namespace,omitempty" jsonschema_description:"Owner (user or org); default: the token's user."`
+	Namespace    string `json:"namespace,omitempty" jsonschema_description:"User or org; default: yours."`
 }
 
 // namespaceFor resolves the namespace to report for a result; hfapi applies
@@ -152,7 +152,7 @@ var getEndpoint = Tool{
 // WaitInput is the input of wait_for_endpoint.
 type WaitInput struct {
 	Target
-	TimeoutSeconds *float64 `json:"timeout_seconds,omitempty" jsonschema:"minimum=0,maximum=3600" jsonschema_description:"Give up after this long (default 600); not ready is not an error."`
+	TimeoutSeconds *float64 `json:"timeout_seconds,omitempty" jsonschema:"minimum=0,maximum=3600" jsonschema_description:"Give up after this long (default 600)."`
 	PollSeconds    *float64 `json:"poll_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Poll interval (default adaptive)."`
 }
 
@@ -182,7 +182,7 @@ var waitForEndpoint = Tool{
 
 // HardwareInput filters the hardware catalog.
 type HardwareInput struct {
-	Namespace   string `json:"namespace,omitempty" jsonschema_description:"Namespace whose prices and quotas to show."`
+	Namespace   string `json:"namespace,omitempty" jsonschema_description:"Whose prices and quotas."`
 	Vendor      string `json:"vendor,omitempty" jsonschema_description:"e.g. aws, gcp, azure."`
 	Region      string `json:"region,omitempty" jsonschema_description:"e.g. us-east-1."`
 	Accelerator string `json:"accelerator,omitempty" jsonschema:"enum=cpu,enum=gpu,enum=neuron"`

@@ -15,7 +15,7 @@ func WriteTools() []Tool {
 
 // Waiting is embedded by tools that can wait for the endpoint to be ready.
 type Waiting struct {
-	Wait bool `json:"wait,omitempty" jsonschema_description:"Wait until ready, with progress (up to 10 min; not ready is not an error)."`
+	Wait bool `json:"wait,omitempty" jsonschema_description:"Wait until ready (≤10 min), with progress; not ready is a normal result."`
 }
 
 // ModelFields are the model settings shared by create and update, named as in huggingface_hub.
@@ -23,7 +23,7 @@ type ModelFields struct {
 	Framework   string            `json:"framework,omitempty" jsonschema_description:"e.g. pytorch (default on create)."`
 	Task        string            `json:"task,omitempty" jsonschema_description:"e.g. text-generation, feature-extraction, text-to-image."`
 	Revision    string            `json:"revision,omitempty" jsonschema_description:"Model commit or branch."`
-	CustomImage map[string]any    `json:"custom_image,omitempty" jsonschema_description:"Container, e.g. {\"tgi\": {\"url\": \"ghcr.io/huggingface/text-generation-inference:latest\"}}."`
+	CustomImage map[string]any    `json:"custom_image,omitempty" jsonschema_description:"e.g. {\"tgi\": {\"url\": \"ghcr.io/huggingface/text-generation-inference:3\"}}."`
 	Env         map[string]string `json:"env,omitempty"`
 	Secrets     map[string]string `json:"secrets,omitempty" jsonschema_description:"Never echoed back."`
 }
