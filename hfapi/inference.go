@@ -18,6 +18,9 @@ type CallOptions struct {
 	OnProgress func(Progress)
 	// ScaleUpTimeout bounds how long a cold start may take (default 5m); sent as X-Scale-Up-Timeout.
 	ScaleUpTimeout time.Duration
+	// Namespace is the endpoint's namespace ("" = the client's default). A cold start is priced in
+	// it, and an endpoint whose URL answers 503 is re-read from it to see if it has scaled to zero.
+	Namespace string
 }
 
 const defaultScaleUpTimeout = 5 * time.Minute
@@ -85,7 +88,10 @@ func (c *Client) infer(ctx context.Context, ep *Endpoint, method, path string, b
 }
 
 // inferOpen sends one inference request to ep, handling the cold start of a scaled-to-zero endpoint,
-// and returns the live 2xx response (the caller closes its body).
+// and returns the live 2xx response (the caller closes its body). A cold start over the cost ceiling
+// is refused with a *WakeRefusedError before anything is sent (wake.go). An endpoint believed
+// running whose URL answers 503 is read again: if it has scaled to zero since, the request was not
+// served and goes the cold-start way; otherwise the 503 is returned.
 func (c *Client) inferOpen(ctx context.Context, ep *Endpoint, method, path string, body any, header http.Header, opts CallOptions) (*http.Response, string, error) {
 	cold, err := checkServable(ep)
 	if err != nil {
@@ -102,7 +108,15 @@ func (c *Client) inferOpen(ctx context.Context, ep *Endpoint, method, path strin
 	}
 	if !cold {
 		resp, err := c.open(ctx, req)
-		return resp, req.op, err
+		if err == nil {
+			return resp, req.op, nil
+		}
+		if ep = c.scaledToZeroSince(ctx, ep, err, opts); ep == nil {
+			return nil, req.op, err
+		}
+	}
+	if err := c.guardWake(ctx, ep, opts, !cold); err != nil {
+		return nil, req.op, err
 	}
 	resp, err := c.wake(ctx, ep, req, opts)
 	return resp, req.op, err

@@ -309,13 +309,62 @@ func TestColdStartGivesUpAfterScaleUpTimeout(t *testing.T) {
 	assert.Equal(t, "10", d.all()[0].header.Get("X-Scale-Up-Timeout"))
 }
 
+// TestRunningEndpointDoesNotRetryInferencePost: a 503 from an endpoint believed running is returned
+// as is unless reading the endpoint again shows it has scaled to zero since (same URL): then the POST
+// was not served and is sent again as a cold start.
 func TestRunningEndpointDoesNotRetryInferencePost(t *testing.T) {
-	d := newDataPlane(t, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusServiceUnavailable) })
-	c, _ := newTestClient(t, d.srv)
-	_, err := c.TextGeneration(t.Context(), d.endpoint(StateRunning), TextGenerationRequest{Inputs: "Hi"}, CallOptions{})
-	require.Error(t, err)
-	assert.Len(t, d.all(), 1)
-	assert.Empty(t, d.all()[0].header.Get("X-Scale-Up-Timeout"))
+	for _, tc := range []struct {
+		name       string
+		state      State
+		otherURL   bool
+		apiStatus  int
+		wantPosts  int
+		wantWakeUp bool
+	}{
+		{name: "still running", state: StateRunning, wantPosts: 1},
+		{name: "scaled to zero since", state: StateScaledToZero, wantPosts: 2, wantWakeUp: true},
+		{name: "scaled to zero, another URL", state: StateScaledToZero, otherURL: true, wantPosts: 1},
+		{name: "endpoint unreadable", apiStatus: http.StatusNotFound, wantPosts: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d *dataPlane
+			d = newDataPlane(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				switch {
+				case r.URL.Path == "/v2/endpoint/acme/ep" && tc.apiStatus != 0:
+					w.WriteHeader(tc.apiStatus)
+				case r.URL.Path == "/v2/endpoint/acme/ep":
+					ep := d.endpoint(tc.state)
+					if tc.otherURL {
+						ep.Status.URL += "/elsewhere"
+					}
+					json.NewEncoder(w).Encode(ep)
+				case r.Header.Get("X-Scale-Up-Timeout") != "":
+					w.Write([]byte(`[{"generated_text":"awake"}]`))
+				default:
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
+			})
+			c, _ := newTestClient(t, d.srv)
+			out, err := c.TextGeneration(t.Context(), d.endpoint(StateRunning), TextGenerationRequest{Inputs: "Hi"}, CallOptions{})
+			var posts []recorded
+			for _, r := range d.all() {
+				if r.method == http.MethodPost {
+					posts = append(posts, r)
+				}
+			}
+			require.Len(t, posts, tc.wantPosts)
+			assert.Empty(t, posts[0].header.Get("X-Scale-Up-Timeout"))
+			if tc.wantWakeUp {
+				require.NoError(t, err)
+				assert.Equal(t, "awake", out.GeneratedText)
+				assert.NotEmpty(t, posts[1].header.Get("X-Scale-Up-Timeout"))
+				return
+			}
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, http.StatusServiceUnavailable, apiErr.Status, "the inference 503 is what is returned")
+		})
+	}
 }
 
 func TestCall(t *testing.T) {
