@@ -341,6 +341,17 @@ func TestE2EPassThroughResourcesAreIsolated(t *testing.T) {
 			waitPolls(t, emu, 6)
 			assert.Empty(t, drainUpdates(bob), "bob hears nothing of alice's endpoint")
 
+			// An endpoint of alice's appearing changes her resource list, and only hers: bob's
+			// session does not even learn when it happened.
+			createRunning(t, owner, "alice-new")
+			select {
+			case <-alice.listChanged:
+			case <-time.After(20 * time.Second):
+				t.Fatal("alice got no notifications/resources/list_changed after her endpoint appeared")
+			}
+			waitPolls(t, emu, 6)
+			assert.Zero(t, len(bob.listChanged), "bob hears nothing of alice's endpoints coming and going")
+
 			for who, want := range map[string][]string{"alice": {"alice", "alice-org"}, "bob": {"bob"}} {
 				s := map[string]*resourceSession{"alice": alice, "bob": bob}[who]
 				res, err := s.Complete(t.Context(), &sdk.CompleteParams{Ref: &sdk.CompleteReference{Type: "ref/resource", URI: resources.URITemplate},
