@@ -14,12 +14,15 @@ import (
 // emulatorWorkers is the number of keep-alive clients of the emulator runs.
 const emulatorWorkers = 8
 
+// emulatorRounds is how many times each emulator run is repeated.
+const emulatorRounds = 3
+
 // tgiBody is a text-generation request: 20 new tokens with details.
 const tgiBody = `{"inputs":"Explain inference endpoints in one sentence.","parameters":{"max_new_tokens":20,"details":true}}`
 
-// measureEmulator sends GET /v2/endpoint/{ns}/{name}, then TGI's POST / on
-// the endpoint's URL, each from emulatorWorkers workers for o.emuFor, and
-// reports requests per second.
+// measureEmulator sends GET /v2/endpoint/{ns}/{name}, and TGI's POST / on
+// the endpoint's URL, each from emulatorWorkers workers for o.emuFor in all,
+// and reports requests per second.
 func measureEmulator(ctx context.Context, e *env, o options, r *report) error {
 	ns, err := e.client.DefaultNamespace(ctx)
 	if err != nil {
@@ -48,13 +51,23 @@ func measureEmulator(ctx context.Context, e *env, o options, r *report) error {
 			return req, err
 		}},
 	}
-	for _, run := range runs {
-		rate, err := requestRate(ctx, o.emuFor, token, run.req)
-		if err != nil {
-			return fmt.Errorf("%s: %w", run.name, err)
+	// Rounds alternate the two runs so both see the same machine state; the
+	// median round damps a burst of other work on the machine.
+	rates := make([][]float64, len(runs))
+	slice := o.emuFor / emulatorRounds
+	for range emulatorRounds {
+		for i, run := range runs {
+			rate, err := requestRate(ctx, slice, token, run.req)
+			if err != nil {
+				return fmt.Errorf("%s: %w", run.name, err)
+			}
+			rates[i] = append(rates[i], rate)
 		}
+	}
+	for i, run := range runs {
+		rate := medianFloat(rates[i])
 		r.line(fmt.Sprintf("%s, %d keep-alive workers, %s", run.name, emulatorWorkers, o.emuFor),
-			fmt.Sprintf("%.0f req/s", rate), "≥ 10,000 req/s", check(rate >= 10000))
+			fmt.Sprintf("%.0f req/s (median of %d runs)", rate, emulatorRounds), "≥ 10,000 req/s", check(rate >= 10000))
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ func main() {
 	flag.Var(&o.sessions, "sessions", "concurrent streamable HTTP sessions, comma-separated: one throughput run per count")
 	flag.DurationVar(&o.throughput, "throughput-time", 3*time.Second, "length of each throughput run")
 	flag.IntVar(&o.idle, "idle-sessions", 200, "idle streamable HTTP sessions opened for the memory per session")
-	flag.DurationVar(&o.emuFor, "emulator-time", 2*time.Second, "length of each emulator req/s run (GET, POST)")
+	flag.DurationVar(&o.emuFor, "emulator-time", 3*time.Second, "length of each emulator req/s measurement (GET, POST), split in 3 alternating rounds")
 	flag.IntVar(&o.notifySamples, "notify-samples", 30, "state changes timed per subscription count (1, 100, 1000)")
 	flag.BoolVar(&o.strict, "strict", false, "exit with status 1 when a target is missed")
 	quick := flag.Bool("quick", false, "few iterations: a smoke run of every measurement, figures not meaningful")
