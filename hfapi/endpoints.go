@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Whoami returns the Hub identity of the token.
@@ -111,9 +112,19 @@ func (c *Client) Get(ctx context.Context, namespace, name string) (*Endpoint, er
 	if err != nil {
 		return nil, err
 	}
-	var ep Endpoint
-	if err := c.getJSON(ctx, "get endpoint "+ns+"/"+name, endpointURL(c.api, "endpoint", ns, name), &ep); err != nil {
+	return c.get(ctx, ns, name, nil)
+}
+
+// get reads one endpoint; pace (optional) replaces the sleep between retries (see request.pace).
+func (c *Client) get(ctx context.Context, ns, name string, pace func(context.Context, time.Duration) error) (*Endpoint, error) {
+	op := "get endpoint " + ns + "/" + name
+	resp, err := c.send(ctx, request{op: op, method: http.MethodGet, url: endpointURL(c.api, "endpoint", ns, name), pace: pace})
+	if err != nil {
 		return nil, err
+	}
+	var ep Endpoint
+	if err := json.Unmarshal(resp.body, &ep); err != nil {
+		return nil, fmt.Errorf("%s: decoding response: %w", op, err)
 	}
 	return &ep, nil
 }

@@ -51,6 +51,9 @@ type request struct {
 	body    any // JSON-encoded when non-nil
 	header  http.Header
 	noRetry bool // a GET that must not be retried (e.g. a health probe inside a polling loop)
+	// pace, when set, replaces the clock's Sleep between retries, so that a caller can report
+	// progress during a long Retry-After and end the retries at its own deadline (Wait).
+	pace func(ctx context.Context, d time.Duration) error
 }
 
 // endpointURL joins escaped path segments under base.
@@ -145,7 +148,11 @@ func (c *Client) open(ctx context.Context, req request) (*http.Response, error) 
 		if c.clock.Now().Add(delay).Sub(start) > policy.MaxElapsed {
 			return nil, final
 		}
-		if err := c.clock.Sleep(ctx, delay); err != nil {
+		sleep := c.clock.Sleep
+		if req.pace != nil {
+			sleep = req.pace
+		}
+		if err := sleep(ctx, delay); err != nil {
 			return nil, fmt.Errorf("%w (gave up retrying: %w)", final, err)
 		}
 	}

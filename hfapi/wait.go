@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,7 +19,7 @@ type WaitOptions struct {
 
 // Progress reports what a wait (or a cold start) is doing.
 type Progress struct {
-	Endpoint  *Endpoint // latest state seen (nil before the first fetch)
+	Endpoint  *Endpoint // latest state seen (nil before the first fetch: heartbeats of a slow first poll)
 	State     State
 	Message   string // e.g. "initializing — 0/1 replicas ready"
 	Elapsed   time.Duration
@@ -39,7 +40,8 @@ func (c *Client) Wait(ctx context.Context, namespace, name string, opts WaitOpti
 	if err != nil {
 		return nil, err
 	}
-	w := waiter{c: c, ns: ns, name: name, opts: opts, start: c.clock.Now()}
+	now := c.clock.Now()
+	w := waiter{c: c, ns: ns, name: name, opts: opts, start: now, lastSent: now}
 	if w.opts.Poll <= 0 {
 		w.opts.Poll = defaultPoll
 	}
@@ -52,10 +54,12 @@ type waiter struct {
 	opts     WaitOptions
 	start    time.Time
 	last     *Endpoint
-	lastKey  string
-	lastSent time.Time
 	healthy  bool
 	failures int // consecutive failed polls
+
+	mu       sync.Mutex // report: a poll's heartbeat goroutine reports too
+	lastKey  string
+	lastSent time.Time
 }
 
 // maxWaitFailures is how many polls in a row may fail transiently (after the client's own retries)
@@ -85,7 +89,22 @@ func (w *waiter) lastState() State {
 
 func (w *waiter) run(ctx context.Context) (*Endpoint, error) {
 	for {
-		ep, err := w.c.Get(ctx, w.ns, w.name)
+		var ep *Endpoint
+		healthy := false
+		err := w.busy(ctx, func(ctx context.Context) error {
+			var err error
+			if ep, err = w.c.get(ctx, w.ns, w.name, w.pace); err != nil {
+				return err
+			}
+			if ep.Status.State == StateRunning && ep.Status.URL != "" {
+				healthy = w.c.healthy(ctx, ep)
+			}
+			return nil
+		})
+		var timeout *WaitTimeoutError
+		if errors.As(err, &timeout) {
+			return w.last, timeout
+		}
 		if err != nil {
 			if !w.tolerate(ctx, err) {
 				return w.last, fmt.Errorf("waiting for %s/%s: %w", w.ns, w.name, err)
@@ -96,16 +115,12 @@ func (w *waiter) run(ctx context.Context) (*Endpoint, error) {
 			continue
 		}
 		w.failures = 0
-		w.last = ep
+		w.last, w.healthy = ep, healthy
 		switch ep.Status.State {
 		case StateFailed:
 			return ep, &EndpointFailedError{Endpoint: ep, Reason: "failed to deploy"}
 		case StateUpdateFailed:
 			return ep, &EndpointFailedError{Endpoint: ep, Reason: "failed to update"}
-		case StateRunning:
-			if ep.Status.URL != "" {
-				w.healthy = w.c.healthy(ctx, ep)
-			}
 		}
 		w.report(ep, false)
 		if ep.Status.State == StateRunning && w.healthy {
@@ -117,38 +132,109 @@ func (w *waiter) run(ctx context.Context) (*Endpoint, error) {
 	}
 }
 
+// busy runs one poll (its requests and their retries) within the time left before the timeout,
+// reporting heartbeats while a request is outstanding: the API may hold a request, or ask for a
+// long Retry-After (see pace), and the caller should still see progress. It returns a
+// *WaitTimeoutError when the timeout ends the poll.
+func (w *waiter) busy(ctx context.Context, poll func(context.Context) error) error {
+	pctx := ctx
+	if w.opts.Timeout > 0 {
+		left := w.start.Add(w.opts.Timeout).Sub(w.c.clock.Now())
+		if left <= 0 {
+			return w.timeout()
+		}
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithTimeout(ctx, left)
+		defer cancel()
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(w.c.heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				w.beatIfDue()
+			}
+		}
+	}()
+	err := poll(pctx)
+	close(done)
+	wg.Wait()
+	if err != nil && ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+		return w.timeout() // the time left ran out during a request
+	}
+	return err
+}
+
+func (w *waiter) timeout() *WaitTimeoutError {
+	return &WaitTimeoutError{Last: w.last, Timeout: w.opts.Timeout}
+}
+
+// pace is a poll's sleep between retries: heartbeats go on and the timeout ends it.
+func (w *waiter) pace(ctx context.Context, d time.Duration) error {
+	return w.sleepUntil(ctx, w.c.clock.Now().Add(d))
+}
+
 // pause sleeps until the next poll, emitting heartbeats at least every heartbeatPeriod.
 func (w *waiter) pause(ctx context.Context, state State) error {
 	interval := w.opts.Poll
 	if state.Transitional() || (state == StateRunning && !w.healthy) {
 		interval = min(interval, fastPoll)
 	}
-	next := w.c.clock.Now().Add(interval)
+	return w.sleepUntil(ctx, w.c.clock.Now().Add(interval))
+}
+
+// sleepUntil sleeps until next, emitting heartbeats at least every heartbeatPeriod; it returns a
+// *WaitTimeoutError once the timeout is reached.
+func (w *waiter) sleepUntil(ctx context.Context, next time.Time) error {
 	for {
 		now := w.c.clock.Now()
 		if w.opts.Timeout > 0 && now.Sub(w.start) >= w.opts.Timeout {
-			return &WaitTimeoutError{Last: w.last, Timeout: w.opts.Timeout}
+			return w.timeout()
 		}
 		if !now.Before(next) {
 			return nil
 		}
-		d := min(next.Sub(now), w.lastSent.Add(w.c.heartbeat).Sub(now))
+		d := min(next.Sub(now), w.nextBeat().Sub(now))
 		if w.opts.Timeout > 0 {
 			d = min(d, w.start.Add(w.opts.Timeout).Sub(now))
 		}
 		if err := w.c.clock.Sleep(ctx, max(d, 0)); err != nil {
 			return fmt.Errorf("waiting for %s/%s (last state %s): %w", w.ns, w.name, w.lastState(), err)
 		}
-		if !w.c.clock.Now().Before(w.lastSent.Add(w.c.heartbeat)) {
-			w.report(w.last, true)
-		}
+		w.beatIfDue()
+	}
+}
+
+func (w *waiter) nextBeat() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastSent.Add(w.c.heartbeat)
+}
+
+// beatIfDue reports a heartbeat when the last report is heartbeatPeriod old.
+func (w *waiter) beatIfDue() {
+	if !w.c.clock.Now().Before(w.nextBeat()) {
+		w.report(w.last, true)
 	}
 }
 
 // report calls OnProgress when the state changed, or when heartbeat is due.
 func (w *waiter) report(ep *Endpoint, heartbeat bool) {
-	if ep == nil {
-		w.lastSent = w.c.clock.Now() // nothing fetched yet: nothing to report, but the beat is taken
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ep == nil { // only heartbeats come before the first state is read
+		w.lastSent = w.c.clock.Now()
+		if w.opts.OnProgress != nil {
+			w.opts.OnProgress(Progress{Message: fmt.Sprintf("waiting for %s/%s: its state has not been read yet", w.ns, w.name),
+				Elapsed: w.lastSent.Sub(w.start), Heartbeat: true})
+		}
 		return
 	}
 	key := fmt.Sprintf("%s|%d|%d|%t", ep.Status.State, ep.Status.ReadyReplica, ep.Status.TargetReplica, w.healthy)

@@ -23,6 +23,7 @@ type phase struct {
 	ready, total int
 	url          bool
 	health       int
+	code         int // when set, GET answers this status with Retry-After: 8 instead
 }
 
 // lifecycle is a fake API whose endpoint walks through phases, one per GET (the last repeats).
@@ -57,6 +58,12 @@ func (l *lifecycle) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	l.gets++
 	p := l.current()
+	if p.code != 0 {
+		w.Header().Set("Retry-After", "8")
+		w.WriteHeader(p.code)
+		w.Write([]byte(`{"error":"slow down"}`))
+		return
+	}
 	status := map[string]any{"state": p.state, "message": "m", "readyReplica": p.ready, "targetReplica": p.total,
 		"createdAt": "2024-01-01T00:00:00Z", "updatedAt": "2024-01-01T00:00:00Z"}
 	if p.url {
@@ -202,4 +209,100 @@ func TestWaitSurvivesShortAPIOutage(t *testing.T) {
 	_, err = c2.Wait(t.Context(), "acme", "my-endpoint-name", WaitOptions{})
 	require.Error(t, err)
 	assert.Equal(t, maxWaitFailures+1, s2.count(getPath), "a lasting outage ends the wait")
+}
+
+// gaps are the times between consecutive progress reports, from the start of the wait.
+func (p *progressLog) gaps() []time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []time.Duration
+	prev := time.Duration(0)
+	for _, pr := range p.got {
+		out = append(out, pr.Elapsed-prev)
+		prev = pr.Elapsed
+	}
+	return out
+}
+
+func TestWaitHeartbeatsThroughRetryAfter(t *testing.T) {
+	phases := []phase{{state: StateInitializing, total: 1}}
+	for range 6 {
+		phases = append(phases, phase{code: http.StatusTooManyRequests})
+	}
+	phases = append(phases, phase{state: StateRunning, ready: 1, total: 1, url: true, health: 200})
+	l := newLifecycle(t, phases...)
+	c, clk := newTestClient(t, l.srv)
+	var log progressLog
+	ep, err := c.Wait(t.Context(), "acme", "ep", WaitOptions{OnProgress: log.add})
+	require.NoError(t, err)
+	assert.Equal(t, StateRunning, ep.Status.State)
+	assert.Equal(t, 8, l.gets)
+	require.Greater(t, len(log.got), 5, log.summary())
+	for i, g := range log.gaps() {
+		assert.LessOrEqual(t, g, heartbeatPeriod, "report %d of %v", i, log.summary())
+	}
+	assert.Contains(t, clk.Sleeps(), 3*time.Second, "a Retry-After of 8 s is slept in pieces between heartbeats")
+}
+
+func TestWaitTimeoutCutsRetryAfterShort(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		phases []phase
+		last   State
+	}{
+		{"first poll", []phase{{code: http.StatusTooManyRequests}}, ""},
+		{"later poll", []phase{{state: StateInitializing, total: 1}, {code: http.StatusTooManyRequests}}, StateInitializing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLifecycle(t, tc.phases...)
+			c, clk := newTestClient(t, l.srv)
+			var log progressLog
+			_, err := c.Wait(t.Context(), "acme", "ep", WaitOptions{Timeout: 20 * time.Second, OnProgress: log.add})
+			var timeout *WaitTimeoutError
+			require.ErrorAs(t, err, &timeout)
+			assert.Equal(t, 20*time.Second, timeout.Timeout)
+			assert.Equal(t, 20*time.Second, clk.Now().Sub(newFakeClock().Now()), "the wait ends at its timeout, not after the retries")
+			if tc.last == "" {
+				assert.Nil(t, timeout.Last)
+			} else {
+				require.NotNil(t, timeout.Last)
+				assert.Equal(t, tc.last, timeout.Last.Status.State)
+			}
+			require.NotEmpty(t, log.got)
+			for i, g := range log.gaps() {
+				assert.LessOrEqual(t, g, heartbeatPeriod, "report %d of %v", i, log.summary())
+			}
+			assert.GreaterOrEqual(t, log.got[len(log.got)-1].Elapsed, 15*time.Second)
+			if tc.last == "" {
+				assert.Nil(t, log.got[0].Endpoint)
+				assert.Contains(t, log.got[0].Message, "has not been read yet")
+			}
+		})
+	}
+}
+
+func TestWaitTimeoutCutsAHeldRequestShort(t *testing.T) {
+	held := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // hold the poll like a stalled API until the client gives up
+		case <-r.Context().Done():
+		case <-held:
+		}
+	}))
+	t.Cleanup(func() { close(held); srv.Close() })
+	c, _ := newTestClient(t, srv)
+	c.clock, c.heartbeat = realClock{}, 5*time.Millisecond // the request is held in real time
+	beats := make(chan Progress, 100)
+	_, err := c.Wait(t.Context(), "acme", "ep", WaitOptions{Timeout: 300 * time.Millisecond, OnProgress: func(p Progress) {
+		select {
+		case beats <- p:
+		default:
+		}
+	}})
+	var timeout *WaitTimeoutError
+	require.ErrorAs(t, err, &timeout)
+	require.NotEmpty(t, beats, "heartbeats while the request is held")
+	p := <-beats
+	assert.True(t, p.Heartbeat)
+	assert.Nil(t, p.Endpoint)
 }
