@@ -5,7 +5,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -144,4 +146,42 @@ func flagTable(t *testing.T, cmd string) string {
 		fmt.Fprintf(&b, "| %s` | %s | %s | %s |\n", name, env, def, cell(usage))
 	}
 	return b.String()
+}
+
+// TestREADMENamesEveryEnvironmentVariable: every environment variable the
+// product reads (a string literal HF_…, MCP_… or XDG_… in non-test code outside
+// bench/, examples/ and compat/) is documented in README.md.
+func TestREADMENamesEveryEnvironmentVariable(t *testing.T) {
+	raw, err := os.ReadFile(readmePath)
+	require.NoError(t, err)
+	envName := regexp.MustCompile(`"((?:HF|MCP|XDG)_[A-Z0-9_]+)"`)
+	seen := map[string]string{}
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case "bench", "examples", "compat", "testdata", ".git":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range envName.FindAllSubmatch(src, -1) {
+			seen[string(m[1])] = path
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.NotEmpty(t, seen)
+	for name, path := range seen {
+		require.True(t, bytes.Contains(raw, []byte("`"+name+"`")), "%s (read in %s) is not documented in README.md", name, path)
+	}
 }
