@@ -43,11 +43,23 @@ func (c *Client) DefaultNamespace(ctx context.Context) (string, error) {
 	return c.ns, nil
 }
 
+// namespace returns ns, checked, or the default namespace when ns is empty.
 func (c *Client) namespace(ctx context.Context, ns string) (string, error) {
+	if ns == "" {
+		ns = c.cfg.Namespace
+	}
 	if ns != "" {
-		return ns, nil
+		return ns, ValidateNamespace(ns)
 	}
 	return c.DefaultNamespace(ctx)
+}
+
+// target checks an endpoint name and resolves its namespace, before any request about it is sent.
+func (c *Client) target(ctx context.Context, namespace, name string) (string, error) {
+	if err := ValidateName(name); err != nil {
+		return "", err
+	}
+	return c.namespace(ctx, namespace)
 }
 
 // List returns the endpoints of a namespace ("" = default). "*" lists the user's own namespace and
@@ -108,7 +120,7 @@ func (c *Client) listOne(ctx context.Context, ns string) ([]Endpoint, error) {
 
 // Get returns one endpoint.
 func (c *Client) Get(ctx context.Context, namespace, name string) (*Endpoint, error) {
-	ns, err := c.namespace(ctx, namespace)
+	ns, err := c.target(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +189,7 @@ func (c *Client) Update(ctx context.Context, namespace, name string, spec Update
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	ns, err := c.namespace(ctx, namespace)
+	ns, err := c.target(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +236,7 @@ func (c *Client) ScaleToZero(ctx context.Context, namespace, name string) (*Endp
 // Resume restarts a paused endpoint. With runningOK, an "already running" answer returns the endpoint.
 // Resuming an endpoint whose estimated cost is over the ceiling needs a confirmation, like Create.
 func (c *Client) Resume(ctx context.Context, namespace, name string, runningOK bool, opts ...ActionOption) (*Endpoint, error) {
-	ns, err := c.namespace(ctx, namespace)
+	ns, err := c.target(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +253,7 @@ func (c *Client) Resume(ctx context.Context, namespace, name string, runningOK b
 }
 
 func (c *Client) action(ctx context.Context, namespace, name, verb string) (*Endpoint, error) {
-	ns, err := c.namespace(ctx, namespace)
+	ns, err := c.target(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +345,7 @@ func (c *Client) CreateFromCatalog(ctx context.Context, namespace string, spec C
 
 // Metrics returns the endpoint's OpenMetrics text.
 func (c *Client) Metrics(ctx context.Context, namespace, name string) (string, error) {
-	ns, err := c.namespace(ctx, namespace)
+	ns, err := c.target(ctx, namespace, name)
 	if err != nil {
 		return "", err
 	}

@@ -219,11 +219,8 @@ func (c *Client) MaxHourlyCost() (float64, bool) { return c.ceiling, c.ceiling >
 // PrepareDelete fetches the endpoint and returns the plan of its deletion with a token for Delete.
 // It changes nothing.
 func (c *Client) PrepareDelete(ctx context.Context, namespace, name string) (*Plan, error) {
-	ns, err := c.namespace(ctx, namespace)
+	ns, err := c.target(ctx, namespace, name)
 	if err != nil {
-		return nil, err
-	}
-	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
 	ep, err := c.Get(ctx, ns, name)
@@ -265,7 +262,7 @@ func (c *Client) redeem(token string, claims confirm.Claims) error {
 // (same createdAt). It returns the endpoint as last seen before deletion. This is the only way this
 // package sends a DELETE request.
 func (c *Client) Delete(ctx context.Context, namespace, name, token string) (*Endpoint, error) {
-	ns, err := c.namespace(ctx, namespace)
+	ns, err := c.target(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}

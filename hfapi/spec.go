@@ -91,6 +91,31 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// ValidateNamespace checks a namespace (a Hugging Face user or organisation name) the way the Hub
+// checks the namespace of a repository id, before it goes into a request path.
+func ValidateNamespace(ns string) error {
+	const rule = "give a Hugging Face user or organisation name: 1–96 letters, digits, '-', '_' or '.', " +
+		"starting and ending with a letter, digit or '_', without \"--\" or \"..\" (e.g. \"my-org\")"
+	switch {
+	case ns == "*":
+		return &ValidationError{"namespace", "\"*\" (every namespace) is only accepted when listing endpoints; " + rule}
+	case len(ns) > 96:
+		return &ValidationError{"namespace", fmt.Sprintf("%q is %d characters long; %s", ns, len(ns), rule)}
+	case strings.Contains(ns, "--") || strings.Contains(ns, ".."):
+		return &ValidationError{"namespace", fmt.Sprintf("%q contains \"--\" or \"..\"; %s", ns, rule)}
+	}
+	for i, r := range ns {
+		word := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_'
+		if !word && r != '-' && r != '.' {
+			return &ValidationError{"namespace", fmt.Sprintf("%q contains %q; %s", ns, r, rule)}
+		}
+		if !word && (i == 0 || i == len(ns)-1) {
+			return &ValidationError{"namespace", fmt.Sprintf("%q starts or ends with %q; %s", ns, r, rule)}
+		}
+	}
+	return nil
+}
+
 // Validate checks the spec before any request is sent.
 func (s CreateSpec) Validate() error {
 	if err := ValidateName(s.Name); err != nil {

@@ -244,14 +244,17 @@ func TestRequestHeaders(t *testing.T) {
 }
 
 func TestPathSegmentsAreEscaped(t *testing.T) {
-	var path atomic.Value
-	_, srv := newScripted(t, func(w http.ResponseWriter, r *http.Request) {
-		path.Store(r.URL.EscapedPath())
-		okEndpoint(t)(w, r)
-	})
+	s, srv := newScripted(t, okEndpoint(t))
 	c, _ := newTestClient(t, srv)
-	_, _ = c.Get(t.Context(), "acme", "../x?y")
-	assert.Equal(t, "/v2/endpoint/acme/..%2Fx%3Fy", path.Load())
+	_, err := c.Get(t.Context(), "acme", "../x?y")
+	var invalid *ValidationError
+	require.ErrorAs(t, err, &invalid, "such a name is refused before any request")
+	s.mu.Lock()
+	assert.Empty(t, s.n, "no request was sent")
+	s.mu.Unlock()
+	// Were one to get through, it would stay one escaped segment.
+	u := endpointURL(c.api, "endpoint", "acme", "../x?y")
+	assert.Equal(t, "/v2/endpoint/acme/..%2Fx%3Fy", u.EscapedPath())
 }
 
 // stall answers nothing until the client gives up on the request.

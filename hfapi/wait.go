@@ -36,7 +36,7 @@ const (
 // with *EndpointFailedError on failed/updateFailed and *WaitTimeoutError after opts.Timeout. A paused
 // or scaled-to-zero endpoint never satisfies it (as in huggingface_hub): resume or call it first.
 func (c *Client) Wait(ctx context.Context, namespace, name string, opts WaitOptions) (*Endpoint, error) {
-	ns, err := c.namespace(ctx, namespace)
+	ns, err := c.target(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
