@@ -170,6 +170,8 @@ type Client struct {
 	caller  string  // binds this client's confirmation tokens to its token (guard.go)
 	ceiling float64 // cost ceiling in USD/h; negative = none
 	prices  priceCache
+
+	catalogRepos catalogCache // CreateFromCatalog's check of the repository
 }
 
 // New checks cfg and returns a client. Empty bases take the defaults of ConfigFromEnv.

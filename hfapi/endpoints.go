@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -307,17 +308,22 @@ type CatalogSpec struct {
 	Accelerator  string // optional: cpu | gpu | neuron
 }
 
-// CreateFromCatalog deploys a catalog model with its tested default configuration. The catalog picks
-// the instance, so the cost checked against the ceiling is the most expensive instance offered for
-// the accelerator (see guard.go); over it, a confirmation is needed, like Create.
+// CreateFromCatalog deploys a catalog model with its tested default configuration. The repository
+// must be one of ListCatalog's (checked first; nothing is sent otherwise). The catalog picks the
+// instance, so the cost checked against the ceiling is the most expensive instance offered for the
+// accelerator (see guard.go); over it, a confirmation is needed, like Create.
 func (c *Client) CreateFromCatalog(ctx context.Context, namespace string, spec CatalogSpec, opts ...ActionOption) (*Endpoint, error) {
-	if strings.TrimSpace(spec.RepoID) == "" {
+	spec.RepoID = strings.TrimSpace(spec.RepoID)
+	if spec.RepoID == "" {
 		return nil, &ValidationError{"repoId", "is required (e.g. \"meta-llama/Llama-3.2-3B-Instruct\"); list_catalog shows the choices"}
 	}
 	if spec.EndpointName != "" {
 		if err := ValidateName(spec.EndpointName); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.checkCatalog(ctx, spec.RepoID); err != nil {
+		return nil, err
 	}
 	ns, err := c.namespace(ctx, namespace)
 	if err != nil {
@@ -367,4 +373,49 @@ func (c *Client) getJSON(ctx context.Context, op string, u *url.URL, out any) er
 		return fmt.Errorf("%s: decoding response: %w", op, err)
 	}
 	return nil
+}
+
+// catalogTTL is how long the catalog's repository list is trusted to say a repository is in it; a
+// repository missing from a cached list is looked up again in a fresh one before it is refused.
+const catalogTTL = 5 * time.Minute
+
+// catalogCache holds the last catalog repository list.
+type catalogCache struct {
+	mu    sync.Mutex
+	repos map[string]bool
+	taken time.Time
+}
+
+// checkCatalog fails with a *ValidationError unless repo is in the Inference Catalog.
+func (c *Client) checkCatalog(ctx context.Context, repo string) error {
+	c.catalogRepos.mu.Lock()
+	fresh := c.catalogRepos.repos != nil && c.clock.Now().Sub(c.catalogRepos.taken) < catalogTTL
+	known := fresh && c.catalogRepos.repos[repo]
+	c.catalogRepos.mu.Unlock()
+	if known {
+		return nil
+	}
+	models, err := c.ListCatalog(ctx)
+	if err != nil {
+		return fmt.Errorf("create endpoint from catalog %s: checking the repository is in the catalog: %w", repo, err)
+	}
+	repos := make(map[string]bool, len(models))
+	for _, m := range models {
+		repos[m] = true
+	}
+	c.catalogRepos.mu.Lock()
+	c.catalogRepos.repos, c.catalogRepos.taken = repos, c.clock.Now()
+	c.catalogRepos.mu.Unlock()
+	if repos[repo] {
+		return nil
+	}
+	msg := fmt.Sprintf("%q is not in the Inference Catalog, so it cannot be deployed from it", repo)
+	for _, m := range models {
+		if strings.EqualFold(m, repo) {
+			msg += fmt.Sprintf(" (did you mean %q?)", m)
+			break
+		}
+	}
+	return &ValidationError{"repoId", msg + "; call list_catalog (Client.ListCatalog) to see the deployable repositories, " +
+		"or create_endpoint (Client.Create) to deploy any other model with a configuration of your choice"}
 }

@@ -508,3 +508,44 @@ func funcName(d ast.Decl) string {
 	}
 	return "(declaration)"
 }
+
+func TestCreateFromCatalogChecksTheRepository(t *testing.T) {
+	g := newGuardEnv(t)
+	ctx := t.Context()
+	deploys := func() int64 { return g.emu.Requests(http.MethodPost, routeDeploy) }
+	lists := func() int64 { return g.emu.Requests(http.MethodGet, "/api/catalog/repo-list") }
+
+	for _, ceiling := range []float64{0, hfapi.NoCostCeiling} {
+		c := g.client(t, func(cfg *hfapi.Config) { cfg.MaxHourlyCost = ceiling })
+		_, err := c.CreateFromCatalog(ctx, "", hfapi.CatalogSpec{RepoID: "nobody/not-a-model", Accelerator: "gpu"})
+		var invalid *hfapi.ValidationError
+		require.ErrorAs(t, err, &invalid, "ceiling %v: %v", ceiling, err)
+		assert.Equal(t, "repoId", invalid.Field)
+		for _, want := range []string{`"nobody/not-a-model" is not in the Inference Catalog`, "list_catalog", "ListCatalog", "create_endpoint"} {
+			assert.Contains(t, err.Error(), want)
+		}
+		assert.NotContains(t, err.Error(), "confirmation")
+		assert.Zero(t, deploys())
+	}
+
+	c := g.client(t)
+	_, err := c.CreateFromCatalog(ctx, "", hfapi.CatalogSpec{RepoID: "baai/BGE-base-en-v1.5"})
+	assert.ErrorContains(t, err, `did you mean "BAAI/bge-base-en-v1.5"?`)
+	listed := lists()
+	for _, name := range []string{"bge-one", "bge-two"} {
+		_, err = c.CreateFromCatalog(ctx, "", hfapi.CatalogSpec{RepoID: " BAAI/bge-base-en-v1.5 ", EndpointName: name, Accelerator: "cpu"})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, listed, lists(), "the catalog list is reused")
+	assert.EqualValues(t, 2, deploys())
+	_, err = c.CreateFromCatalog(ctx, "", hfapi.CatalogSpec{RepoID: "nobody/else"})
+	require.Error(t, err)
+	assert.Equal(t, listed+1, lists(), "a repository missing from the cached list is looked up afresh")
+
+	// A catalog that cannot be read stops the deploy too.
+	require.NoError(t, g.emu.InjectFault(emulator.Fault{Method: http.MethodGet, Route: "/api/catalog/repo-list", Status: http.StatusInternalServerError}))
+	flaky := g.client(t, func(cfg *hfapi.Config) { cfg.Retry = hfapi.RetryPolicy{MaxAttempts: 1} })
+	_, err = flaky.CreateFromCatalog(ctx, "", hfapi.CatalogSpec{RepoID: "BAAI/bge-base-en-v1.5", Accelerator: "cpu"})
+	assert.ErrorContains(t, err, "checking the repository is in the catalog")
+	assert.EqualValues(t, 2, deploys())
+}
