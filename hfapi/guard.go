@@ -83,10 +83,14 @@ type Plan struct {
 	Expires  time.Time
 }
 
-// Target returns "namespace/name" (just the namespace when there is no name yet).
+// Target returns "namespace/name" (just the namespace when there is no name yet, just the name when
+// the namespace is unknown).
 func (p *Plan) Target() string {
-	if p.Name == "" {
+	switch {
+	case p.Name == "":
 		return p.Namespace
+	case p.Namespace == "":
+		return p.Name
 	}
 	return p.Namespace + "/" + p.Name
 }

@@ -245,3 +245,19 @@ func TestEndpointScaledToZeroSinceItWasFetched(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, apiErr.Status)
 	assert.EqualValues(t, 1, g.inferenceRequests()-before)
 }
+
+func TestColdStartWithoutANamespaceToPriceIn(t *testing.T) {
+	g := newWakeEnv(t)
+	ctx := t.Context()
+	cold := g.scaledToZero(ctx, t, smallSpec("lost-cold"))
+	// No namespace given or configured, and whoami fails: there is no hardware catalog to price in.
+	c := g.client(t, func(cfg *hfapi.Config) { cfg.Namespace, cfg.Token = "", "hf_org_token" })
+	before := g.inferenceRequests()
+	_, err := c.TextGeneration(ctx, cold, hi, hfapi.CallOptions{})
+	var refused *hfapi.WakeRefusedError
+	require.ErrorAs(t, err, &refused)
+	assert.Nil(t, refused.Plan.Cost)
+	assert.Contains(t, err.Error(), "endpoint lost-cold is scaled to zero")
+	assert.Contains(t, err.Error(), "the namespace to price it in is unknown")
+	assert.Equal(t, before, g.inferenceRequests())
+}
