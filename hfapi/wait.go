@@ -35,6 +35,8 @@ const (
 // Wait polls the endpoint until it is running, has a URL and its health route answers 200. It fails
 // with *EndpointFailedError on failed/updateFailed and *WaitTimeoutError after opts.Timeout. A paused
 // or scaled-to-zero endpoint never satisfies it (as in huggingface_hub): resume or call it first.
+// A poll, its retries (a long Retry-After included) and its health check run within the time left
+// before opts.Timeout, and heartbeats go on meanwhile. The name is checked before any request.
 func (c *Client) Wait(ctx context.Context, namespace, name string, opts WaitOptions) (*Endpoint, error) {
 	ns, err := c.target(ctx, namespace, name)
 	if err != nil {
