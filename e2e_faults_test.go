@@ -5,10 +5,14 @@ package main
 // timeout, dropped connections, malformed JSON), and the MCP tools, driven by
 // the official Go SDK client, retry reads, never repeat a create, and report
 // what is left as clear isError results. A last test scans every transcript
-// and log for the token.
+// (tools, resources, prompts, completions, over every transport) and log for
+// the token.
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -16,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +31,7 @@ import (
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/resources"
 )
 
 // Routes of the management API the faults target.
@@ -230,43 +236,128 @@ func countNamed(t *testing.T, s *session, emu *emulator.Server, name string) int
 // distinctiveToken is a token no output could contain by chance.
 const distinctiveToken = "hf_zQ9xLeakCanary7c4e1b2d8a6f3091"
 
-// transcript records every JSON-RPC message a client sent and received.
-type transcript struct{ lockedBuffer }
+// transcript records what a client sent and everything it received: the
+// JSON-RPC messages of a LoggingTransport over stdio, and over HTTP the bodies
+// of the requests and the status, headers and body of every response (the
+// SDK's HTTP transports cannot be wrapped in a LoggingTransport: it hides the
+// negotiated session from them, so that they open no GET stream and send
+// notifications without their protocol version header).
+type transcript struct {
+	sent lockedBuffer
+
+	mu       sync.Mutex
+	received []*lockedBuffer // one per LoggingTransport or HTTP response
+	logged   *lockedBuffer
+}
+
+// Write takes the lines of a LoggingTransport: "read…" lines are what the
+// client received, the others what it sent.
+func (tr *transcript) Write(p []byte) (int, error) {
+	if !bytes.HasPrefix(p, []byte("read")) {
+		return tr.sent.Write(p)
+	}
+	tr.mu.Lock()
+	if tr.logged == nil {
+		tr.logged = tr.newReceived()
+	}
+	tr.mu.Unlock()
+	return tr.logged.Write(p)
+}
+
+// newReceived adds a buffer for one stream of received bytes; tr.mu is held.
+func (tr *transcript) newReceived() *lockedBuffer {
+	b := &lockedBuffer{}
+	tr.received = append(tr.received, b)
+	return b
+}
+
+// Received returns everything the client received, stream after stream (each
+// kept whole, so that nothing can hide a token by interleaving).
+func (tr *transcript) Received() string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var b strings.Builder
+	for _, r := range tr.received {
+		b.WriteString(r.String())
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// httpClient records the requests it sends and the responses it receives.
+func (tr *transcript) httpClient() *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Body != nil {
+			body, err := io.ReadAll(r.Body)
+			_ = r.Body.Close()
+			if err != nil {
+				return nil, err
+			}
+			_, _ = tr.sent.Write(append(body, '\n'))
+			r = r.Clone(r.Context())
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil {
+			return nil, err
+		}
+		tr.mu.Lock()
+		rec := tr.newReceived()
+		tr.mu.Unlock()
+		fmt.Fprintf(rec, "HTTP %s %v\n", resp.Status, resp.Header)
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(resp.Body, rec), resp.Body}
+		return resp, nil
+	})}
+}
 
 // TestFaultsTokenNeverAppearsInTranscriptsOrLogs drives the server binary
-// over stdio, and the serve command over streamable HTTP, with debug logs,
-// through successes, progress, failures, faults and a confirmed delete, and
-// scans every message either way, the server's stderr and the emulator's log
-// for the token.
+// over stdio, and the serve command over streamable HTTP and legacy SSE, in
+// both protocol eras, with debug logs, through tool calls (successes,
+// progress, failures, faults and a confirmed delete), resources (list,
+// templates, read, subscribe and its notifications, unsubscribe), prompts
+// and completions, and scans everything the server sent, its stderr, the
+// audit log and the emulator's log for the token.
 func TestFaultsTokenNeverAppearsInTranscriptsOrLogs(t *testing.T) {
-	for _, transport := range []string{"stdio", "http"} {
-		t.Run(transport, func(t *testing.T) {
-			emuLog := &lockedBuffer{}
-			emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Tokens: []string{distinctiveToken}, Seed: 7, Timings: fastTimings,
-				Logger: slog.New(slog.NewTextHandler(emuLog, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = emu.Close() })
-			require.Equal(t, distinctiveToken, emu.Token())
+	for _, transport := range transports {
+		for _, era := range eras {
+			t.Run(transport+"/"+era.name, func(t *testing.T) {
+				emuLog := &lockedBuffer{}
+				emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Tokens: []string{distinctiveToken}, Seed: 7, Timings: fastTimings,
+					Logger: slog.New(slog.NewTextHandler(emuLog, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = emu.Close() })
+				require.Equal(t, distinctiveToken, emu.Token())
 
-			wire, stderr, state := &transcript{}, &lockedBuffer{}, t.TempDir()
-			s := canarySession(t, emu, transport, wire, stderr, state)
-			exerciseEverything(t, s, emu)
-			require.NoError(t, s.Close())
-			auditLog := readAuditLogs(t, state)
-			require.Contains(t, auditLog, `"tool":"create_endpoint"`, "mutating calls were audited")
+				wire, stderr, state := &transcript{}, &lockedBuffer{}, t.TempDir()
+				s := canarySession(t, emu, transport, era.version, wire, stderr, state)
+				require.Equal(t, era.want, s.InitializeResult().ProtocolVersion)
+				exerciseEverything(t, s, emu)
+				require.NoError(t, s.Close())
+				auditLog := readAuditLogs(t, state)
+				require.Contains(t, auditLog, `"tool":"create_endpoint"`, "mutating calls were audited")
 
-			require.Contains(t, wire.String(), `"tools/call"`, "the transcript was recorded")
-			require.Contains(t, wire.String(), distinctiveToken, "the client did send the token (as a secret), so the scan can fail")
-			require.Contains(t, stderr.String(), "level=DEBUG", "debug logs were on")
-			for what, text := range map[string]string{"server's messages": fromServer(wire.String()),
-				"server stderr": stderr.String(), "emulator log": emuLog.String(), "audit log": auditLog} {
-				for _, needle := range []string{distinctiveToken, distinctiveToken[3:19], distinctiveToken[16:]} {
-					if i := strings.Index(text, needle); i >= 0 {
-						t.Errorf("the token (%q) appears in the %s: …%s…", needle, what, text[max(0, i-200):min(len(text), i+100)])
+				require.Contains(t, wire.sent.String(), `"tools/call"`, "the transcript was recorded")
+				require.Contains(t, wire.sent.String(), distinctiveToken, "the client did send the token (as a secret), so the scan can fail")
+				require.Contains(t, stderr.String(), "level=DEBUG", "debug logs were on")
+				received := wire.Received()
+				for _, kind := range []string{`"notifications/progress"`, `"notifications/resources/updated"`,
+					`"notifications/resources/list_changed"`, `"resources":[`, `"resourceTemplates":[`, `"contents":[`,
+					`"prompts":[`, `"messages":[`, `"completion":{`, `"isError":true`, `"error":{`} {
+					assert.Contains(t, received, kind, "the scanned transcript holds this kind of message")
+				}
+				for what, text := range map[string]string{"server's messages": received,
+					"server stderr": stderr.String(), "emulator log": emuLog.String(), "audit log": auditLog} {
+					for _, needle := range []string{distinctiveToken, distinctiveToken[3:19], distinctiveToken[16:]} {
+						if i := strings.Index(text, needle); i >= 0 {
+							t.Errorf("the token (%q) appears in the %s: …%s…", needle, what, text[max(0, i-200):min(len(text), i+100)])
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -285,47 +376,63 @@ func readAuditLogs(t *testing.T, dir string) string {
 	return b.String()
 }
 
-// fromServer keeps the messages the client received from a LoggingTransport
-// transcript; what the client sent may hold the token on purpose (a secret).
-func fromServer(transcript string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(transcript, "\n") {
-		if strings.HasPrefix(line, "read: ") {
-			b.WriteString(line + "\n")
-		}
-	}
-	return b.String()
+// canary is a session of the token scan that also records resource notifications.
+type canary struct {
+	*session
+	updated     chan string
+	listChanged chan struct{}
 }
 
 // canarySession connects the Go SDK client, recording the transcript, to the
-// binary over stdio or to the serve command over streamable HTTP.
-func canarySession(t *testing.T, emu *emulator.Server, transport string, wire *transcript, stderr *lockedBuffer, state string) *session {
+// binary over stdio or to the serve command over streamable HTTP or legacy
+// SSE, speaking protocol version (the SDK's default when empty).
+func canarySession(t *testing.T, emu *emulator.Server, transport, version string, wire *transcript, stderr *lockedBuffer, state string) *canary {
 	t.Helper()
-	s := &session{progress: map[string][]*sdk.ProgressNotificationParams{}, arrived: make(chan struct{}, 1), stderr: stderr}
+	s := &canary{session: &session{progress: map[string][]*sdk.ProgressNotificationParams{}, arrived: make(chan struct{}, 1), stderr: stderr},
+		updated: make(chan string, 64), listChanged: make(chan struct{}, 1)}
 	var tr sdk.Transport
-	if transport == "stdio" {
+	switch transport {
+	case "stdio":
 		env := append(backendEnv(t, emu), envAuditLog+"="+filepath.Join(state, "audit.jsonl"))
-		tr = &sdk.CommandTransport{Command: serverCommand(t, stderr, []string{"serve", "--log-level", "debug"}, env...),
-			TerminateDuration: 5 * time.Second}
-	} else {
+		tr = &sdk.LoggingTransport{Writer: wire, Transport: &sdk.CommandTransport{
+			Command: serverCommand(t, stderr, []string{"serve", "--log-level", "debug"}, env...), TerminateDuration: 5 * time.Second}}
+	case "http":
 		t.Setenv(envAuditLog, filepath.Join(state, "audit.jsonl"))
-		tr = &sdk.StreamableClientTransport{Endpoint: serveHTTP(t, emu, "http", stderr, "--log-level", "debug") + "/mcp", MaxRetries: -1}
+		tr = &sdk.StreamableClientTransport{Endpoint: serveHTTP(t, emu, "http", stderr, "--log-level", "debug") + "/mcp", MaxRetries: -1,
+			HTTPClient: wire.httpClient()}
+	case "sse":
+		t.Setenv(envAuditLog, filepath.Join(state, "audit.jsonl"))
+		tr = &sdk.SSEClientTransport{Endpoint: serveHTTP(t, emu, "sse", stderr, "--log-level", "debug") + "/sse", HTTPClient: wire.httpClient()}
+	default:
+		t.Fatalf("unknown transport %q", transport)
 	}
 	client := sdk.NewClient(&sdk.Implementation{Name: "canary", Version: "1"}, &sdk.ClientOptions{
 		ProgressNotificationHandler: s.onProgress,
 		ElicitationHandler: func(_ context.Context, req *sdk.ElicitRequest) (*sdk.ElicitResult, error) {
 			return &sdk.ElicitResult{Action: "accept", Content: map[string]any{"confirm": "emulator-user/canary"}}, nil
 		},
+		ResourceUpdatedHandler: func(_ context.Context, req *sdk.ResourceUpdatedNotificationRequest) {
+			s.updated <- req.Params.URI
+		},
+		ResourceListChangedHandler: func(context.Context, *sdk.ResourceListChangedRequest) {
+			select {
+			case s.listChanged <- struct{}{}:
+			default:
+			}
+		},
 	})
-	cs, err := client.Connect(t.Context(), &sdk.LoggingTransport{Transport: tr, Writer: wire}, nil)
+	cs, err := client.Connect(t.Context(), tr, &sdk.ClientSessionOptions{ProtocolVersion: version})
 	require.NoError(t, err, "server stderr:\n%s", stderr)
 	s.ClientSession = cs
 	return s
 }
 
-// exerciseEverything makes calls that succeed, report progress, fail in the
-// tool, fail in the API and meet injected faults.
-func exerciseEverything(t *testing.T, s *session, emu *emulator.Server) {
+// exerciseEverything makes tool calls that succeed, report progress, fail in
+// the tool, fail in the API and meet injected faults, and uses resources,
+// subscriptions, prompts and completions, so that the server sends every
+// kind of message it has.
+func exerciseEverything(t *testing.T, c *canary, emu *emulator.Server) {
+	s := c.session
 	ok(t, s, emu, "whoami", map[string]any{})
 	ok(t, s, emu, "list_hardware", map[string]any{"accelerator": "cpu"})
 	spec := cpuSpec("canary", "openai-community/gpt2", "text-generation")
@@ -333,6 +440,10 @@ func exerciseEverything(t *testing.T, s *session, emu *emulator.Server) {
 	spec["secrets"] = map[string]any{"HF_TOKEN": distinctiveToken} // a user pasting the token as a secret
 	spec["env"] = map[string]any{"NOTE": "harmless"}
 	ok(t, s, emu, "create_endpoint", spec, "canary-create")
+	uri := exerciseCanaryReads(t, c)
+	require.NoError(t, c.Subscribe(t.Context(), &sdk.SubscribeParams{URI: uri}))
+	waitPolls(t, emu, 3) // the server watches the endpoint, with a baseline
+
 	ok(t, s, emu, "get_endpoint", map[string]any{"endpoint_name": "canary"})
 	ok(t, s, emu, "list_endpoints", map[string]any{"namespace": "*"})
 	ok(t, s, emu, "text_generation", map[string]any{"endpoint_name": "canary", "prompt": "Echo " + distinctiveToken[:6], "stream": true, "max_new_tokens": 6}, "canary-gen")
@@ -350,10 +461,83 @@ func exerciseEverything(t *testing.T, s *session, emu *emulator.Server) {
 		call(t, s, emu, "get_endpoint", map[string]any{"endpoint_name": "canary"})
 	}
 	emu.ClearFaults()
+	drainCanaryUpdates(c) // what inference changed in the document
 	ok(t, s, emu, "pause_endpoint", map[string]any{"endpoint_name": "canary"})
+	assert.Equal(t, uri, nextCanaryUpdate(t, c), "the subscription heard of the pause")
+	// An endpoint appearing out of band changes the resource list.
+	_, err := outOfBand(t, emu).Create(t.Context(), "", hfapi.CreateSpec{Name: "canary-two", Repository: "openai-community/gpt2",
+		Framework: "pytorch", Task: "text-generation", Accelerator: "cpu", Vendor: "aws", Region: "us-east-1",
+		InstanceType: "intel-spr", InstanceSize: "x1"})
+	require.NoError(t, err)
+	select {
+	case <-c.listChanged:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no notifications/resources/list_changed")
+	}
+	require.NoError(t, c.Unsubscribe(t.Context(), &sdk.UnsubscribeParams{URI: uri}))
+
 	failing(t, s, emu, "text_generation", map[string]any{"endpoint_name": "canary", "prompt": "hi"})
 	if res := call(t, s, emu, "delete_endpoint", map[string]any{"endpoint_name": "canary"}); res.IsError {
 		t.Logf("delete_endpoint: %s", textOf(res))
 	}
 	s.progressFor(t, "canary-create", 1)
+}
+
+// exerciseCanaryReads lists and reads the resources (a missing one too),
+// lists and gets the prompts (one without its required argument), asks for
+// completions, and returns the canary endpoint's resource URI.
+func exerciseCanaryReads(t *testing.T, c *canary) string {
+	ctx := t.Context()
+	list, err := c.ListResources(ctx, nil)
+	require.NoError(t, err)
+	require.Len(t, list.Resources, 1)
+	uri := list.Resources[0].URI
+	_, err = c.ListResourceTemplates(ctx, nil)
+	require.NoError(t, err)
+	res, err := c.ReadResource(ctx, &sdk.ReadResourceParams{URI: uri})
+	require.NoError(t, err)
+	require.Len(t, res.Contents, 1)
+	_, err = c.ReadResource(ctx, &sdk.ReadResourceParams{URI: "hf-endpoints://" + emulator.DefaultUser + "/missing"})
+	require.Error(t, err)
+
+	prompts, err := c.ListPrompts(ctx, nil)
+	require.NoError(t, err)
+	require.NotEmpty(t, prompts.Prompts)
+	args := map[string]map[string]string{"batch_job": {"endpoint_name": "canary"}, "troubleshoot_endpoint": {"endpoint_name": "canary"},
+		"deploy_model": {"repository": "openai-community/gpt2"}}
+	for _, p := range prompts.Prompts {
+		_, err := c.GetPrompt(ctx, &sdk.GetPromptParams{Name: p.Name, Arguments: args[p.Name]})
+		require.NoError(t, err, p.Name)
+	}
+	_, err = c.GetPrompt(ctx, &sdk.GetPromptParams{Name: "batch_job"})
+	require.Error(t, err, "endpoint_name is required")
+
+	for _, ref := range []*sdk.CompleteReference{{Type: "ref/prompt", Name: "batch_job"}, {Type: "ref/resource", URI: resources.URITemplate}} {
+		for _, arg := range []string{"endpoint_name", "namespace"} {
+			_, err := c.Complete(ctx, &sdk.CompleteParams{Ref: ref, Argument: sdk.CompleteParamsArgument{Name: arg, Value: "c"}})
+			require.NoError(t, err, "%s %s", ref.Type, arg)
+		}
+	}
+	return uri
+}
+
+func nextCanaryUpdate(t *testing.T, c *canary) string {
+	t.Helper()
+	select {
+	case uri := <-c.updated:
+		return uri
+	case <-time.After(20 * time.Second):
+		t.Fatal("no notifications/resources/updated")
+		return ""
+	}
+}
+
+func drainCanaryUpdates(c *canary) {
+	for {
+		select {
+		case <-c.updated:
+		default:
+			return
+		}
+	}
 }
