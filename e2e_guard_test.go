@@ -522,6 +522,45 @@ func TestE2EGuardElicitation(t *testing.T) {
 	}
 }
 
+// TestE2EGuardColdStartsOfCostlyHardware: an inference request does not wake
+// a scaled-to-zero endpoint whose hardware costs more than the ceiling; it
+// names resume_endpoint, which asks for the confirmation. A cheap endpoint
+// still wakes on its own.
+func TestE2EGuardColdStartsOfCostlyHardware(t *testing.T) {
+	forEachTransportAndEra(t, fastTimings, func(t *testing.T, emu *emulator.Server, s *session, _ string) {
+		spec := h100x8("big")
+		spec["min_replica"], spec["wait"] = 0, true
+		need := ok(t, s, emu, "create_endpoint", spec)
+		spec["confirmation_token"] = need["confirmation_token"]
+		ready := ok(t, s, emu, "create_endpoint", spec)
+		require.Equal(t, true, ready["ready"])
+		ok(t, s, emu, "scale_endpoint_to_zero", map[string]any{"endpoint_name": "big"})
+
+		generate := map[string]any{"endpoint_name": "big", "prompt": "Hello", "max_new_tokens": 4}
+		posts := emu.Requests("POST", "/e/{id}")
+		msg := failing(t, s, emu, "text_generation", generate)
+		assert.Contains(t, msg, "scaled to zero")
+		assert.Contains(t, msg, "80.00 USD/h")
+		assert.Contains(t, msg, "resume_endpoint")
+		assert.Equal(t, posts, emu.Requests("POST", "/e/{id}"), "nothing reached the endpoint")
+		assert.Equal(t, "scaledToZero", endpointOf(ok(t, s, emu, "get_endpoint", map[string]any{"endpoint_name": "big"}))["state"])
+
+		resume := map[string]any{"endpoint_name": "big", "wait": true}
+		need = ok(t, s, emu, "resume_endpoint", resume)
+		require.Equal(t, "confirmation_required", need["status"])
+		resume["confirmation_token"] = need["confirmation_token"]
+		require.Equal(t, true, ok(t, s, emu, "resume_endpoint", resume)["ready"])
+		assert.NotEmpty(t, ok(t, s, emu, "text_generation", generate)["generated_text"], "once resumed, it serves")
+
+		cheap := cpuSpec("cheap", "openai-community/gpt2", "text-generation")
+		cheap["min_replica"], cheap["wait"] = 0, true
+		ok(t, s, emu, "create_endpoint", cheap)
+		ok(t, s, emu, "scale_endpoint_to_zero", map[string]any{"endpoint_name": "cheap"})
+		generate["endpoint_name"] = "cheap"
+		assert.NotEmpty(t, ok(t, s, emu, "text_generation", generate)["generated_text"], "within the ceiling a request wakes it")
+	})
+}
+
 // TestE2EGuardTokenPath: clients without forms (and every 2025-11-25 SSE
 // session) get a preview and a confirmation_token; only a second call with it acts.
 func TestE2EGuardTokenPath(t *testing.T) {

@@ -49,13 +49,16 @@ func servable(ctx context.Context, call *Call, t Target) (*hfapi.Endpoint, error
 }
 
 // inferenceOptions reports cold-start progress and keeps a heartbeat going
-// while the endpoint wakes; stop must be called when the call returns.
-func inferenceOptions(ctx context.Context, call *Call, ep *hfapi.Endpoint) (opts hfapi.CallOptions, stop func()) {
+// while the endpoint wakes; stop must be called when the call returns. A
+// scaled-to-zero endpoint whose hardware costs more than the ceiling is not
+// woken (hfapi.WakeRefusedError): resume_endpoint asks for a confirmation.
+func inferenceOptions(ctx context.Context, call *Call, t Target, ep *hfapi.Endpoint) (opts hfapi.CallOptions, stop func()) {
+	opts.Namespace = t.Namespace
 	opts.OnProgress = func(p hfapi.Progress) { call.Progress.Report(p.Message) }
 	if ep.Status.State != hfapi.StateScaledToZero {
 		return opts, func() {}
 	}
-	call.Progress.Report(fmt.Sprintf("%s is scaled to zero — waking it (cold start)", ep.Name))
+	call.Progress.Report(fmt.Sprintf("%s is scaled to zero — a request wakes it (cold start)", ep.Name))
 	return opts, call.Progress.Heartbeat(ctx, call.Heartbeat)
 }
 
@@ -112,7 +115,7 @@ var textGeneration = Tool{
 		if err != nil {
 			return TextGenerationResult{}, err
 		}
-		opts, stop := inferenceOptions(ctx, call, ep)
+		opts, stop := inferenceOptions(ctx, call, in.Target, ep)
 		defer stop()
 		var resp *hfapi.TextGenerationResponse
 		if in.Stream {
@@ -202,7 +205,7 @@ var chatCompletion = Tool{
 		if err != nil {
 			return ChatResult{}, err
 		}
-		opts, stop := inferenceOptions(ctx, call, ep)
+		opts, stop := inferenceOptions(ctx, call, in.Target, ep)
 		defer stop()
 		req := hfapi.ChatCompletionRequest{MaxTokens: in.MaxTokens, Temperature: in.Temperature, TopP: in.TopP,
 			Stop: in.Stop, Seed: in.Seed}
@@ -288,7 +291,7 @@ var featureExtraction = Tool{
 		if err != nil {
 			return EmbeddingsResult{}, err
 		}
-		opts, stop := inferenceOptions(ctx, call, ep)
+		opts, stop := inferenceOptions(ctx, call, in.Target, ep)
 		defer stop()
 		vecs, err := call.Client.FeatureExtraction(ctx, ep, hfapi.FeatureExtractionRequest{
 			Inputs: in.Inputs, Normalize: in.Normalize, Truncate: in.Truncate}, opts)
@@ -370,7 +373,7 @@ var textToImage = Tool{
 		if err != nil {
 			return ImageResult{}, err
 		}
-		opts, stop := inferenceOptions(ctx, call, ep)
+		opts, stop := inferenceOptions(ctx, call, in.Target, ep)
 		defer stop()
 		img, err := call.Client.TextToImage(ctx, ep, in.request(), opts)
 		if err != nil {
