@@ -24,12 +24,15 @@ const (
 // Timeouts of the HTTP transport.
 const (
 	sessionIdleTTL     = 30 * time.Minute
-	streamHeartbeat    = 25 * time.Second
 	readHeaderTimeout  = 10 * time.Second
 	idleTimeout        = 120 * time.Second
 	shutdownGrace      = 5 * time.Second
 	maxHeaderBytesHTTP = 64 << 10
 )
+
+// streamHeartbeat is how often an idle streamable HTTP GET stream carries a ping request, so
+// that proxies do not cut it. A variable only so that tests can shorten it.
+var streamHeartbeat = 25 * time.Second
 
 // HTTPHandler serves streamable HTTP at /mcp, legacy SSE at /sse and /message,
 // and /healthz. It is a plain http.Handler, so middleware can wrap it.

@@ -1,0 +1,69 @@
+package mcpserver
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// pingOnTheWire identifies a JSON-RPC ping request in an SSE event.
+const pingOnTheWire = `"method":"ping"`
+
+// An idle GET stream of a legacy (2025-11-25) streamable HTTP session, served by mcp-go's
+// resumable listening stream since the server has an event store, carries ping requests at
+// the heartbeat interval; the SDK client answers them and its session goes on working.
+func TestIdleStreamableGETStreamsCarryHeartbeats(t *testing.T) {
+	defer func(d time.Duration) { streamHeartbeat = d }(streamHeartbeat)
+	streamHeartbeat = 20 * time.Millisecond
+	s := newServer(t, Options{})
+	base := serve(t, s)
+	mcpURL := base + PathStreamable
+
+	code, hdr := rawRequest(t, http.MethodPost, mcpURL, "", "", initializeBody)
+	require.Equal(t, http.StatusOK, code)
+	session := hdr.Get("Mcp-Session-Id")
+	require.NotEmpty(t, session)
+	code, _ = rawRequest(t, http.MethodPost, mcpURL, "", session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	require.Equal(t, http.StatusAccepted, code)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mcpURL, nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Session-Id", session)
+	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	var pings int
+	events := readSSE(t, resp.Body, func(e sseEvent) bool {
+		if strings.Contains(e.data, pingOnTheWire) {
+			pings++
+		}
+		return pings == 2
+	})
+	require.Equal(t, 2, pings, "the idle stream carried no heartbeat before it ended or the test timed out; events: %v", events)
+	assert.Len(t, events, 2, "nothing but heartbeats on an idle stream")
+
+	// The official SDK client answers the pings on its own GET stream and keeps working.
+	seen := make(chan struct{})
+	var once sync.Once
+	hc := &http.Client{Transport: watchBody{next: http.DefaultTransport, marker: pingOnTheWire, seen: func() { once.Do(func() { close(seen) }) }}}
+	cs := connect(t, &sdk.StreamableClientTransport{Endpoint: mcpURL, HTTPClient: hc, MaxRetries: -1}, "2025-11-25")
+	select {
+	case <-seen:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no heartbeat reached the SDK client's GET stream")
+	}
+	assert.NotEmpty(t, toolNames(t, cs), "the session works after heartbeats")
+}
