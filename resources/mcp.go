@@ -15,7 +15,8 @@ import (
 //
 // mcp-go v1.2.1 keeps no subscription state of its own: resources/subscribe is only
 // acknowledged, and subscriptions/listen only holds its stream open. The hooks below record
-// who subscribed to what, so that the poller can notify exactly them.
+// who subscribed to what, so that the poller can notify exactly them, and, with token
+// pass-through, which caller each session belongs to (see tellListChanged).
 func (s *Service) Register(srv *server.MCPServer) {
 	server.WithResourceCapabilities(true, true)(srv)
 	hooks := srv.GetHooks()

@@ -29,7 +29,8 @@ type Options struct {
 	// APIFor, when set, gives the client of the caller of a request (Hugging Face token
 	// pass-through) and a key naming that caller (never the token itself). Each caller then
 	// reads with, subscribes under and is polled with their own client: the subscriptions of
-	// different callers never share a poll, so nobody hears of endpoints they cannot see.
+	// different callers never share a poll, so nobody hears of endpoints they cannot see, and
+	// a caller's list_changed reaches only that caller's sessions and listen streams.
 	APIFor func(ctx context.Context) (key string, api API, err error)
 	// FastPoll and SlowPoll are the poll intervals (defaults DefaultFastPoll, DefaultSlowPoll).
 	FastPoll, SlowPoll time.Duration
