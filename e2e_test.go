@@ -411,7 +411,7 @@ func TestE2EToolsListAndArgumentChecks(t *testing.T) {
 		}
 		wire, err := json.Marshal(res)
 		require.NoError(t, err)
-		assert.LessOrEqual(t, len(wire), 24<<10, "tools/list size")
+		assert.LessOrEqual(t, len(wire), 24_000, "tools/list size (24 kB)")
 
 		msg := failing(t, s, emu, "get_endpoint", map[string]any{"endpoint_name": "x", "endpoint": "typo"})
 		assert.Contains(t, msg, `unknown argument "endpoint"`)
@@ -493,9 +493,17 @@ func TestE2EEndpointLifecycleAndInference(t *testing.T) {
 		assert.True(t, strings.HasPrefix(text, strings.TrimPrefix(partial[0].Message, "…")) || strings.Contains(text, strings.TrimPrefix(partial[0].Message, "…")),
 			"progress carries the text so far: %q vs %q", partial[0].Message, text)
 
-		chat := ok(t, s, emu, "chat_completion", map[string]any{"endpoint_name": "gen", "messages": []any{map[string]any{"role": "user", "content": "Say hi"}}, "max_tokens": 8})
+		chatArgs := map[string]any{"endpoint_name": "gen", "messages": []any{map[string]any{"role": "user", "content": "Say hi"}}, "max_tokens": 8, "temperature": 0}
+		chat := ok(t, s, emu, "chat_completion", chatArgs)
 		assert.Equal(t, "assistant", chat["role"])
 		assert.NotEmpty(t, chat["content"])
+		chatArgs["stream"] = true
+		streamedChat := ok(t, s, emu, "chat_completion", chatArgs, "stream-chat")
+		assert.Equal(t, chat["content"], streamedChat["content"], "a streamed reply is the same reply")
+		assert.Equal(t, chat["finish_reason"], streamedChat["finish_reason"])
+		s.progressUntil(t, "stream-chat", "the whole reply as progress", func(got []*sdk.ProgressNotificationParams) bool {
+			return slices.ContainsFunc(got, func(n *sdk.ProgressNotificationParams) bool { return n.Message == chat["content"] })
+		})
 
 		emb := ok(t, s, emu, "feature_extraction", map[string]any{"endpoint_name": "emb", "inputs": []any{"first text", "second text"}, "normalize": true})
 		assert.Equal(t, 2.0, emb["count"])

@@ -183,6 +183,50 @@ func TestChatCompletion(t *testing.T) {
 	assert.ErrorContains(t, err, "messages")
 }
 
+func TestChatCompletionStream(t *testing.T) {
+	d := newDataPlane(t, answer("text/event-stream", fixtureBytes("tgi-chat-completion-stream.sse.txt")))
+	c, _ := newTestClient(t, d.srv)
+	var deltas []string
+	out, err := c.ChatCompletionStream(t.Context(), d.endpoint(StateRunning), ChatCompletionRequest{
+		Messages: []ChatMessage{{Role: "user", Content: "What is deep learning?"}}, MaxTokens: ptr(20)}, CallOptions{},
+		func(ch ChatCompletionChunk) { deltas = append(deltas, ch.Choices[0].Delta.Content) })
+	require.NoError(t, err)
+	req := d.all()[0]
+	assert.Equal(t, "/v1/chat/completions", req.path)
+	assert.Equal(t, "text/event-stream", req.header.Get("Accept"))
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(req.body, &body))
+	assert.Equal(t, true, body["stream"])
+	assert.Len(t, deltas, 20, "one callback per chunk of the captured stream")
+	require.Len(t, out.Choices, 1)
+	assert.Equal(t, strings.Join(deltas, ""), out.Choices[0].Message.Content)
+	assert.True(t, strings.HasPrefix(out.Choices[0].Message.Content, "Deep learning is a subset"))
+	assert.Equal(t, "assistant", out.Choices[0].Message.Role)
+	assert.Equal(t, "length", out.Choices[0].FinishReason)
+	assert.Equal(t, "meta-llama/Llama-3.1-8B-Instruct", out.Model)
+	assert.Equal(t, "chat.completion", out.Object)
+
+	for name, tc := range map[string]struct{ sse, want string }{
+		"TGI error event": {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"error\":\"Request failed during generation\",\"error_type\":\"generation\"}\n\n",
+			"Request failed during generation (generation)"},
+		"OpenAI error object": {"data: {\"error\":{\"message\":\"context too long\",\"type\":\"invalid_request_error\"}}\n\n",
+			"context too long (invalid_request_error)"},
+		"not JSON":   {"data: {oops\n\n", "bad event"},
+		"wild index": {"data: {\"choices\":[{\"index\":100000,\"delta\":{\"content\":\"a\"}}]}\n\n", "out of range"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := newDataPlane(t, answer("text/event-stream", []byte(tc.sse)))
+			c, _ := newTestClient(t, bad.srv)
+			_, err := c.ChatCompletionStream(t.Context(), bad.endpoint(StateRunning),
+				ChatCompletionRequest{Messages: []ChatMessage{{Role: "user", Content: "hi"}}}, CallOptions{}, nil)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	_, err = c.ChatCompletionStream(t.Context(), d.endpoint(StateRunning), ChatCompletionRequest{}, CallOptions{}, nil)
+	assert.ErrorContains(t, err, "messages")
+}
+
 func TestFeatureExtractionShapes(t *testing.T) {
 	cases := []struct {
 		name      string

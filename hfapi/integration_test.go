@@ -216,3 +216,28 @@ func assertLosslessDecode(ctx context.Context, t *testing.T, url, token string, 
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestChatCompletionStreamAgainstTheEmulator: the streamed reply equals the
+// plain one for the same greedy request.
+func TestChatCompletionStreamAgainstTheEmulator(t *testing.T) {
+	srv, err := emulator.Start("127.0.0.1:0", emulator.Options{Seed: 7, Timings: emulator.Timings{Deploy: 30 * time.Millisecond, IdleMinute: time.Hour}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	c, err := hfapi.New(hfapi.Config{Token: srv.Token(), APIBase: srv.APIBase(), HubBase: srv.HubBase(), CatalogBase: srv.CatalogBase()})
+	require.NoError(t, err)
+	ctx := t.Context()
+	_, err = c.Create(ctx, "", cpuSpec(ctx, t, c, "chatty"))
+	require.NoError(t, err)
+	ep, err := c.Wait(ctx, "", "chatty", hfapi.WaitOptions{Timeout: 30 * time.Second, Poll: time.Millisecond})
+	require.NoError(t, err)
+	req := hfapi.ChatCompletionRequest{Messages: []hfapi.ChatMessage{{Role: "user", Content: "Say something"}}, MaxTokens: ptr(8), Temperature: ptr(0.0)}
+	plain, err := c.ChatCompletion(ctx, ep, req, hfapi.CallOptions{})
+	require.NoError(t, err)
+	chunks := 0
+	streamed, err := c.ChatCompletionStream(ctx, ep, req, hfapi.CallOptions{}, func(hfapi.ChatCompletionChunk) { chunks++ })
+	require.NoError(t, err)
+	require.Len(t, streamed.Choices, 1)
+	assert.Equal(t, plain.Choices[0].Message.Content, streamed.Choices[0].Message.Content)
+	assert.Equal(t, plain.Choices[0].FinishReason, streamed.Choices[0].FinishReason)
+	assert.Positive(t, chunks)
+}

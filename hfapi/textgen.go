@@ -2,6 +2,7 @@ package hfapi
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -186,7 +187,7 @@ type ChatCompletionRequest struct {
 	TopP        *float64      `json:"top_p,omitempty"`
 	Stop        []string      `json:"stop,omitempty"`
 	Seed        *uint64       `json:"seed,omitempty"`
-	Stream      bool          `json:"stream"` // always false: streaming chat is not supported here
+	Stream      bool          `json:"stream"` // set by ChatCompletion (false) and ChatCompletionStream (true)
 }
 
 // ChatCompletionResponse is the OpenAI-style answer.
@@ -217,16 +218,9 @@ type ChatUsage struct {
 
 // ChatCompletion runs a chat completion on a TGI (or other OpenAI-compatible) endpoint.
 func (c *Client) ChatCompletion(ctx context.Context, ep *Endpoint, req ChatCompletionRequest, opts CallOptions) (*ChatCompletionResponse, error) {
-	if len(req.Messages) == 0 {
-		return nil, &ValidationError{"messages", `is empty; give at least one {"role": "user", "content": "..."}`}
-	}
-	if req.Model == "" {
-		req.Model = "dummy"
-	}
-	req.Stream = false
-	path := "/v1/chat/completions"
-	if ep != nil && strings.HasSuffix(strings.TrimRight(ep.Status.URL, "/"), "/v1") {
-		path = "/chat/completions"
+	path, err := prepareChat(ep, &req, false)
+	if err != nil {
+		return nil, err
 	}
 	resp, err := c.infer(ctx, ep, http.MethodPost, path, req, nil, opts)
 	if err != nil {
@@ -237,6 +231,146 @@ func (c *Client) ChatCompletion(ctx context.Context, ep *Endpoint, req ChatCompl
 		return nil, fmt.Errorf("chat completion on %s: unexpected answer %q", ep.Name, truncate(string(resp.body), 200))
 	}
 	return &out, nil
+}
+
+// ChatCompletionChunk is one event of a streamed chat completion.
+type ChatCompletionChunk struct {
+	ID                string            `json:"id"`
+	Object            string            `json:"object"`
+	Created           int64             `json:"created"`
+	Model             string            `json:"model"`
+	SystemFingerprint string            `json:"system_fingerprint,omitempty"`
+	Choices           []ChatChunkChoice `json:"choices"`
+	Usage             *ChatUsage        `json:"usage,omitempty"`
+}
+
+// ChatChunkChoice is one choice's delta in a chunk.
+type ChatChunkChoice struct {
+	Index        int         `json:"index"`
+	Delta        ChatMessage `json:"delta"`
+	FinishReason *string     `json:"finish_reason"`
+}
+
+// ChatCompletionStream runs a chat completion as a stream of server-sent events, calling onChunk for
+// each chunk; the returned response holds the whole reply, as ChatCompletion's would. An error event
+// inside the stream is an error.
+func (c *Client) ChatCompletionStream(ctx context.Context, ep *Endpoint, req ChatCompletionRequest, opts CallOptions, onChunk func(ChatCompletionChunk)) (*ChatCompletionResponse, error) {
+	path, err := prepareChat(ep, &req, true)
+	if err != nil {
+		return nil, err
+	}
+	resp, _, err := c.inferOpen(ctx, ep, http.MethodPost, path, req, http.Header{"Accept": {"text/event-stream"}}, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return parseChatStream(resp.Body, ep.Name, c.scrub, onChunk)
+}
+
+// prepareChat checks req, fills its defaults and returns the route for ep.
+func prepareChat(ep *Endpoint, req *ChatCompletionRequest, stream bool) (string, error) {
+	if len(req.Messages) == 0 {
+		return "", &ValidationError{"messages", `is empty; give at least one {"role": "user", "content": "..."}`}
+	}
+	if req.Model == "" {
+		req.Model = "dummy"
+	}
+	req.Stream = stream
+	if ep != nil && strings.HasSuffix(strings.TrimRight(ep.Status.URL, "/"), "/v1") {
+		return "/chat/completions", nil
+	}
+	return "/v1/chat/completions", nil
+}
+
+// parseChatStream reads "data:" chunks until [DONE] or the end of the body, joining each choice's
+// content deltas into its message.
+func parseChatStream(r io.Reader, name string, scrub func([]byte) []byte, onChunk func(ChatCompletionChunk)) (*ChatCompletionResponse, error) {
+	out := &ChatCompletionResponse{Object: "chat.completion"}
+	var texts []*strings.Builder
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 8<<20)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(string(scrub(sc.Bytes())), "data:")
+		if !ok {
+			continue
+		}
+		data = strings.TrimSpace(data)
+		if data == "[DONE]" {
+			break
+		}
+		if data == "" {
+			continue
+		}
+		var ev struct {
+			ChatCompletionChunk
+			Error     json.RawMessage `json:"error"`
+			ErrorType string          `json:"error_type"`
+		}
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			return nil, fmt.Errorf("chat completion stream on %s: bad event %q: %w", name, truncate(data, 200), err)
+		}
+		if len(ev.Error) > 0 && string(ev.Error) != "null" {
+			return nil, fmt.Errorf("chat completion stream on %s failed: %s", name, streamError(ev.Error, ev.ErrorType))
+		}
+		ch := ev.ChatCompletionChunk
+		if out.ID == "" {
+			out.ID, out.Created, out.Model, out.SystemFingerprint = ch.ID, ch.Created, ch.Model, ch.SystemFingerprint
+		}
+		if ch.Usage != nil {
+			out.Usage = ch.Usage
+		}
+		for _, c := range ch.Choices {
+			if c.Index < 0 || c.Index > 64 {
+				return nil, fmt.Errorf("chat completion stream on %s: choice index %d out of range", name, c.Index)
+			}
+			for len(out.Choices) <= c.Index {
+				out.Choices = append(out.Choices, ChatChoice{Index: len(out.Choices)})
+				texts = append(texts, &strings.Builder{})
+			}
+			choice := &out.Choices[c.Index]
+			if c.Delta.Role != "" {
+				choice.Message.Role = c.Delta.Role
+			}
+			texts[c.Index].WriteString(c.Delta.Content)
+			if c.FinishReason != nil {
+				choice.FinishReason = *c.FinishReason
+			}
+		}
+		if onChunk != nil {
+			onChunk(ch)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("chat completion stream on %s: %w", name, err)
+	}
+	for i := range out.Choices {
+		out.Choices[i].Message.Content = texts[i].String()
+		if out.Choices[i].Message.Role == "" {
+			out.Choices[i].Message.Role = "assistant"
+		}
+	}
+	return out, nil
+}
+
+// streamError renders an error event's "error" member: a string (TGI) or an object with a message
+// (OpenAI-style servers).
+func streamError(raw json.RawMessage, errType string) string {
+	var msg string
+	if json.Unmarshal(raw, &msg) != nil {
+		var obj struct {
+			Message string `json:"message"`
+			Type    string `json:"type"`
+		}
+		if json.Unmarshal(raw, &obj) == nil && obj.Message != "" {
+			msg, errType = obj.Message, cmp.Or(errType, obj.Type)
+		} else {
+			msg = truncate(string(raw), 200)
+		}
+	}
+	if errType != "" {
+		return msg + " (" + errType + ")"
+	}
+	return msg
 }
 
 // FeatureExtractionRequest asks for embeddings. One input is sent as a JSON string (as huggingface_hub

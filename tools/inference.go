@@ -76,7 +76,7 @@ type TextGenerationInput struct {
 	DoSample          *bool    `json:"do_sample,omitempty"`
 	ReturnFullText    *bool    `json:"return_full_text,omitempty"`
 	Details           *bool    `json:"details,omitempty" jsonschema_description:"Include finish reason and token count."`
-	Stream            bool     `json:"stream,omitempty" jsonschema_description:"Stream tokens; the text so far arrives as progress."`
+	Stream            bool     `json:"stream,omitempty" jsonschema_description:"Stream; the text so far arrives as progress."`
 }
 
 func (in TextGenerationInput) request() hfapi.TextGenerationRequest {
@@ -119,21 +119,14 @@ var textGeneration = Tool{
 		defer stop()
 		var resp *hfapi.TextGenerationResponse
 		if in.Stream {
-			var soFar strings.Builder
-			var lastReport time.Time
+			sp := &streamProgress{call: call}
 			resp, err = call.Client.TextGenerationStream(ctx, ep, in.request(), opts, func(tok hfapi.StreamToken) {
 				if !tok.Token.Special {
-					soFar.WriteString(tok.Token.Text)
-				}
-				// The first token at once, then at most one update per interval:
-				// each message carries all the text so far.
-				if now := time.Now(); lastReport.IsZero() || now.Sub(lastReport) >= streamReportEvery {
-					lastReport = now
-					call.Progress.Report(tail(soFar.String(), streamPreview))
+					sp.add(tok.Token.Text)
 				}
 			})
 			if err == nil {
-				call.Progress.Report(tail(soFar.String(), streamPreview)) // the whole text, last
+				sp.done()
 			}
 		} else {
 			resp, err = call.Client.TextGeneration(ctx, ep, in.request(), opts)
@@ -149,6 +142,26 @@ var textGeneration = Tool{
 		return out, nil
 	}),
 }
+
+// streamProgress reports streamed text as progress: the first piece at once,
+// then at most one message per streamReportEvery, each carrying (the end of)
+// all the text so far.
+type streamProgress struct {
+	call  *Call
+	soFar strings.Builder
+	last  time.Time
+}
+
+func (s *streamProgress) add(text string) {
+	s.soFar.WriteString(text)
+	if now := time.Now(); s.last.IsZero() || now.Sub(s.last) >= streamReportEvery {
+		s.last = now
+		s.call.Progress.Report(tail(s.soFar.String(), streamPreview))
+	}
+}
+
+// done reports the whole text, last.
+func (s *streamProgress) done() { s.call.Progress.Report(tail(s.soFar.String(), streamPreview)) }
 
 // tail keeps the last n bytes of s (on a rune boundary), marking the cut.
 func tail(s string, n int) string {
@@ -179,6 +192,7 @@ type ChatInput struct {
 	TopP        *float64      `json:"top_p,omitempty" jsonschema:"minimum=0,maximum=1"`
 	Stop        []string      `json:"stop,omitempty"`
 	Seed        *uint64       `json:"seed,omitempty"`
+	Stream      bool          `json:"stream,omitempty" jsonschema_description:"Stream; the reply so far arrives as progress."`
 }
 
 // ChatResult is the assistant's reply.
@@ -212,7 +226,22 @@ var chatCompletion = Tool{
 		for _, m := range in.Messages {
 			req.Messages = append(req.Messages, hfapi.ChatMessage{Role: m.Role, Content: m.Content})
 		}
-		resp, err := call.Client.ChatCompletion(ctx, ep, req, opts)
+		var resp *hfapi.ChatCompletionResponse
+		if in.Stream {
+			sp := &streamProgress{call: call}
+			resp, err = call.Client.ChatCompletionStream(ctx, ep, req, opts, func(ch hfapi.ChatCompletionChunk) {
+				for _, c := range ch.Choices {
+					if c.Index == 0 && c.Delta.Content != "" {
+						sp.add(c.Delta.Content)
+					}
+				}
+			})
+			if err == nil {
+				sp.done()
+			}
+		} else {
+			resp, err = call.Client.ChatCompletion(ctx, ep, req, opts)
+		}
 		if err != nil {
 			return ChatResult{}, err
 		}

@@ -170,7 +170,7 @@ func (in WaitInput) Validate() error {
 var waitForEndpoint = Tool{
 	Name:  "wait_for_endpoint",
 	Title: "Wait for endpoint",
-	Description: `Wait until an endpoint is running and answers requests, with progress notifications. ` +
+	Description: `Wait until an endpoint is running and answers requests, with progress. ` +
 		`Times out with ready=false (not an error). Example: {"endpoint_name": "my-gpt2", "timeout_seconds": 300}`,
 	Toolset: EndpointsRead,
 	Hints:   readHints,
