@@ -20,9 +20,7 @@ const pingOnTheWire = `"method":"ping"`
 // resumable listening stream since the server has an event store, carries ping requests at
 // the heartbeat interval; the SDK client answers them and its session goes on working.
 func TestIdleStreamableGETStreamsCarryHeartbeats(t *testing.T) {
-	defer func(d time.Duration) { streamHeartbeat = d }(streamHeartbeat)
-	streamHeartbeat = 20 * time.Millisecond
-	s := newServer(t, Options{})
+	s := newServer(t, Options{HTTP: HTTPOptions{StreamHeartbeat: 20 * time.Millisecond}})
 	base := serve(t, s)
 	mcpURL := base + PathStreamable
 

@@ -31,8 +31,8 @@ const (
 )
 
 // streamHeartbeat is how often an idle streamable HTTP GET stream carries a ping request, so
-// that proxies do not cut it. A variable only so that tests can shorten it.
-var streamHeartbeat = 25 * time.Second
+// that proxies do not cut it (HTTPOptions.StreamHeartbeat overrides it).
+const streamHeartbeat = 25 * time.Second
 
 // HTTPHandler serves streamable HTTP at /mcp, legacy SSE at /sse and /message,
 // and /healthz. It is a plain http.Handler, so middleware can wrap it.
@@ -67,7 +67,7 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 		// to a request that just finished (see replayLog).
 		server.WithEventStore(newReplayLog(replayEvents, replayBytes)),
 		server.WithSessionIdleTTL(s.sessionIdleTTL()),
-		server.WithHeartbeatInterval(streamHeartbeat),
+		server.WithHeartbeatInterval(s.streamHeartbeat()),
 		server.WithStreamableHTTPLogger(s.log),
 		server.WithDisableLocalhostProtection(s.localhostProtectionOff()),
 	)

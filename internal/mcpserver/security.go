@@ -56,6 +56,9 @@ type HTTPOptions struct {
 	// SSEKeepAlive is how long a legacy SSE stream may stay silent before it
 	// carries an SSE comment (0 = 25 seconds).
 	SSEKeepAlive time.Duration
+	// StreamHeartbeat is how often an idle streamable HTTP GET stream carries
+	// a ping request (0 = 25 seconds).
+	StreamHeartbeat time.Duration
 }
 
 // securityState is the Server's share of HTTPOptions at run time.
@@ -203,3 +206,7 @@ func invalidToken(err error) error {
 
 // sseKeepAlive is the keep-alive interval of legacy SSE streams.
 func (s *Server) sseKeepAlive() time.Duration { return cmp.Or(s.opts.HTTP.SSEKeepAlive, sseKeepAlive) }
+
+func (s *Server) streamHeartbeat() time.Duration {
+	return cmp.Or(s.opts.HTTP.StreamHeartbeat, streamHeartbeat)
+}
