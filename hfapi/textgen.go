@@ -128,27 +128,17 @@ func parseGenerationStream(r io.Reader, name string, scrub func([]byte) []byte, 
 	var out TextGenerationResponse
 	var text strings.Builder
 	final := false
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 8<<20)
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(string(scrub(sc.Bytes())), "data:")
-		if !ok {
-			continue
-		}
-		data = strings.TrimSpace(data)
-		if data == "" || data == "[DONE]" {
-			continue
-		}
+	err := eachEvent(r, scrub, func(data string) error {
 		var ev struct {
 			StreamToken
 			Error     string `json:"error"`
 			ErrorType string `json:"error_type"`
 		}
 		if err := json.Unmarshal([]byte(data), &ev); err != nil {
-			return nil, fmt.Errorf("text generation stream on %s: bad event %q: %w", name, truncate(data, 200), err)
+			return fmt.Errorf("bad event %q: %w", truncate(data, 200), err)
 		}
 		if ev.Error != "" {
-			return nil, fmt.Errorf("text generation stream on %s failed: %s (%s)", name, ev.Error, ev.ErrorType)
+			return fmt.Errorf("the endpoint reported an error: %s (%s)", ev.Error, ev.ErrorType)
 		}
 		if !ev.Token.Special {
 			text.WriteString(ev.Token.Text)
@@ -162,14 +152,38 @@ func parseGenerationStream(r io.Reader, name string, scrub func([]byte) []byte, 
 		if onToken != nil {
 			onToken(ev.StreamToken)
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("text generation stream on %s: %w", name, err)
 	}
 	if !final {
 		out.GeneratedText = text.String()
 	}
 	return &out, nil
+}
+
+// eachEvent calls fn with the data of every "data:" line of an event stream (scrubbed of the
+// token), until [DONE], the end of r, or an error from fn.
+func eachEvent(r io.Reader, scrub func([]byte) []byte, fn func(data string) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 8<<20)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(string(scrub(sc.Bytes())), "data:")
+		if !ok {
+			continue
+		}
+		switch data = strings.TrimSpace(data); data {
+		case "[DONE]":
+			return nil
+		case "":
+			continue
+		}
+		if err := fn(data); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
 }
 
 // ChatMessage is one message of a chat.
@@ -287,30 +301,17 @@ func prepareChat(ep *Endpoint, req *ChatCompletionRequest, stream bool) (string,
 func parseChatStream(r io.Reader, name string, scrub func([]byte) []byte, onChunk func(ChatCompletionChunk)) (*ChatCompletionResponse, error) {
 	out := &ChatCompletionResponse{Object: "chat.completion"}
 	var texts []*strings.Builder
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 8<<20)
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(string(scrub(sc.Bytes())), "data:")
-		if !ok {
-			continue
-		}
-		data = strings.TrimSpace(data)
-		if data == "[DONE]" {
-			break
-		}
-		if data == "" {
-			continue
-		}
+	err := eachEvent(r, scrub, func(data string) error {
 		var ev struct {
 			ChatCompletionChunk
 			Error     json.RawMessage `json:"error"`
 			ErrorType string          `json:"error_type"`
 		}
 		if err := json.Unmarshal([]byte(data), &ev); err != nil {
-			return nil, fmt.Errorf("chat completion stream on %s: bad event %q: %w", name, truncate(data, 200), err)
+			return fmt.Errorf("bad event %q: %w", truncate(data, 200), err)
 		}
 		if len(ev.Error) > 0 && string(ev.Error) != "null" {
-			return nil, fmt.Errorf("chat completion stream on %s failed: %s", name, streamError(ev.Error, ev.ErrorType))
+			return fmt.Errorf("the endpoint reported an error: %s", streamError(ev.Error, ev.ErrorType))
 		}
 		ch := ev.ChatCompletionChunk
 		if out.ID == "" {
@@ -321,7 +322,7 @@ func parseChatStream(r io.Reader, name string, scrub func([]byte) []byte, onChun
 		}
 		for _, c := range ch.Choices {
 			if c.Index < 0 || c.Index > 64 {
-				return nil, fmt.Errorf("chat completion stream on %s: choice index %d out of range", name, c.Index)
+				return fmt.Errorf("choice index %d out of range", c.Index)
 			}
 			for len(out.Choices) <= c.Index {
 				out.Choices = append(out.Choices, ChatChoice{Index: len(out.Choices)})
@@ -339,8 +340,9 @@ func parseChatStream(r io.Reader, name string, scrub func([]byte) []byte, onChun
 		if onChunk != nil {
 			onChunk(ch)
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("chat completion stream on %s: %w", name, err)
 	}
 	for i := range out.Choices {
