@@ -170,11 +170,16 @@ func (c *Client) wake(ctx context.Context, ep *Endpoint, req request, opts CallO
 // openWithHeartbeat sends req and calls beat every heartbeat period while the answer is outstanding:
 // the scale-up proxy may hold a request for minutes and the caller should still see progress.
 func (c *Client) openWithHeartbeat(ctx context.Context, req request, beat func()) (*http.Response, error) {
+	stop := c.beatEvery(beat)
+	defer stop()
+	return c.open(ctx, req)
+}
+
+// beatEvery calls beat every heartbeat period until stop is called; stop waits for the last beat.
+func (c *Client) beatEvery(beat func()) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		t := time.NewTicker(c.heartbeat)
 		defer t.Stop()
 		for {
@@ -185,11 +190,11 @@ func (c *Client) openWithHeartbeat(ctx context.Context, req request, beat func()
 				beat()
 			}
 		}
-	}()
-	resp, err := c.open(ctx, req)
-	close(done)
-	wg.Wait()
-	return resp, err
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 // Call sends an arbitrary request to the endpoint URL + path (body JSON-encoded unless nil; a

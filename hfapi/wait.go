@@ -149,25 +149,9 @@ func (w *waiter) busy(ctx context.Context, poll func(context.Context) error) err
 		pctx, cancel = context.WithTimeout(ctx, left)
 		defer cancel()
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(w.c.heartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				w.beatIfDue()
-			}
-		}
-	}()
+	stop := w.c.beatEvery(w.beatIfDue)
 	err := poll(pctx)
-	close(done)
-	wg.Wait()
+	stop()
 	if err != nil && ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
 		return w.timeout() // the time left ran out during a request
 	}
