@@ -112,7 +112,7 @@ func measureStartup(ctx context.Context, e *env, o options, r *report) error {
 	} else {
 		r.line("idle RSS of the server", "n/a (no /proc)", "≤ 25 MB", nil)
 	}
-	r.line("tools/list response size (JSON-RPC line)", fmt.Sprintf("%.1f kB (%d bytes)", float64(listSize)/1000, listSize), "≤ 24 kB", check(listSize <= 24_000))
+	r.line("tools/list response size (JSON-RPC line)", fmt.Sprintf("%.2f kB (%d bytes)", float64(listSize)/1000, listSize), "≤ 24 kB", check(listSize <= 24_000))
 	return nil
 }
 
