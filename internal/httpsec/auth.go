@@ -6,7 +6,9 @@ import (
 	"crypto/subtle"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +32,10 @@ type AuthOptions struct {
 	Validate func(ctx context.Context, token string) error
 	// ValidateTTL is how long a successful validation is trusted; default 5 minutes.
 	ValidateTTL time.Duration
+	// ValidateRate bounds how many tokens not yet validated are checked per second (default 10, in
+	// bursts of up to twice that): each check is a request to the Hub, and a flood of made-up tokens must
+	// not become a flood of whoami calls. A new token beyond it gets 429 with Retry-After.
+	ValidateRate float64
 	// PassThrough stores the bearer in the request context as the HF token (see HFTokenFrom).
 	PassThrough bool
 	// PublicPaths are exact paths served without auth (e.g. "/healthz").
@@ -70,7 +76,7 @@ func RequireBearer(opts AuthOptions) Middleware {
 	if !opts.Configured() {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	a := &authenticator{opts: opts, cache: newValidCache(opts.ValidateTTL)}
+	a := &authenticator{opts: opts, cache: newValidCache(opts.ValidateTTL), limit: newRateLimiter(opts.ValidateRate, time.Now)}
 	if opts.Token != "" {
 		a.want = sha256.Sum256([]byte(opts.Token))
 	}
@@ -103,6 +109,7 @@ type authenticator struct {
 	opts  AuthOptions
 	want  [sha256.Size]byte
 	cache *validCache
+	limit *rateLimiter // of Validate calls
 }
 
 // check authenticates r, writing the error response itself when it returns false.
@@ -121,6 +128,11 @@ func (a *authenticator) check(w http.ResponseWriter, r *http.Request) (string, b
 	if a.opts.Validate == nil || a.cache.valid(sum) {
 		return tok, true
 	}
+	if wait, ok := a.limit.take(); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		writeError(w, http.StatusTooManyRequests, "too many new bearer tokens to verify right now; retry after the Retry-After delay")
+		return "", false
+	}
 	if err := a.opts.Validate(r.Context(), tok); err != nil {
 		if errors.Is(err, ErrInvalidToken) {
 			challenge(w, "invalid_token", "invalid bearer token: the Hugging Face Hub rejected it")
@@ -132,6 +144,41 @@ func (a *authenticator) check(w http.ResponseWriter, r *http.Request) (string, b
 	}
 	a.cache.store(sum)
 	return tok, true
+}
+
+// defaultValidateRate is AuthOptions.ValidateRate's default, per second.
+const defaultValidateRate = 10
+
+// rateLimiter is a token bucket: rate tokens a second, holding at most twice that (and at least one).
+type rateLimiter struct {
+	rate, burst float64
+	now         func() time.Time
+
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+func newRateLimiter(rate float64, now func() time.Time) *rateLimiter {
+	if rate <= 0 {
+		rate = defaultValidateRate
+	}
+	burst := max(2*rate, 1)
+	return &rateLimiter{rate: rate, burst: burst, now: now, tokens: burst, last: now()}
+}
+
+// take uses one token if there is one; otherwise it reports how long until there will be.
+func (l *rateLimiter) take() (wait time.Duration, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.tokens = math.Min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	l.last = now
+	if l.tokens >= 1 {
+		l.tokens--
+		return 0, true
+	}
+	return time.Duration((1 - l.tokens) / l.rate * float64(time.Second)), false
 }
 
 // challenge writes a 401 with a Bearer challenge (RFC 6750) and a JSON error body.

@@ -3,10 +3,12 @@ package httpsec
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -91,6 +93,63 @@ func TestRequireBearerValidatePassThrough(t *testing.T) {
 	}
 	assert.Equal(t, int32(1), calls.Load(), "a validated token is cached")
 	assert.Equal(t, good, seen.Load(), "pass-through stores the bearer as the HF token")
+}
+
+// TestNewTokensAreVerifiedAtABoundedRate: a burst of made-up tokens costs at
+// most the bucket in Hub checks; the rest get 429 with Retry-After, and
+// validated tokens are never limited. (One check per 20 s: the bucket holds
+// one, which the first token uses.)
+func TestNewTokensAreVerifiedAtABoundedRate(t *testing.T) {
+	var calls atomic.Int32
+	validate := func(_ context.Context, tok string) error {
+		calls.Add(1)
+		if tok == "hf_good" {
+			return nil
+		}
+		return ErrInvalidToken
+	}
+	url := serve(t, RequireBearer(AuthOptions{Validate: validate, ValidateRate: 0.05, PassThrough: true})(
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+
+	code, _, _ := do(t, http.MethodPost, url+"/mcp", nil, bearer("hf_good"))
+	require.Equal(t, 200, code)
+	for i := range 10 {
+		code, h, body := do(t, http.MethodPost, url+"/mcp", nil, bearer(fmt.Sprintf("hf_madeup_%d", i)))
+		require.Equal(t, http.StatusTooManyRequests, code, "made-up token %d", i)
+		assert.NotEmpty(t, h.Get("Retry-After"))
+		assert.Contains(t, body, "retry")
+	}
+	assert.Equal(t, int32(1), calls.Load(), "no Hub check beyond the bucket")
+	code, _, _ = do(t, http.MethodPost, url+"/mcp", nil, bearer("hf_good"))
+	assert.Equal(t, 200, code, "a validated token is not limited")
+}
+
+func TestRateLimiterRefills(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newRateLimiter(10, func() time.Time { return now })
+	for range 20 {
+		_, ok := l.take()
+		require.True(t, ok, "the burst is twice the rate")
+	}
+	wait, ok := l.take()
+	require.False(t, ok)
+	assert.Equal(t, 100*time.Millisecond, wait)
+	now = now.Add(250 * time.Millisecond)
+	for range 2 {
+		_, ok = l.take()
+		assert.True(t, ok)
+	}
+	_, ok = l.take()
+	assert.False(t, ok, "a quarter second refills two and a half tokens")
+	now = now.Add(time.Hour)
+	n := 0
+	for ; n < 100; n++ {
+		if _, ok := l.take(); !ok {
+			break
+		}
+	}
+	assert.Equal(t, 20, n, "an idle hour refills no more than the burst")
 }
 
 func TestRequireBearerNotConfiguredIsNoop(t *testing.T) {
