@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -64,4 +65,43 @@ func TestIdleStreamableGETStreamsCarryHeartbeats(t *testing.T) {
 		t.Fatal("no heartbeat reached the SDK client's GET stream")
 	}
 	assert.NotEmpty(t, toolNames(t, cs), "the session works after heartbeats")
+}
+
+// TestAnOpenGETStreamKeepsItsSessionAlive: a legacy client that only listens
+// (subscribed, waiting for updates) is active as long as its GET stream is
+// open, however long past the idle timeout; once it goes, the session ends.
+func TestAnOpenGETStreamKeepsItsSessionAlive(t *testing.T) {
+	const ttl = time.Second
+	s := newServer(t, Options{HTTP: HTTPOptions{SessionIdleTTL: ttl, StreamHeartbeat: 50 * time.Millisecond}})
+	mcpURL := serve(t, s) + PathStreamable
+	code, hdr := rawRequest(t, http.MethodPost, mcpURL, "", "", initializeBody)
+	require.Equal(t, http.StatusOK, code)
+	session := hdr.Get("Mcp-Session-Id")
+	code, _ = rawRequest(t, http.MethodPost, mcpURL, "", session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	require.Equal(t, http.StatusAccepted, code)
+	ping := `{"jsonrpc":"2.0","id":9,"method":"ping"}`
+
+	ctx, closeStream := context.WithCancel(context.Background())
+	defer closeStream()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mcpURL, nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Session-Id", session)
+	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	go func() { _, _ = io.Copy(io.Discard, resp.Body) }()
+
+	// Three idle timeouts with no request: only the stream's heartbeats.
+	<-time.After(3 * ttl)
+	code, _ = rawRequest(t, http.MethodPost, mcpURL, "", session, ping)
+	assert.Equal(t, http.StatusOK, code, "a session whose GET stream is open is not idle")
+
+	closeStream()
+	assert.Eventually(t, func() bool {
+		code, _ := rawRequest(t, http.MethodPost, mcpURL, "", session, ping)
+		return code == http.StatusNotFound
+	}, 20*time.Second, 3*ttl, "without its stream (and requests) the session ends after the idle timeout")
 }
