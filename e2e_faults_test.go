@@ -118,6 +118,45 @@ func TestFaultsTransientReadFailuresAreRetried(t *testing.T) {
 	}
 }
 
+// TestFaultsRetriesReachClientsThatAskForLogs: a client that asks for log
+// messages (logging/setLevel in 2025-11-25, the request's log level in
+// 2026-07-28) hears of each retried read as it happens; one that did not
+// ask hears nothing.
+func TestFaultsRetriesReachClientsThatAskForLogs(t *testing.T) {
+	forEachTransportAndEra(t, fastTimings, func(t *testing.T, emu *emulator.Server, s *session, era string) {
+		ok(t, s, emu, "create_endpoint", cpuSpec("noisy", "openai-community/gpt2", "text-generation"))
+		get := func(meta sdk.Meta) {
+			inject(t, emu, emulator.Fault{Method: "GET", Route: faultRouteEndpoint, Status: 503, Count: 1})
+			res, err := s.CallTool(t.Context(), &sdk.CallToolParams{Name: "get_endpoint", Meta: meta,
+				Arguments: map[string]any{"endpoint_name": "noisy"}})
+			require.NoError(t, err)
+			require.False(t, res.IsError, textOf(res))
+		}
+		get(nil)
+		assert.Empty(t, s.logsSeen(), "no log messages unless asked for")
+
+		var meta sdk.Meta
+		if s.InitializeResult().ProtocolVersion >= "2026-07-28" {
+			meta = sdk.Meta{"io.modelcontextprotocol/logLevel": "warning"}
+		} else {
+			require.NoError(t, s.SetLoggingLevel(t.Context(), &sdk.SetLoggingLevelParams{Level: "warning"}))
+		}
+		get(meta)
+		deadline := time.After(10 * time.Second)
+		for len(s.logsSeen()) == 0 {
+			select {
+			case <-s.arrived:
+			case <-deadline:
+				t.Fatalf("%s: no log message about the retried read", era)
+			}
+		}
+		msg := s.logsSeen()[0]
+		assert.Equal(t, sdk.LoggingLevel("warning"), msg.Level)
+		assert.Equal(t, "hf-endpoints-mcp", msg.Logger)
+		assert.Contains(t, fmt.Sprint(msg.Data), "get endpoint emulator-user/noisy: HTTP 503; retrying in")
+	})
+}
+
 // TestFaultsAWaitOutlivesABriefOutage: polls that fail for a moment (5xx,
 // a dropped connection) do not end a wait; it still reports the endpoint ready.
 func TestFaultsAWaitOutlivesABriefOutage(t *testing.T) {

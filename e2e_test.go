@@ -128,6 +128,7 @@ type session struct {
 	stderr   *lockedBuffer
 	mu       sync.Mutex
 	progress map[string][]*sdk.ProgressNotificationParams
+	logs     []*sdk.LoggingMessageParams
 	arrived  chan struct{}
 	outputs  map[string]*jsonschema.Resolved // tool name → output schema, from tools/list
 }
@@ -162,6 +163,23 @@ func (s *session) onProgress(_ context.Context, req *sdk.ProgressNotificationCli
 	case s.arrived <- struct{}{}:
 	default:
 	}
+}
+
+func (s *session) onLog(_ context.Context, req *sdk.LoggingMessageRequest) {
+	s.mu.Lock()
+	s.logs = append(s.logs, req.Params)
+	s.mu.Unlock()
+	select {
+	case s.arrived <- struct{}{}:
+	default:
+	}
+}
+
+// logsSeen returns the log messages received so far.
+func (s *session) logsSeen() []*sdk.LoggingMessageParams {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.logs)
 }
 
 // progressFor waits until at least n notifications for token arrived (they
@@ -216,7 +234,7 @@ func connect(t *testing.T, emu *emulator.Server, transport, version string, args
 	t.Helper()
 	s := &session{progress: map[string][]*sdk.ProgressNotificationParams{}, arrived: make(chan struct{}, 1), stderr: &lockedBuffer{}}
 	client := sdk.NewClient(&sdk.Implementation{Name: "e2e", Version: "1"},
-		&sdk.ClientOptions{ProgressNotificationHandler: s.onProgress})
+		&sdk.ClientOptions{ProgressNotificationHandler: s.onProgress, LoggingMessageHandler: s.onLog})
 	var tr sdk.Transport
 	switch transport {
 	case "stdio":

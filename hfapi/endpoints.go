@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -164,6 +165,7 @@ func (c *Client) Create(ctx context.Context, namespace string, spec CreateSpec, 
 		return ep, err
 	}
 	// No HTTP answer: the endpoint may or may not exist. Look before reporting, never POST twice.
+	notify(ctx, slog.LevelWarn, "%s: no answer (%v); checking by name whether it was created, never sending it twice", op, err)
 	checkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.retry.MaxElapsed)
 	defer cancel()
 	if got, gerr := c.Get(checkCtx, ns, spec.Name); gerr == nil {

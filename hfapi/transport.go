@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -131,10 +132,13 @@ func (c *Client) open(ctx context.Context, req request) (*http.Response, error) 
 		}
 		var retryAfter time.Duration
 		var final error
+		var why string
 		if err != nil {
 			final = fmt.Errorf("%s: %w", req.op, err)
 			retryable = retryable && transient(err)
+			why = err.Error()
 		} else {
+			why = fmt.Sprintf("HTTP %d", resp.StatusCode)
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
 			final = c.newAPIError(req.op, resp, body)
@@ -148,6 +152,7 @@ func (c *Client) open(ctx context.Context, req request) (*http.Response, error) 
 		if c.clock.Now().Add(delay).Sub(start) > policy.MaxElapsed {
 			return nil, final
 		}
+		notify(ctx, slog.LevelWarn, "%s: %s; retrying in %s (attempt %d of %d)", req.op, why, delay.Round(time.Millisecond), attempt+1, policy.MaxAttempts)
 		sleep := c.clock.Sleep
 		if req.pace != nil {
 			sleep = req.pace

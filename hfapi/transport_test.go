@@ -3,6 +3,7 @@ package hfapi
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -227,6 +228,37 @@ func TestCreateAfterConnectionLossChecksByName(t *testing.T) {
 		assert.Contains(t, err.Error(), "may or may not have been created")
 		assert.Equal(t, 1, s.count("POST /v2/endpoint/acme"))
 	})
+}
+
+// TestNoticesReportRetriesAndLostCreates: a caller that asked for notices
+// hears of each retry and of a create whose answer was lost, as they happen.
+func TestNoticesReportRetriesAndLostCreates(t *testing.T) {
+	var got []Notice
+	ctx := WithNotices(t.Context(), func(n Notice) { got = append(got, n) })
+	_, srv := newScripted(t, status(429, "Retry-After", "2"), status(503), okEndpoint(t))
+	c, _ := newTestClient(t, srv)
+	_, err := c.Get(ctx, "acme", "my-endpoint-name")
+	require.NoError(t, err)
+	require.Len(t, got, 2, "one notice per retry")
+	assert.Equal(t, slog.LevelWarn, got[0].Level)
+	assert.Equal(t, "get endpoint acme/my-endpoint-name: HTTP 429; retrying in 2s (attempt 2 of 4)", got[0].Message)
+	assert.Contains(t, got[1].Message, "HTTP 503; retrying in")
+	assert.NotContains(t, got[0].Message+got[1].Message, testToken)
+
+	got = nil
+	_, srv = newScripted(t, hangUp, okEndpoint(t))
+	c, _ = newTestClient(t, srv)
+	_, err = c.Create(ctx, "acme", CreateSpec{Name: "my-endpoint-name", Repository: "gpt2", Framework: "pytorch",
+		Accelerator: "cpu", InstanceType: "intel-icl", InstanceSize: "x2", Vendor: "aws", Region: "us-east-1"})
+	require.NoError(t, err)
+	require.NotEmpty(t, got)
+	assert.Contains(t, got[0].Message, "create endpoint acme/my-endpoint-name: no answer")
+	assert.Contains(t, got[0].Message, "never sending it twice")
+
+	got = nil
+	_, err = c.Get(t.Context(), "acme", "my-endpoint-name")
+	require.NoError(t, err)
+	assert.Empty(t, got, "a context without WithNotices hears nothing")
 }
 
 func TestRequestHeaders(t *testing.T) {

@@ -214,7 +214,7 @@ func (t Tool) serve(deps Deps, logger *slog.Logger, in *inputSchema) server.Tool
 		start := time.Now()
 		call := &Call{Logger: logger, Request: req, Heartbeat: deps.Heartbeat, WaitPoll: deps.WaitPoll,
 			ConfirmWith: deps.ConfirmWith, Changes: deps.Changes, Progress: progress.FromRequest(ctx, req)}
-		res, err := t.invoke(ctx, deps, call, rawArguments(req), in)
+		res, err := t.invoke(withClientLog(ctx), deps, call, rawArguments(req), in)
 		result, fault := t.render(res, err)
 		logger.LogAttrs(ctx, slog.LevelDebug, "tool call", slog.String("tool", t.Name),
 			slog.Duration("took", time.Since(start)), slog.Bool("is_error", result != nil && result.IsError),

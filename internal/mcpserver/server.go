@@ -171,6 +171,8 @@ func (s *Server) serverOptions() []server.ServerOption {
 	opts := []server.ServerOption{
 		server.WithHooks(s.hooks),
 		server.WithToolCapabilities(false),
+		// API retries and lost-answer checks reach clients that ask for log messages.
+		server.WithLogging(),
 		server.WithInstructions(Instructions),
 		server.WithTitle("Hugging Face Inference Endpoints"),
 		// A panicking handler is a programming fault: a JSON-RPC error, not a crash.
