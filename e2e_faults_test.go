@@ -445,21 +445,14 @@ func canarySession(t *testing.T, emu *emulator.Server, transport, version string
 	default:
 		t.Fatalf("unknown transport %q", transport)
 	}
-	client := sdk.NewClient(&sdk.Implementation{Name: "canary", Version: "1"}, &sdk.ClientOptions{
+	opts := &sdk.ClientOptions{
 		ProgressNotificationHandler: s.onProgress,
 		ElicitationHandler: func(_ context.Context, req *sdk.ElicitRequest) (*sdk.ElicitResult, error) {
 			return &sdk.ElicitResult{Action: "accept", Content: map[string]any{"confirm": "emulator-user/canary"}}, nil
 		},
-		ResourceUpdatedHandler: func(_ context.Context, req *sdk.ResourceUpdatedNotificationRequest) {
-			s.updated <- req.Params.URI
-		},
-		ResourceListChangedHandler: func(context.Context, *sdk.ResourceListChangedRequest) {
-			select {
-			case s.listChanged <- struct{}{}:
-			default:
-			}
-		},
-	})
+	}
+	recordResourceNotifications(opts, s.updated, s.listChanged)
+	client := sdk.NewClient(&sdk.Implementation{Name: "canary", Version: "1"}, opts)
 	cs, err := client.Connect(t.Context(), tr, &sdk.ClientSessionOptions{ProtocolVersion: version})
 	require.NoError(t, err, "server stderr:\n%s", stderr)
 	s.ClientSession = cs

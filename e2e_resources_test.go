@@ -51,22 +51,28 @@ func connectResources(t *testing.T, emu *emulator.Server, transport, version str
 func connectResourcesOver(t *testing.T, tr sdk.Transport, version string, stderr *lockedBuffer) *resourceSession {
 	t.Helper()
 	rs := &resourceSession{updated: make(chan string, 256), listChanged: make(chan struct{}, 1)}
-	client := sdk.NewClient(&sdk.Implementation{Name: "e2e-resources", Version: "1"}, &sdk.ClientOptions{
-		ResourceUpdatedHandler: func(_ context.Context, req *sdk.ResourceUpdatedNotificationRequest) {
-			rs.updated <- req.Params.URI
-		},
-		ResourceListChangedHandler: func(context.Context, *sdk.ResourceListChangedRequest) {
-			select {
-			case rs.listChanged <- struct{}{}:
-			default:
-			}
-		},
-	})
+	opts := &sdk.ClientOptions{}
+	recordResourceNotifications(opts, rs.updated, rs.listChanged)
+	client := sdk.NewClient(&sdk.Implementation{Name: "e2e-resources", Version: "1"}, opts)
 	cs, err := client.Connect(t.Context(), tr, &sdk.ClientSessionOptions{ProtocolVersion: version})
 	require.NoError(t, err, "connect; server stderr:\n%s", stderr)
 	t.Cleanup(func() { closeSession(t, cs, stderr) })
 	rs.ClientSession = cs
 	return rs
+}
+
+// recordResourceNotifications makes opts send each resources/updated URI to
+// updated, and note a list_changed in listChanged (which holds one at most).
+func recordResourceNotifications(opts *sdk.ClientOptions, updated chan<- string, listChanged chan struct{}) {
+	opts.ResourceUpdatedHandler = func(_ context.Context, req *sdk.ResourceUpdatedNotificationRequest) {
+		updated <- req.Params.URI
+	}
+	opts.ResourceListChangedHandler = func(context.Context, *sdk.ResourceListChangedRequest) {
+		select {
+		case listChanged <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // outOfBand is an hfapi client straight to the emulator, standing for someone else changing
