@@ -25,24 +25,9 @@ func TestIdleStreamableGETStreamsCarryHeartbeats(t *testing.T) {
 	base := serve(t, s)
 	mcpURL := base + PathStreamable
 
-	code, hdr := rawRequest(t, http.MethodPost, mcpURL, "", "", initializeBody)
-	require.Equal(t, http.StatusOK, code)
-	session := hdr.Get("Mcp-Session-Id")
-	require.NotEmpty(t, session)
-	code, _ = rawRequest(t, http.MethodPost, mcpURL, "", session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
-	require.Equal(t, http.StatusAccepted, code)
-
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mcpURL, nil)
-	require.NoError(t, err)
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Mcp-Session-Id", session)
-	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	_, resp := legacyGETStream(t, ctx, mcpURL)
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	var pings int
 	events := readSSE(t, resp.Body, func(e sseEvent) bool {
@@ -74,29 +59,15 @@ func TestAnOpenGETStreamKeepsItsSessionAlive(t *testing.T) {
 	const ttl = time.Second
 	s := newServer(t, Options{HTTP: HTTPOptions{SessionIdleTTL: ttl, StreamHeartbeat: 50 * time.Millisecond}})
 	mcpURL := serve(t, s) + PathStreamable
-	code, hdr := rawRequest(t, http.MethodPost, mcpURL, "", "", initializeBody)
-	require.Equal(t, http.StatusOK, code)
-	session := hdr.Get("Mcp-Session-Id")
-	code, _ = rawRequest(t, http.MethodPost, mcpURL, "", session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
-	require.Equal(t, http.StatusAccepted, code)
 	ping := `{"jsonrpc":"2.0","id":9,"method":"ping"}`
-
 	ctx, closeStream := context.WithCancel(context.Background())
 	defer closeStream()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mcpURL, nil)
-	require.NoError(t, err)
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Mcp-Session-Id", session)
-	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	session, resp := legacyGETStream(t, ctx, mcpURL)
 	go func() { _, _ = io.Copy(io.Discard, resp.Body) }()
 
 	// Three idle timeouts with no request: only the stream's heartbeats.
 	<-time.After(3 * ttl)
-	code, _ = rawRequest(t, http.MethodPost, mcpURL, "", session, ping)
+	code, _ := rawRequest(t, http.MethodPost, mcpURL, "", session, ping)
 	assert.Equal(t, http.StatusOK, code, "a session whose GET stream is open is not idle")
 
 	closeStream()
@@ -104,4 +75,26 @@ func TestAnOpenGETStreamKeepsItsSessionAlive(t *testing.T) {
 		code, _ := rawRequest(t, http.MethodPost, mcpURL, "", session, ping)
 		return code == http.StatusNotFound
 	}, 20*time.Second, 3*ttl, "without its stream (and requests) the session ends after the idle timeout")
+}
+
+// legacyGETStream opens a 2025-11-25 session with raw requests and its GET
+// stream, which lasts as long as ctx; it returns the session ID and the stream.
+func legacyGETStream(t *testing.T, ctx context.Context, mcpURL string) (string, *http.Response) {
+	t.Helper()
+	code, hdr := rawRequest(t, http.MethodPost, mcpURL, "", "", initializeBody)
+	require.Equal(t, http.StatusOK, code)
+	session := hdr.Get("Mcp-Session-Id")
+	require.NotEmpty(t, session)
+	code, _ = rawRequest(t, http.MethodPost, mcpURL, "", session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	require.Equal(t, http.StatusAccepted, code)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mcpURL, nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Session-Id", session)
+	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return session, resp
 }
