@@ -495,7 +495,7 @@ func exerciseEverything(t *testing.T, c *canary, emu *emulator.Server) {
 	emu.ClearFaults()
 	drainCanaryUpdates(c) // what inference changed in the document
 	ok(t, s, emu, "pause_endpoint", map[string]any{"endpoint_name": "canary"})
-	assert.Equal(t, uri, nextCanaryUpdate(t, c), "the subscription heard of the pause")
+	assert.Equal(t, uri, nextURI(t, c.updated), "the subscription heard of the pause")
 	// An endpoint appearing out of band changes the resource list.
 	_, err := outOfBand(t, emu).Create(t.Context(), "", hfapi.CreateSpec{Name: "canary-two", Repository: "openai-community/gpt2",
 		Framework: "pytorch", Task: "text-generation", Accelerator: "cpu", Vendor: "aws", Region: "us-east-1",
@@ -551,17 +551,6 @@ func exerciseCanaryReads(t *testing.T, c *canary) string {
 		}
 	}
 	return uri
-}
-
-func nextCanaryUpdate(t *testing.T, c *canary) string {
-	t.Helper()
-	select {
-	case uri := <-c.updated:
-		return uri
-	case <-time.After(20 * time.Second):
-		t.Fatal("no notifications/resources/updated")
-		return ""
-	}
 }
 
 func drainCanaryUpdates(c *canary) {

@@ -127,8 +127,14 @@ func readDoc(t *testing.T, s *resourceSession, uri string) resources.StatusDocum
 
 func nextUpdate(t *testing.T, s *resourceSession) string {
 	t.Helper()
+	return nextURI(t, s.updated)
+}
+
+// nextURI returns the next resources/updated URI sent to updated.
+func nextURI(t *testing.T, updated <-chan string) string {
+	t.Helper()
 	select {
-	case uri := <-s.updated:
+	case uri := <-updated:
 		return uri
 	case <-time.After(20 * time.Second):
 		t.Fatal("no notifications/resources/updated")

@@ -85,19 +85,8 @@ func TestSubscriptionsOverMCP(t *testing.T) {
 			t.Run(tr+"/"+era, func(t *testing.T) {
 				f := newFixture(t)
 				f.createRunning(t, user, "ep", 1)
-				svc, err := New(Options{API: f.api, FastPoll: 5 * time.Millisecond, SlowPoll: 5 * time.Millisecond})
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = svc.Close() })
-				srv := server.NewMCPServer("resources-test", "0")
-				svc.Register(srv)
-
-				ev := &clientEvents{updated: make(chan string, 64), listChanged: make(chan struct{}, 1)}
-				var cs *sdk.ClientSession
-				if tr == "stdio" {
-					cs = connectStdio(t, srv, ev, era)
-				} else {
-					cs = connectHTTP(t, srv, ev, era)
-				}
+				svc, srv := servedService(t, f)
+				cs, ev := connectOver(t, srv, tr, era)
 				require.Equal(t, era, cs.InitializeResult().ProtocolVersion)
 				exerciseSubscription(t, f, svc, cs, ev)
 			})
@@ -195,18 +184,8 @@ func TestSessionEndDropsSubscriptions(t *testing.T) {
 			t.Run(tr+"/"+era, func(t *testing.T) {
 				f := newFixture(t)
 				f.createRunning(t, user, "ep", 2)
-				svc, err := New(Options{API: f.api, FastPoll: 5 * time.Millisecond, SlowPoll: 5 * time.Millisecond})
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = svc.Close() })
-				srv := server.NewMCPServer("resources-test", "0")
-				svc.Register(srv)
-				ev := &clientEvents{updated: make(chan string, 64), listChanged: make(chan struct{}, 1)}
-				var cs *sdk.ClientSession
-				if tr == "stdio" {
-					cs = connectStdio(t, srv, ev, era)
-				} else {
-					cs = connectHTTP(t, srv, ev, era)
-				}
+				svc, srv := servedService(t, f)
+				cs, _ := connectOver(t, srv, tr, era)
 				for _, n := range []string{"ep-0", "ep-1"} {
 					require.NoError(t, cs.Subscribe(context.Background(), &sdk.SubscribeParams{URI: URI(user, n)}))
 				}
@@ -219,4 +198,26 @@ func TestSessionEndDropsSubscriptions(t *testing.T) {
 			})
 		}
 	}
+}
+
+// servedService is a Service polling f every 5 ms, registered on a new MCP server.
+func servedService(t *testing.T, f *fixture) (*Service, *server.MCPServer) {
+	t.Helper()
+	svc, err := New(Options{API: f.api, FastPoll: 5 * time.Millisecond, SlowPoll: 5 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = svc.Close() })
+	srv := server.NewMCPServer("resources-test", "0")
+	svc.Register(srv)
+	return svc, srv
+}
+
+// connectOver connects an SDK client to srv over tr ("stdio" or "http") in era, recording its
+// resource notifications.
+func connectOver(t *testing.T, srv *server.MCPServer, tr, era string) (*sdk.ClientSession, *clientEvents) {
+	t.Helper()
+	ev := &clientEvents{updated: make(chan string, 64), listChanged: make(chan struct{}, 1)}
+	if tr == "stdio" {
+		return connectStdio(t, srv, ev, era), ev
+	}
+	return connectHTTP(t, srv, ev, era), ev
 }
