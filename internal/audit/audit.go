@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -67,7 +68,7 @@ func DefaultPath() (string, error) {
 
 // Open opens the audit log at path for appending, creating missing parent directories (0700) and the
 // file (0600). An existing file with any other permission bits is tightened to 0600 (the log holds
-// what agents did, so it stays private); a path that is not a regular file is refused. "off" returns a
+// what agents did, so it stays private); a path that is a symbolic link or not a regular file is refused. "off" returns a
 // disabled Log; "" means DefaultPath.
 func Open(path string) (*Log, error) {
 	if path == Off {
@@ -83,11 +84,18 @@ func Open(path string) (*Log, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("audit: create directory for %s: %w", path, err)
 	}
-	// Refuse FIFOs and devices before opening: opening a FIFO for writing would block.
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+	// Refuse symlinks, FIFOs and devices before opening: a symlink would have its target written to
+	// and chmod'ed, opening a FIFO for writing would block.
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return nil, symlinkError(path)
+	} else if err == nil && !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("audit: %s is not a regular file (mode %s); pass a file path or %q", path, fi.Mode(), Off)
 	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	// O_NOFOLLOW closes the race between the check above and the open.
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, symlinkError(path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: open %s: %w", path, err)
 	}
@@ -100,6 +108,12 @@ func Open(path string) (*Log, error) {
 		return nil, err
 	}
 	return &Log{f: f, path: path, redactor: NewRedactor()}, nil
+}
+
+// symlinkError refuses an audit log path that is a symbolic link.
+func symlinkError(path string) error {
+	return fmt.Errorf("audit: %s is a symbolic link, which the audit log does not follow (its target would be "+
+		"written to and made 0600); pass the real file's path, or %q", path, Off)
 }
 
 // secureFile checks f is a regular file and sets its mode to exactly 0600 (umask may have produced

@@ -116,6 +116,36 @@ func TestOpenRefusesNonRegularFiles(t *testing.T) {
 	assert.Contains(t, err.Error(), "not a regular file")
 }
 
+func TestOpenRefusesSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "someone-elses.txt")
+	require.NoError(t, os.WriteFile(target, []byte("keep me\n"), 0o644))
+	require.NoError(t, os.Chmod(target, 0o644)) // whatever the umask
+	link := filepath.Join(dir, "audit.jsonl")
+	require.NoError(t, os.Symlink(target, link))
+
+	l, err := Open(link)
+	require.Error(t, err)
+	assert.Nil(t, l)
+	assert.Contains(t, err.Error(), link+" is a symbolic link")
+	assert.Contains(t, err.Error(), `or "off"`)
+
+	fi, err := os.Stat(target)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm(), "the link's target is not chmod'ed")
+	body, err := os.ReadFile(target)
+	require.NoError(t, err)
+	assert.Equal(t, "keep me\n", string(body), "nor written to")
+
+	// A dangling link is refused too, rather than creating its target.
+	dangling := filepath.Join(dir, "dangling.jsonl")
+	require.NoError(t, os.Symlink(filepath.Join(dir, "created-through-the-link"), dangling))
+	_, err = Open(dangling)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is a symbolic link")
+	assert.NoFileExists(t, filepath.Join(dir, "created-through-the-link"))
+}
+
 func TestPartialLineFromCrashIsTerminated(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	require.NoError(t, os.WriteFile(path, []byte(`{"tool":"a","outcome":"ok"}`+"\n"+`{"tool":"b","outc`), 0o600))
