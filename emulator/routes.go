@@ -31,6 +31,8 @@ func (e *Emulator) routes() {
 	for _, rt := range inferenceRoutes {
 		e.handle(rt.method, rt.route, e.inference(rt.route, rt.serve))
 	}
+	// Not counted and never faulted: tests read it to count the others.
+	e.mux.HandleFunc("GET "+RequestsPath, e.requestCounts)
 	e.mux.HandleFunc("/", e.notFound)
 }
 
@@ -50,6 +52,18 @@ func (e *Emulator) handle(method, route string, h http.HandlerFunc) {
 		}
 		h(w, r)
 	})
+}
+
+// RequestsPath answers GET with the request count of every route, as JSON keyed by route pattern:
+// {"GET /v2/endpoint/{namespace}": 3, …}. It needs no token: counts reveal no data.
+const RequestsPath = "/emulator/requests"
+
+func (e *Emulator) requestCounts(w http.ResponseWriter, _ *http.Request) {
+	out := make(map[string]int64, len(e.counters))
+	for k, c := range e.counters {
+		out[k] = c.Load()
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (e *Emulator) notFound(w http.ResponseWriter, r *http.Request) {
