@@ -237,6 +237,7 @@ type catalogModel struct {
 	image                 func() map[string]any
 	hw                    map[string][3]string // accelerator → vendor, region, type/size as "type xN"
 	defaultAccel          string
+	card                  modelCard // what the Hub's GET /api/models/{repo} says about it
 }
 
 func tgiImage() map[string]any {
@@ -268,16 +269,16 @@ func catalogModels() []catalogModel {
 			return map[string][3]string{"cpu": {"aws", "us-east-1", cpu}, "gpu": {"aws", "us-east-1", g}}
 		}
 		catalogModelsData = []catalogModel{
-			{"meta-llama/Llama-3.2-3B-Instruct", "text-generation", "pytorch", tgiImage, gpu("nvidia-l4 x1"), "gpu"},
-			{"meta-llama/Llama-3.1-8B-Instruct", "text-generation", "pytorch", tgiImage, gpu("nvidia-l4 x1"), "gpu"},
-			{"Qwen/Qwen2.5-7B-Instruct", "text-generation", "pytorch", tgiImage, gpu("nvidia-l4 x1"), "gpu"},
-			{"mistralai/Mistral-7B-Instruct-v0.3", "text-generation", "pytorch", tgiImage, gpu("nvidia-a10g x1"), "gpu"},
-			{"HuggingFaceTB/SmolLM2-1.7B-Instruct", "text-generation", "pytorch", tgiImage, cpuGPU("intel-spr x8", "nvidia-t4 x1"), "gpu"},
-			{"sentence-transformers/all-MiniLM-L6-v2", "feature-extraction", "pytorch", teiImage, cpuGPU("intel-spr x2", "nvidia-t4 x1"), "cpu"},
-			{"BAAI/bge-base-en-v1.5", "feature-extraction", "pytorch", teiImage, cpuGPU("intel-spr x4", "nvidia-t4 x1"), "cpu"},
-			{"black-forest-labs/FLUX.1-schnell", "text-to-image", "pytorch", hfImage, gpu("nvidia-l40s x1"), "gpu"},
-			{"stabilityai/stable-diffusion-xl-base-1.0", "text-to-image", "pytorch", hfImage, gpu("nvidia-l4 x1"), "gpu"},
-			{"distilbert/distilbert-base-uncased-finetuned-sst-2-english", "text-classification", "pytorch", hfImage, cpuGPU("intel-spr x1", "nvidia-t4 x1"), "cpu"},
+			{"meta-llama/Llama-3.2-3B-Instruct", "text-generation", "pytorch", tgiImage, gpu("nvidia-l4 x1"), "gpu", modelCard{"BF16", 3_212_749_824, "transformers", "llama", true}},
+			{"meta-llama/Llama-3.1-8B-Instruct", "text-generation", "pytorch", tgiImage, gpu("nvidia-l4 x1"), "gpu", modelCard{"BF16", 8_030_261_248, "transformers", "llama", true}},
+			{"Qwen/Qwen2.5-7B-Instruct", "text-generation", "pytorch", tgiImage, gpu("nvidia-l4 x1"), "gpu", modelCard{"BF16", 7_615_616_512, "transformers", "qwen2", true}},
+			{"mistralai/Mistral-7B-Instruct-v0.3", "text-generation", "pytorch", tgiImage, gpu("nvidia-a10g x1"), "gpu", modelCard{"BF16", 7_248_023_552, "transformers", "mistral", true}},
+			{"HuggingFaceTB/SmolLM2-1.7B-Instruct", "text-generation", "pytorch", tgiImage, cpuGPU("intel-spr x8", "nvidia-t4 x1"), "gpu", modelCard{"BF16", 1_711_376_384, "transformers", "llama", true}},
+			{"sentence-transformers/all-MiniLM-L6-v2", "feature-extraction", "pytorch", teiImage, cpuGPU("intel-spr x2", "nvidia-t4 x1"), "cpu", modelCard{"F32", 22_713_216, "sentence-transformers", "bert", false}},
+			{"BAAI/bge-base-en-v1.5", "feature-extraction", "pytorch", teiImage, cpuGPU("intel-spr x4", "nvidia-t4 x1"), "cpu", modelCard{"F32", 109_482_240, "sentence-transformers", "bert", false}},
+			{"black-forest-labs/FLUX.1-schnell", "text-to-image", "pytorch", hfImage, gpu("nvidia-l40s x1"), "gpu", modelCard{"BF16", 11_901_408_320, "diffusers", "flux", false}},
+			{"stabilityai/stable-diffusion-xl-base-1.0", "text-to-image", "pytorch", hfImage, gpu("nvidia-l4 x1"), "gpu", modelCard{"F16", 3_468_000_000, "diffusers", "stable-diffusion-xl", false}},
+			{"distilbert/distilbert-base-uncased-finetuned-sst-2-english", "text-classification", "pytorch", hfImage, cpuGPU("intel-spr x1", "nvidia-t4 x1"), "cpu", modelCard{"F32", 66_955_010, "transformers", "distilbert", false}},
 		}
 	})
 	return catalogModelsData

@@ -1,5 +1,6 @@
 // Package emulator is an offline, faithful implementation of the Hugging Face Inference Endpoints
-// management API, the Hub whoami and catalog routes, and each endpoint's (emulated) inference routes.
+// management API, the Hub whoami, model information (GET /api/models/{repo}, with safetensors parameter
+// counts, for the catalog's models) and catalog routes, and each endpoint's (emulated) inference routes.
 package emulator
 
 import (
