@@ -20,7 +20,7 @@ import (
 )
 
 // pooledTransport keeps up to 64 idle connections per host, as serve's API
-// client does (apiHTTPClient in cmd_serve_http.go) and as the test clients need.
+// client does (apiHTTPClient in internal/cli/serve_http.go) and as the test clients need.
 func pooledTransport(t testing.TB) *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -20,10 +20,13 @@ import (
 
 // updateREADME regenerates the README's generated sections:
 //
-//	go test -run TestREADME . -update
+//	go test -run TestREADME ./internal/cli -update
 var updateREADME = flag.Bool("update", false, "rewrite the generated sections of README.md")
 
-const readmePath = "README.md"
+// repoRoot is the module root, seen from this package's directory.
+const repoRoot = "../.."
+
+var readmePath = filepath.Join(repoRoot, "README.md")
 
 // TestREADMEGeneratedSectionsAreCurrent: the tool table and the flag tables
 // of README.md are what the code registers; a stale one fails with the
@@ -41,7 +44,7 @@ func TestREADMEGeneratedSectionsAreCurrent(t *testing.T) {
 		updated, err := replaceSection(readme, name, sections[name])
 		require.NoError(t, err)
 		if updated != readme && !*updateREADME {
-			t.Errorf("README.md section %q is stale; regenerate it with: go test -run TestREADME . -update\nwant:\n%s", name, sections[name])
+			t.Errorf("README.md section %q is stale; regenerate it with: go test -run TestREADME ./internal/cli -update\nwant:\n%s", name, sections[name])
 		}
 		readme = updated
 	}
@@ -107,7 +110,7 @@ type helpFlag struct{ name, kind, usage string }
 func commandHelp(t *testing.T, cmd string) []helpFlag {
 	help := func() string {
 		var stderr bytes.Buffer
-		err := run(context.Background(), []string{cmd, "-h"}, &bytes.Buffer{}, &stderr)
+		err := Run(context.Background(), []string{cmd, "-h"}, &bytes.Buffer{}, &stderr)
 		require.ErrorIs(t, err, flag.ErrHelp)
 		return stderr.String()
 	}
@@ -156,7 +159,7 @@ func TestREADMENamesEveryEnvironmentVariable(t *testing.T) {
 	require.NoError(t, err)
 	envName := regexp.MustCompile(`"((?:HF|MCP|XDG)_[A-Z0-9_]+)"`)
 	seen := map[string]string{}
-	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

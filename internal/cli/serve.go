@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -32,8 +32,8 @@ type serveConfig struct {
 	readOnly  bool
 	logLevel  slog.Level
 	waitPoll  time.Duration
-	guard     guardConfig // confirmations and audit (cmd_serve_guard.go)
-	http      httpConfig  // auth, allowlists, pass-through (cmd_serve_http.go)
+	guard     guardConfig // confirmations and audit (serve_guard.go)
+	http      httpConfig  // auth, allowlists, pass-through (serve_http.go)
 }
 
 // Environment variables that set serve's defaults (flags win).
@@ -135,7 +135,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logger.Debug("serving MCP over stdio", "emulator", cfg.emulator, "read_only", cfg.readOnly)
 		return srv.ServeStdio(ctx, serveStdin, stdout)
 	}
-	// Refuses a non-loopback address unless auth is configured (cmd_serve_http.go).
+	// Refuses a non-loopback address unless auth is configured (serve_http.go).
 	return srv.ListenAndServe(ctx, cfg.addr)
 }
 
@@ -148,7 +148,7 @@ func serverOptions(cfg serveConfig, logger *slog.Logger, backend *backend) mcpse
 		Toolsets:  []string{cfg.toolsets},
 		ReadOnly:  cfg.readOnly,
 		Logger:    logger,
-		Version:   version,
+		Version:   Version,
 		WaitPoll:  cfg.waitPoll,
 
 		ConfirmWith:        cfg.guard.confirmWith,
@@ -195,7 +195,7 @@ func (b *backend) client(ctx context.Context) (*hfapi.Client, error) {
 	}
 	cfg := hfapi.ConfigFromEnv()
 	cfg.Token = token
-	cfg.UserAgent = "hf-endpoints-mcp/" + version
+	cfg.UserAgent = "hf-endpoints-mcp/" + Version
 	cfg.HTTPClient = apiHTTPClient
 	b.guardClient(&cfg)
 	return hfapi.New(cfg)
@@ -217,7 +217,7 @@ func (b *backend) emulatorClient() (*hfapi.Client, error) {
 	}
 	cfg := hfapi.Config{
 		Token: b.emu.Token(), APIBase: b.emu.APIBase(), HubBase: b.emu.HubBase(),
-		CatalogBase: b.emu.CatalogBase(), UserAgent: "hf-endpoints-mcp/" + version,
+		CatalogBase: b.emu.CatalogBase(), UserAgent: "hf-endpoints-mcp/" + Version,
 		HTTPClient: apiHTTPClient,
 	}
 	b.guardClient(&cfg)

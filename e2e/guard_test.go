@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Guardrail tests: confirmed deletes and costly actions, through the tool
 // layer in-process (a randomized model check) and end to end with the
@@ -32,6 +32,9 @@ import (
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/confirm"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
 )
+
+// envAuditLog names the audit log's path, as a user sets it.
+const envAuditLog = "HF_MCP_AUDIT_LOG"
 
 // init keeps servers run in-process by this package's tests from writing the
 // audit log of the user running them; tests that audit name a file.

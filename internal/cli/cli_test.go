@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -12,13 +12,13 @@ import (
 
 func TestVersionPrintsVersionAndGoVersion(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), []string{"version"}, &out, &bytes.Buffer{}))
-	assert.Contains(t, out.String(), "hf-endpoints-mcp "+version)
+	require.NoError(t, Run(context.Background(), []string{"version"}, &out, &bytes.Buffer{}))
+	assert.Contains(t, out.String(), "hf-endpoints-mcp "+Version)
 	assert.Contains(t, out.String(), runtime.Version())
 }
 
 func TestUnknownCommandNamesTheValidOnes(t *testing.T) {
-	err := run(context.Background(), []string{"deploy"}, &bytes.Buffer{}, &bytes.Buffer{})
+	err := Run(context.Background(), []string{"deploy"}, &bytes.Buffer{}, &bytes.Buffer{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"deploy"`)
 	assert.Contains(t, err.Error(), "serve, emulator, version")

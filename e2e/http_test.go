@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end tests of the hardened HTTP transports: the serve command (in
 // process, or the built binary) driven by a real HTTP client and by the
@@ -23,6 +23,7 @@ import (
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/cli"
 )
 
 const e2eAuthToken = "e2e-shared-secret-0123456789abcdef"
@@ -69,7 +70,7 @@ func startServe(t *testing.T, emu *emulator.Server, token string, args ...string
 	s := &server{stderr: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	pr, pw := io.Pipe()
 	go func() {
-		s.done <- runServe(ctx, append([]string{"--transport", "http", "--addr", "127.0.0.1:0"}, args...), io.Discard, io.MultiWriter(s.stderr, pw))
+		s.done <- cli.Run(ctx, append([]string{"serve", "--transport", "http", "--addr", "127.0.0.1:0"}, args...), io.Discard, io.MultiWriter(s.stderr, pw))
 		_ = pw.Close()
 	}()
 	t.Cleanup(func() {

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Fault-injection tests: the emulator fails in the ways the real service and
 // networks do (429 with Retry-After, 5xx, answers slower than the client's

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -22,7 +22,7 @@ func TestEmulatorCommandServesUntilCancelled(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"emulator", "--addr", "127.0.0.1:0", "--user", "alice", "--orgs", "acme, labs", "--deploy-time", "10ms"}, pw, io.Discard)
+		done <- Run(ctx, []string{"emulator", "--addr", "127.0.0.1:0", "--user", "alice", "--orgs", "acme, labs", "--deploy-time", "10ms"}, pw, io.Discard)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -67,7 +67,7 @@ func TestEmulatorCommandDoesNotEchoGivenTokens(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"emulator", "--addr", "127.0.0.1:0", "--token", "hf_secret1", "--token", "hf_secret2"}, pw, io.Discard)
+		done <- Run(ctx, []string{"emulator", "--addr", "127.0.0.1:0", "--token", "hf_secret1", "--token", "hf_secret2"}, pw, io.Discard)
 		pw.Close()
 	}()
 	var out bytes.Buffer
@@ -87,14 +87,14 @@ func TestEmulatorCommandDoesNotEchoGivenTokens(t *testing.T) {
 
 func TestEmulatorCommandFlagErrors(t *testing.T) {
 	var stderr bytes.Buffer
-	err := run(context.Background(), []string{"emulator", "-h"}, io.Discard, &stderr)
+	err := Run(context.Background(), []string{"emulator", "-h"}, io.Discard, &stderr)
 	assert.ErrorIs(t, err, flag.ErrHelp)
 	assert.Contains(t, stderr.String(), "-deploy-time")
 
-	err = run(context.Background(), []string{"emulator", "--deploy-time", "soon"}, io.Discard, io.Discard)
+	err = Run(context.Background(), []string{"emulator", "--deploy-time", "soon"}, io.Discard, io.Discard)
 	assert.ErrorContains(t, err, "deploy-time")
-	err = run(context.Background(), []string{"emulator", "extra"}, io.Discard, io.Discard)
+	err = Run(context.Background(), []string{"emulator", "extra"}, io.Discard, io.Discard)
 	assert.ErrorContains(t, err, `unexpected argument "extra"`)
-	err = run(context.Background(), []string{"emulator", "--addr", "256.0.0.1:99999"}, io.Discard, io.Discard)
+	err = Run(context.Background(), []string{"emulator", "--addr", "256.0.0.1:99999"}, io.Discard, io.Discard)
 	assert.ErrorContains(t, err, "listen")
 }

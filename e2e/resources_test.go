@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end tests of resources, subscriptions, prompts and completions: the official Go SDK
 // client against the server (the binary over stdio, the serve command over HTTP), in both

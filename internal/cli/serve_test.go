@@ -1,10 +1,11 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,10 +72,10 @@ func TestServeStdioInProcessWithEmulator(t *testing.T) {
 	saved := serveStdin
 	serveStdin = clientToServer
 	t.Cleanup(func() { serveStdin = saved })
-	var stderr lockedBuffer
+	stderr := &syncWriter{}
 	done := make(chan error, 1)
 	go func() {
-		done <- runServe(context.Background(), []string{"--emulator", "--log-level", "debug"}, serverToClient, &stderr)
+		done <- runServe(context.Background(), []string{"--emulator", "--log-level", "debug"}, serverToClient, stderr)
 		_ = serverToClient.Close()
 	}()
 
@@ -83,8 +84,10 @@ func TestServeStdioInProcessWithEmulator(t *testing.T) {
 	require.NoError(t, err)
 	res, err := cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "whoami", Arguments: map[string]any{}})
 	require.NoError(t, err)
-	require.False(t, res.IsError, textOf(res))
-	assert.Contains(t, textOf(res), "emulator-user")
+	require.Len(t, res.Content, 1)
+	text := res.Content[0].(*sdk.TextContent).Text
+	require.False(t, res.IsError, text)
+	assert.Contains(t, text, "emulator-user")
 	require.NoError(t, cs.Close())
 	_ = serverIn.Close()
 	select {
@@ -95,4 +98,22 @@ func TestServeStdioInProcessWithEmulator(t *testing.T) {
 	}
 	assert.Contains(t, stderr.String(), "emulator started")
 	assert.False(t, bytes.Contains([]byte(stderr.String()), []byte("hf_emulator")), "the token is never logged")
+}
+
+// syncWriter collects what a server writes from several goroutines.
+type syncWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -155,7 +155,7 @@ func (b *backend) tokenConfig(token string) (hfapi.Config, error) {
 		cfg = hfapi.Config{APIBase: emu.APIBase(), HubBase: emu.HubBase(), CatalogBase: emu.CatalogBase()}
 	}
 	cfg.Token = token
-	cfg.UserAgent = "hf-endpoints-mcp/" + version
+	cfg.UserAgent = "hf-endpoints-mcp/" + Version
 	cfg.HTTPClient = apiHTTPClient
 	return cfg, nil
 }

@@ -1,8 +1,4 @@
-package main
-
-// End-to-end tests: the official Go MCP SDK client drives the server over
-// stdio (the built binary), streamable HTTP and legacy SSE, in both protocol
-// eras, against an emulator on loopback.
+package e2e
 
 import (
 	"bufio"
@@ -34,6 +30,7 @@ import (
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/cli"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
 )
 
@@ -51,7 +48,7 @@ func TestMain(m *testing.M) {
 	if raceEnabled() {
 		args = append(args, "-race") // the spawned server is race-checked too
 	}
-	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", append(args, "github.com/hf-endpoints-mcp/hf-endpoints-mcp")...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: building the server: %v\n%s", err, out)
 		os.RemoveAll(dir)
 		os.Exit(1)
@@ -311,7 +308,7 @@ func serveHTTP(t *testing.T, emu *emulator.Server, transport string, stderr *loc
 	done := make(chan error, 1)
 	pr, pw := io.Pipe()
 	go func() {
-		done <- runServe(ctx, append([]string{"--transport", transport, "--addr", "127.0.0.1:0"}, args...), io.Discard, io.MultiWriter(stderr, pw))
+		done <- cli.Run(ctx, append([]string{"serve", "--transport", transport, "--addr", "127.0.0.1:0"}, args...), io.Discard, io.MultiWriter(stderr, pw))
 	}()
 	t.Cleanup(func() {
 		cancel()
