@@ -185,6 +185,7 @@ func New(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
+	c.http = withRedirectRules(c.http)
 	var err error
 	if c.api, err = parseBase("APIBase", cfg.APIBase, DefaultAPIBase); err != nil {
 		return nil, err

@@ -102,7 +102,7 @@ func (c *Client) inferOpen(ctx context.Context, ep *Endpoint, method, path strin
 		return nil, "", err
 	}
 	req := request{op: fmt.Sprintf("%s %s on endpoint %s", method, routeOrRoot(path), ep.Name), method: method, url: u,
-		body: body, header: header.Clone()}
+		body: body, header: header.Clone(), endpoint: true}
 	if req.header == nil {
 		req.header = http.Header{}
 	}

@@ -52,6 +52,10 @@ type request struct {
 	body    any // JSON-encoded when non-nil
 	header  http.Header
 	noRetry bool // a GET that must not be retried (e.g. a health probe inside a polling loop)
+	// endpoint marks a request to an endpoint's own URL (inference, health): its redirects are
+	// followed, without the token when they leave the URL's origin. Management API redirects
+	// are never followed (redirect.go).
+	endpoint bool
 	// pace, when set, replaces the clock's Sleep between retries, so that a caller can report
 	// progress during a long Retry-After and end the retries at its own deadline (Wait).
 	pace func(ctx context.Context, d time.Duration) error
@@ -168,7 +172,7 @@ func (c *Client) once(ctx context.Context, req request, payload []byte) (*http.R
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
-	hr, err := http.NewRequestWithContext(ctx, req.method, req.url.String(), body)
+	hr, err := http.NewRequestWithContext(withRedirectPolicy(ctx, req.endpoint), req.method, req.url.String(), body)
 	if err != nil {
 		return nil, err
 	}
