@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strings"
@@ -17,8 +18,8 @@ import (
 )
 
 // Guardrails: deleting an endpoint, and creating, updating or resuming one whose estimated hourly cost
-// exceeds the configured ceiling, need a confirmation token that only a preview of this process can
-// issue. The token is an HMAC (per-process random key) over the action, the endpoint and what
+// exceeds the configured ceiling, need a confirmation token that only a preview of this server can
+// issue. The token is an HMAC (under the Issuer's key, shared by replicas) over the action, the endpoint and what
 // identifies it (its createdAt, or a digest of the exact request), expires (default 5 min) and is
 // single use. DELETE is sent by Delete only, after the token is redeemed.
 
@@ -33,7 +34,8 @@ const NoCostCeiling = -1.0
 // example one client per request with different HF tokens) share one through Config.Confirmations.
 type Issuer = confirm.Issuer
 
-// NewIssuer returns an Issuer with a fresh random key; ttl ≤ 0 means 5 minutes.
+// NewIssuer returns an Issuer with a fresh random key of this process; ttl ≤ 0 means 5 minutes.
+// confirm.New makes one with a shared key and ledger.
 func NewIssuer(ttl time.Duration) *Issuer { return confirm.NewIssuer(ttl) }
 
 // Why a confirmation token was refused (match with errors.Is on a *ConfirmationRefusedError).
@@ -256,9 +258,9 @@ func (c *Client) issue(claims confirm.Claims) (string, time.Time) {
 	return c.issuer.Issue(claims)
 }
 
-func (c *Client) redeem(token string, claims confirm.Claims) error {
+func (c *Client) redeem(ctx context.Context, token string, claims confirm.Claims) error {
 	claims.Caller = c.caller
-	return c.issuer.Redeem(token, claims)
+	return c.issuer.Redeem(ctx, token, claims)
 }
 
 // Delete deletes the endpoint a PrepareDelete token names, after checking the token (signature,
@@ -294,12 +296,16 @@ func (c *Client) Delete(ctx context.Context, namespace, name, token string) (*En
 	if claims.Identity != want.Identity {
 		return nil, &ConfirmationRefusedError{Op: op, Reason: ErrEndpointReplaced}
 	}
-	if err := c.redeem(token, want); err != nil {
+	if err := c.redeem(ctx, token, want); err != nil {
 		return nil, &ConfirmationRefusedError{Op: op, Reason: err}
 	}
+	_, err = c.send(ctx, request{op: op, method: http.MethodDelete, url: endpointURL(c.api, "endpoint", ns, name)})
 	// Whatever the answer, tokens previewed before this request no longer describe the world.
-	defer c.issuer.Retire(ns, name)
-	if _, err := c.send(ctx, request{op: op, method: http.MethodDelete, url: endpointURL(c.api, "endpoint", ns, name)}); err != nil {
+	// Where the shared store misses that, they still name the old endpoint's createdAt.
+	if rerr := c.issuer.Retire(context.WithoutCancel(ctx), ns, name); rerr != nil {
+		notify(ctx, slog.LevelWarn, "%s: %v; earlier previews of it stay bound to its createdAt", op, rerr)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return ep, nil
@@ -308,9 +314,9 @@ func (c *Client) Delete(ctx context.Context, namespace, name, token string) (*En
 // guardCostly lets an action through when a given token redeems for claims, or when no token is
 // given and the plan's cost is known and within the ceiling. Otherwise it issues a token and returns
 // a *ConfirmationRequiredError. plan is only called when needed.
-func (c *Client) guardCostly(op string, o actionOptions, claims confirm.Claims, plan func() *Plan) error {
+func (c *Client) guardCostly(ctx context.Context, op string, o actionOptions, claims confirm.Claims, plan func() *Plan) error {
 	if o.token != "" {
-		if err := c.redeem(o.token, claims); err != nil {
+		if err := c.redeem(ctx, o.token, claims); err != nil {
 			return &ConfirmationRefusedError{Op: op, Reason: err}
 		}
 		return nil
@@ -333,7 +339,7 @@ func (c *Client) guardCreate(ctx context.Context, ns string, spec CreateSpec, op
 		return nil
 	}
 	claims := confirm.Claims{Action: string(ActionCreate), Namespace: ns, Name: spec.Name, Identity: digest(spec)}
-	return c.guardCostly("create endpoint "+ns+"/"+spec.Name, o, claims, func() *Plan {
+	return c.guardCostly(ctx, "create endpoint "+ns+"/"+spec.Name, o, claims, func() *Plan {
 		p := &Plan{Action: ActionCreate, Namespace: ns, Name: spec.Name, Compute: spec.compute(),
 			Vendor: spec.Vendor, Region: spec.Region, Repository: spec.Repository}
 		c.priceEndpoint(ctx, ns, p)
@@ -359,7 +365,7 @@ func (c *Client) guardCatalog(ctx context.Context, ns string, spec CatalogSpec, 
 		return nil
 	}
 	claims := confirm.Claims{Action: string(ActionCreateFromCatalog), Namespace: ns, Name: spec.EndpointName, Identity: digest(spec)}
-	return c.guardCostly("create endpoint from catalog "+spec.RepoID, o, claims, func() *Plan {
+	return c.guardCostly(ctx, "create endpoint from catalog "+spec.RepoID, o, claims, func() *Plan {
 		p := &Plan{Action: ActionCreateFromCatalog, Namespace: ns, Name: spec.EndpointName, Repository: spec.RepoID}
 		p.Compute.Accelerator = spec.Accelerator
 		c.priceCatalog(ctx, ns, spec.Accelerator, p)
@@ -408,7 +414,7 @@ func (c *Client) guardUpdate(ctx context.Context, ns, name string, spec UpdateSp
 	}
 	claims := confirm.Claims{Action: string(ActionUpdate), Namespace: ns, Name: name,
 		Identity: cur.Status.CreatedAt.String() + " " + digest(spec)}
-	return c.guardCostly(op, o, claims, func() *Plan {
+	return c.guardCostly(ctx, op, o, claims, func() *Plan {
 		p := &Plan{Action: ActionUpdate, Namespace: ns, Name: name, Endpoint: cur, Compute: spec.applyTo(cur.Compute),
 			Vendor: cur.Provider.Vendor, Region: cur.Provider.Region, Repository: cur.Model.Repository}
 		if spec.Repository != nil {
@@ -436,7 +442,7 @@ func (c *Client) guardResume(ctx context.Context, ns, name string, opts []Action
 	}
 	claims := confirm.Claims{Action: string(ActionResume), Namespace: ns, Name: name,
 		Identity: cur.Status.CreatedAt.String() + " " + digest(cur.Compute)}
-	return c.guardCostly(op, o, claims, func() *Plan {
+	return c.guardCostly(ctx, op, o, claims, func() *Plan {
 		p := &Plan{Action: ActionResume, Namespace: ns, Name: name, Endpoint: cur, Compute: cur.Compute,
 			Vendor: cur.Provider.Vendor, Region: cur.Provider.Region, Repository: cur.Model.Repository}
 		c.priceEndpoint(ctx, ns, p)

@@ -1,8 +1,10 @@
 // Package confirm issues and redeems single-use confirmation tokens: an HMAC
-// over what is to be done, so that only a preview step of this process can authorize it.
+// over what is to be done, so that only a preview step of this server (every
+// process sharing its key and ledger) can authorize it.
 package confirm
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -22,12 +24,15 @@ const DefaultTTL = 5 * time.Minute
 // repeats the token.
 var (
 	ErrMalformed = errors.New("the confirmation token is malformed: pass the confirmation_token value exactly as it was returned")
-	ErrForged    = errors.New("the confirmation token was not issued by this server (or the server restarted since): ask for a new preview")
+	ErrForged    = errors.New("the confirmation token was not issued by this server (or its signing key changed since): ask for a new preview")
 	ErrExpired   = errors.New("the confirmation token has expired: ask for a new preview")
 	ErrUsed      = errors.New("the confirmation token has already been used: each token confirms one action; ask for a new preview")
 	ErrMismatch  = errors.New("the confirmation token was issued for a different action or endpoint: ask for a new preview of this one")
 	ErrRetired   = errors.New("the endpoint this confirmation token was issued for has been deleted since: ask for a new preview")
 	ErrCaller    = errors.New("the confirmation token was issued to another caller (a different Hugging Face token): ask for a new preview with your own")
+	// ErrLedger: the shared ledger of redeemed tokens could not answer, so no
+	// token can be known to be unused; Redeem fails closed.
+	ErrLedger = errors.New("the server cannot check that the confirmation token is unused because its shared confirmation store is unavailable; nothing was done: retry once it is back (the server's log names the cause)")
 )
 
 // Claims name the action a token authorizes. Every field must match at redemption.
@@ -53,14 +58,22 @@ type payload struct {
 	// Seq orders tokens by issue, so Retire can void every token issued before it
 	// even when a re-created endpoint shares the old one's Identity.
 	Seq uint64 `json:"seq"`
+	// Issued (unix nanoseconds) orders tokens across the processes sharing a
+	// key, whose sequence numbers are not comparable; Origin names the issuing
+	// Issuer, so that its own tokens are ordered by Seq.
+	Issued int64  `json:"iat,omitempty"`
+	Origin string `json:"o,omitempty"`
 }
 
-// Issuer issues tokens under a per-process random key and remembers which it
-// has redeemed. The zero value is not usable; call NewIssuer.
+// Issuer issues tokens under its key and remembers which it has redeemed, in
+// memory and, when it has one, in a Ledger shared with other processes. The
+// zero value is not usable; call New or NewIssuer.
 type Issuer struct {
-	key []byte
-	ttl time.Duration
-	now func() time.Time
+	key    []byte
+	ttl    time.Duration
+	now    func() time.Time
+	ledger Ledger
+	origin string // random, names this Issuer in its tokens
 
 	mu      sync.Mutex
 	seq     uint64                // last sequence number issued
@@ -71,19 +84,46 @@ type Issuer struct {
 // retirement voids the tokens naming one endpoint that were issued up to seq.
 type retirement struct {
 	seq   uint64
+	at    int64 // unix ns: tokens of other processes issued up to then are void too
 	until int64 // unix ms after which every voided token has expired anyway
 }
 
-// NewIssuer returns an Issuer with a fresh random key. ttl ≤ 0 means DefaultTTL.
+// Options configure an Issuer made by New.
+type Options struct {
+	// TTL is how long tokens stay valid (≤ 0: DefaultTTL).
+	TTL time.Duration
+	// Key signs tokens: at least MinKeySize bytes (see LoadKey and KeyInDir).
+	// Processes that accept each other's tokens share it. Nil: a random key of
+	// this process only.
+	Key []byte
+	// Ledger records redeemed tokens and retired endpoints for every process
+	// sharing it (nil: this process only).
+	Ledger Ledger
+}
+
+// New returns an Issuer configured by opts.
+func New(opts Options) (*Issuer, error) {
+	if opts.TTL <= 0 {
+		opts.TTL = DefaultTTL
+	}
+	key := opts.Key
+	if key == nil {
+		key = make([]byte, MinKeySize)
+		if _, err := rand.Read(key); err != nil {
+			panic("confirm: no randomness available: " + err.Error()) // crypto/rand never fails on supported platforms
+		}
+	} else if len(key) < MinKeySize {
+		return nil, fmt.Errorf("confirm: the signing key has %d bytes; it needs at least %d", len(key), MinKeySize)
+	}
+	return &Issuer{key: key, ttl: opts.TTL, now: time.Now, ledger: opts.Ledger, origin: randomString(6),
+		used: make(map[string]int64), retired: make(map[string]retirement)}, nil
+}
+
+// NewIssuer returns an Issuer with a fresh random key and no shared ledger.
+// ttl ≤ 0 means DefaultTTL.
 func NewIssuer(ttl time.Duration) *Issuer {
-	if ttl <= 0 {
-		ttl = DefaultTTL
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		panic("confirm: no randomness available: " + err.Error()) // crypto/rand never fails on supported platforms
-	}
-	return &Issuer{key: key, ttl: ttl, now: time.Now, used: make(map[string]int64), retired: make(map[string]retirement)}
+	i, _ := New(Options{TTL: ttl}) // a nil key cannot be refused
+	return i
 }
 
 // NewIssuerAt is NewIssuer with a time source, so that tests and simulations can
@@ -101,23 +141,24 @@ func (i *Issuer) TTL() time.Duration { return i.ttl }
 
 // Issue returns a token authorizing exactly c, valid for the issuer's TTL, and its expiry.
 func (i *Issuer) Issue(c Claims) (string, time.Time) {
-	nonce := make([]byte, 16)
-	_, _ = rand.Read(nonce)
 	expiry := i.now().Add(i.ttl)
 	i.mu.Lock()
 	i.seq++
 	seq := i.seq
 	i.mu.Unlock()
-	p := payload{Claims: c, Expiry: expiry.UnixMilli(), Nonce: base64.RawURLEncoding.EncodeToString(nonce), Seq: seq}
+	p := payload{Claims: c, Expiry: expiry.UnixMilli(), Nonce: randomString(16), Seq: seq,
+		Issued: i.now().UnixNano(), Origin: i.origin}
 	body, _ := json.Marshal(p) // a struct of strings and an int cannot fail to marshal
 	enc := base64.RawURLEncoding.EncodeToString(body)
 	return enc + "." + i.sign(enc), expiry
 }
 
-// Redeem checks that token was issued by i for exactly want, has not expired
-// and has not been redeemed before, and marks it used. It is safe for
-// concurrent use: of two concurrent redemptions of one token, one succeeds.
-func (i *Issuer) Redeem(token string, want Claims) error {
+// Redeem checks that token was issued under i's key for exactly want, has not
+// expired and has not been redeemed before (here or, with a Ledger, by any
+// process sharing it), and marks it used. It is safe for concurrent use: of two
+// concurrent redemptions of one token, one succeeds. When the Ledger cannot
+// answer, the token is refused with an error wrapping ErrLedger.
+func (i *Issuer) Redeem(ctx context.Context, token string, want Claims) error {
 	p, err := i.verify(token)
 	if err != nil {
 		return err
@@ -132,16 +173,65 @@ func (i *Issuer) Redeem(token string, want Claims) error {
 	if p.Claims != want {
 		return ErrMismatch
 	}
+	if err := i.redeemHere(p, now, false); err != nil {
+		return err
+	}
+	if i.ledger != nil {
+		if err := i.redeemShared(ctx, p); err != nil {
+			return err
+		}
+	}
+	return i.redeemHere(p, now, true)
+}
+
+// redeemHere checks the token against this process's memory and, if mark, records it used.
+func (i *Issuer) redeemHere(p payload, now int64, mark bool) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.forgetExpired(now)
 	if _, seen := i.used[p.Nonce]; seen {
 		return ErrUsed
 	}
-	if r, ok := i.retired[retireKey(p.Namespace, p.Name)]; ok && p.Seq <= r.seq {
+	if r, ok := i.retired[retireKey(p.Namespace, p.Name)]; ok && i.issuedBefore(p, r) {
 		return ErrRetired
 	}
-	i.used[p.Nonce] = p.Expiry
+	if mark {
+		i.used[p.Nonce] = p.Expiry
+	}
+	return nil
+}
+
+// issuedBefore reports whether the token p was issued before the retirement r:
+// by sequence for this Issuer's own tokens, by time for other processes'.
+func (i *Issuer) issuedBefore(p payload, r retirement) bool {
+	if p.Origin == i.origin {
+		return p.Seq <= r.seq
+	}
+	return p.Issued <= r.at
+}
+
+// randomString returns n random bytes, base64url-encoded.
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// redeemShared checks the token against the Ledger and spends it there.
+func (i *Issuer) redeemShared(ctx context.Context, p payload) error {
+	at, err := i.ledger.Retired(ctx, retireKey(p.Namespace, p.Name))
+	if err != nil {
+		return fmt.Errorf("%w (%v)", ErrLedger, err)
+	}
+	if !at.IsZero() && p.Issued <= at.UnixNano() {
+		return ErrRetired
+	}
+	switch err := i.ledger.Spend(ctx, p.Nonce, time.UnixMilli(p.Expiry)); {
+	case errors.Is(err, ErrUsed):
+		return ErrUsed
+	case err != nil:
+		return fmt.Errorf("%w (%v)", ErrLedger, err)
+	}
 	return nil
 }
 
@@ -149,10 +239,22 @@ func (i *Issuer) Redeem(token string, want Claims) error {
 // whatever its action. Call it once the endpoint is deleted: a token previewed
 // before then described an endpoint that no longer exists, even if one is
 // re-created under the same name within the same millisecond (same createdAt).
-func (i *Issuer) Retire(namespace, name string) {
+// This process forgets the tokens at once; the error says whether the Ledger
+// recorded it for the others.
+func (i *Issuer) Retire(ctx context.Context, namespace, name string) error {
+	key := retireKey(namespace, name)
+	now := i.now()
+	until := now.Add(i.ttl)
 	i.mu.Lock()
-	defer i.mu.Unlock()
-	i.retired[retireKey(namespace, name)] = retirement{seq: i.seq, until: i.now().Add(i.ttl).UnixMilli()}
+	i.retired[key] = retirement{seq: i.seq, at: now.UnixNano(), until: until.UnixMilli()}
+	i.mu.Unlock()
+	if i.ledger == nil {
+		return nil
+	}
+	if err := i.ledger.Retire(ctx, key, now, until); err != nil {
+		return fmt.Errorf("recording in the shared confirmation store that %s/%s was deleted: %w", namespace, name, err)
+	}
+	return nil
 }
 
 func retireKey(namespace, name string) string { return namespace + "\x00" + name }

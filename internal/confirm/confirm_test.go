@@ -1,6 +1,8 @@
 package confirm
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,8 +31,8 @@ func TestRedeemAcceptsItsOwnTokenOnce(t *testing.T) {
 	i, _ := newTestIssuer(0)
 	tok, exp := i.Issue(del)
 	assert.Equal(t, DefaultTTL, exp.Sub(i.now()))
-	require.NoError(t, i.Redeem(tok, del))
-	assert.ErrorIs(t, i.Redeem(tok, del), ErrUsed)
+	require.NoError(t, i.Redeem(t.Context(), tok, del))
+	assert.ErrorIs(t, i.Redeem(t.Context(), tok, del), ErrUsed)
 }
 
 func TestRedeemRefuses(t *testing.T) {
@@ -59,29 +61,29 @@ func TestRedeemRefuses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.ErrorIs(t, i.Redeem(tc.token, tc.want), tc.err)
+			assert.ErrorIs(t, i.Redeem(t.Context(), tc.token, tc.want), tc.err)
 		})
 	}
 	// None of the refusals consumed the token.
-	require.NoError(t, i.Redeem(tok, del))
+	require.NoError(t, i.Redeem(t.Context(), tok, del))
 }
 
 func TestRedeemRefusesExpiredToken(t *testing.T) {
 	i, c := newTestIssuer(time.Minute)
 	tok, _ := i.Issue(del)
 	c.t = c.t.Add(time.Minute)
-	assert.ErrorIs(t, i.Redeem(tok, del), ErrExpired)
+	assert.ErrorIs(t, i.Redeem(t.Context(), tok, del), ErrExpired)
 }
 
 func TestUsedSetForgetsExpiredTokens(t *testing.T) {
 	i, c := newTestIssuer(time.Minute)
 	for range 100 {
 		tok, _ := i.Issue(del)
-		require.NoError(t, i.Redeem(tok, del))
+		require.NoError(t, i.Redeem(t.Context(), tok, del))
 	}
 	c.t = c.t.Add(2 * time.Minute)
 	tok, _ := i.Issue(del)
-	require.NoError(t, i.Redeem(tok, del))
+	require.NoError(t, i.Redeem(t.Context(), tok, del))
 	assert.Len(t, i.used, 1)
 }
 
@@ -92,7 +94,7 @@ func TestConcurrentRedemptionsOfOneTokenSucceedOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Go(func() {
-			if i.Redeem(tok, del) == nil {
+			if i.Redeem(t.Context(), tok, del) == nil {
 				ok.Add(1)
 			}
 		})
@@ -119,7 +121,7 @@ func FuzzRedeemNeverPanics(f *testing.F) {
 	f.Add("a.b")
 	f.Add("eyJ9.")
 	f.Fuzz(func(t *testing.T, token string) {
-		err := i.Redeem(token, Claims{Action: "delete", Namespace: "x", Name: "y"})
+		err := i.Redeem(t.Context(), token, Claims{Action: "delete", Namespace: "x", Name: "y"})
 		if err == nil {
 			t.Fatalf("token %q redeemed for claims it was not issued for", token)
 		}
@@ -131,18 +133,18 @@ func TestRetireVoidsEarlierTokensOfThatEndpointOnly(t *testing.T) {
 	before, _ := i.Issue(del)
 	otherEP := Claims{Action: "delete", Namespace: "alice", Name: "other", Identity: del.Identity}
 	unrelated, _ := i.Issue(otherEP)
-	i.Retire("alice", "my-ep")
+	require.NoError(t, i.Retire(t.Context(), "alice", "my-ep"))
 	// Same claims (a re-created endpoint with the same createdAt): only a new preview works.
 	after, _ := i.Issue(del)
 
-	assert.ErrorIs(t, i.Redeem(before, del), ErrRetired)
-	require.NoError(t, i.Redeem(unrelated, otherEP), "retiring one endpoint leaves others' tokens valid")
-	require.NoError(t, i.Redeem(after, del), "a token issued after the retirement is valid")
+	assert.ErrorIs(t, i.Redeem(t.Context(), before, del), ErrRetired)
+	require.NoError(t, i.Redeem(t.Context(), unrelated, otherEP), "retiring one endpoint leaves others' tokens valid")
+	require.NoError(t, i.Redeem(t.Context(), after, del), "a token issued after the retirement is valid")
 
 	// Retirements are forgotten once every token they voided has expired.
 	c.t = c.t.Add(2 * time.Minute)
 	fresh, _ := i.Issue(del)
-	require.NoError(t, i.Redeem(fresh, del))
+	require.NoError(t, i.Redeem(t.Context(), fresh, del))
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	assert.Empty(t, i.retired)
@@ -154,5 +156,57 @@ func TestNewIssuerAtUsesTheGivenClock(t *testing.T) {
 	tok, exp := i.Issue(del)
 	assert.Equal(t, c.t.Add(time.Minute), exp)
 	c.t = c.t.Add(time.Minute)
-	assert.ErrorIs(t, i.Redeem(tok, del), ErrExpired)
+	assert.ErrorIs(t, i.Redeem(t.Context(), tok, del), ErrExpired)
+}
+
+func TestKeyInDirCreatesOnceAndReuses(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	k1, err := KeyInDir(dir)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, len(k1), MinKeySize)
+	info, err := os.Stat(filepath.Join(dir, KeyFileName))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	k2, err := KeyInDir(dir)
+	require.NoError(t, err)
+	assert.Equal(t, k1, k2)
+
+	// Tokens survive a restart: a new Issuer on the same key redeems the old one's token.
+	before, err := New(Options{Key: k1})
+	require.NoError(t, err)
+	tok, _ := before.Issue(del)
+	after, err := New(Options{Key: k2})
+	require.NoError(t, err)
+	require.NoError(t, after.Redeem(t.Context(), tok, del))
+}
+
+func TestLoadKeyRefuses(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), mode))
+		require.NoError(t, os.Chmod(p, mode))
+		return p
+	}
+	long := strings.Repeat("k", MinKeySize)
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"readable by others", write("open", long, 0o644), "chmod 600"},
+		{"writable by group", write("group", long, 0o660), "chmod 600"},
+		{"too short", write("short", "abc\n", 0o600), "needs at least 32"},
+		{"missing", filepath.Join(dir, "absent"), "no such file"},
+		{"a directory", dir, "not a regular file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadKey(tc.path)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	key, err := LoadKey(write("good", long+"\n", 0o400))
+	require.NoError(t, err)
+	assert.Equal(t, []byte(long), key, "surrounding white space is not part of the key")
+	_, err = New(Options{Key: []byte("short")})
+	assert.ErrorContains(t, err, "at least 32")
 }
