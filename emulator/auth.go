@@ -67,11 +67,13 @@ func (e *Emulator) caller(r *http.Request) (a *account, msg string, ok bool) {
 	if tok == "" {
 		return nil, "Invalid credentials in Authorization header", false
 	}
-	a, ok = e.tokens[tok]
-	if !ok {
-		return nil, "Invalid username or password.", false
+	if a, ok = e.tokens[tok]; ok {
+		return a, "", true
 	}
-	return a, "", true
+	if g := e.oauth.accessGrant(tok); g != nil {
+		return g.user, "", true
+	}
+	return nil, "Invalid username or password.", false
 }
 
 // authorize checks the bearer token and its access to namespace, writing a 401 when either fails.

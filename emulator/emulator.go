@@ -1,6 +1,7 @@
 // Package emulator is an offline, faithful implementation of the Hugging Face Inference Endpoints
-// management API, the Hub whoami, model information (GET /api/models/{repo}, with safetensors parameter
-// counts, for the catalog's models) and catalog routes, and each endpoint's (emulated) inference routes.
+// management API, the Hub's whoami, model information (GET /api/models/{repo}, with safetensors parameter
+// counts, for the catalog's models), catalog and OAuth authorization server routes, and each endpoint's
+// (emulated) inference routes.
 package emulator
 
 import (
@@ -37,6 +38,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Faults are injected from the start (see InjectFault).
 	Faults []Fault
+	// OAuth configures the authorization server (see OAuthOptions); it is always on.
+	OAuth OAuthOptions
 	// Seed makes generated endpoint ids, catalog endpoint names and fault probabilities
 	// reproducible. 0 picks a random seed. Emulated model output never depends on it.
 	Seed int64
@@ -80,8 +83,9 @@ func (t Timings) withDefaults() Timings {
 // Emulator is the http.Handler serving every emulated route. Create it with New; Close it when done.
 //
 // It serves, on one handler: the management API under /v2 (endpoints CRUD, pause, resume,
-// scale-to-zero, open-metrics, provider hardware catalog), the Hub's GET /api/whoami-v2, the catalog
-// under /api/catalog, and each endpoint's inference routes under its status.url, /e/{id}.
+// scale-to-zero, open-metrics, provider hardware catalog), the Hub's GET /api/whoami-v2 and OAuth
+// authorization server (oauth.go), the catalog under /api/catalog, and each endpoint's inference routes
+// under its status.url, /e/{id}.
 //
 // Nothing runs a model: text, embeddings and images are computed deterministically from the
 // request (see generate, embed and drawPrompt), and /info and system_fingerprint say "emulated".
@@ -94,6 +98,7 @@ type Emulator struct {
 	users    map[string]*account // by name
 	tokens   map[string]*account // by token
 	counters map[string]*atomic.Int64
+	oauth    *oauthServer
 
 	sched  *scheduler
 	done   chan struct{}
@@ -124,6 +129,7 @@ func New(opts Options) (*Emulator, error) {
 		sched:    newScheduler(),
 		done:     make(chan struct{}),
 		rng:      newLockedRand(opts.Seed),
+		oauth:    newOAuthServer(opts.OAuth),
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)

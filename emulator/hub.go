@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // whoami answers the Hub's GET /api/whoami-v2 like the real one, minus anything secret.
@@ -21,17 +22,21 @@ func (e *Emulator) whoami(w http.ResponseWriter, r *http.Request) {
 			"roleInOrg": "admin", "isEnterprise": false,
 		})
 	}
+	auth := map[string]any{
+		"type": "access_token",
+		"accessToken": map[string]any{
+			"displayName": "emulator token", "role": "write",
+			"createdAt": "2025-01-01T00:00:00.000Z",
+		},
+	}
+	if g := e.oauth.accessGrant(bearer(r)); g != nil {
+		// An OAuth access token says when it expires and what it was granted.
+		auth = map[string]any{"type": "oauth", "expiresAt": g.exp.UTC().Format(time.RFC3339), "scope": g.scope}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"type": "user", "id": a.id, "name": a.name, "fullname": a.name,
 		"email": a.name + "@emulator.invalid", "emailVerified": true, "canPay": true,
-		"periodEnd": nil, "isPro": false, "avatarUrl": "", "orgs": orgs,
-		"auth": map[string]any{
-			"type": "access_token",
-			"accessToken": map[string]any{
-				"displayName": "emulator token", "role": "write",
-				"createdAt": "2025-01-01T00:00:00.000Z",
-			},
-		},
+		"periodEnd": nil, "isPro": false, "avatarUrl": "", "orgs": orgs, "auth": auth,
 	})
 }
 

@@ -28,6 +28,7 @@ func (e *Emulator) routes() {
 	e.handle("GET", "/api/catalog/repo-list", e.catalogRepoList)
 	e.handle("POST", "/api/catalog/deploy", e.catalogDeploy)
 	e.handle("GET", "/api/models/{repo...}", e.hubModel)
+	e.oauthRoutes()
 
 	for _, rt := range inferenceRoutes {
 		e.handle(rt.method, rt.route, e.inference(rt.route, rt.serve))
