@@ -225,6 +225,20 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+// waitForOutput waits until what a child process wrote to stderr contains
+// want. The child's stderr is copied in the background, so a line it wrote
+// before answering a request may arrive after the answer.
+func waitForOutput(t *testing.T, stderr *lockedBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never wrote %q; stderr:\n%s", want, stderr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // connect starts a server on the given transport (the binary for stdio, the
 // serve command in-process for HTTP) and connects an SDK client to it.
 func connect(t *testing.T, emu *emulator.Server, transport, version string, args ...string) *session {
@@ -790,7 +804,7 @@ func TestE2EEmulatorModeIsLazyAndOffline(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, res.IsError, textOf(res))
 	assert.Contains(t, textOf(res), "emulator-user")
-	assert.Contains(t, stderr.String(), "emulator started")
+	waitForOutput(t, stderr, "emulator started")
 	res, err = cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "list_hardware", Arguments: map[string]any{"accelerator": "cpu"}})
 	require.NoError(t, err)
 	require.False(t, res.IsError, textOf(res))
@@ -805,7 +819,7 @@ func TestE2EMissingTokenIsAToolResult(t *testing.T) {
 	cs, err := client.Connect(t.Context(), &sdk.CommandTransport{Command: cmd}, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { closeSession(t, cs, stderr) })
-	assert.Contains(t, stderr.String(), "no Hugging Face token yet", "the missing token is visible at start")
+	waitForOutput(t, stderr, "no Hugging Face token yet") // the missing token is visible at start
 	res, err := cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "list_endpoints", Arguments: map[string]any{}})
 	require.NoError(t, err)
 	assert.True(t, res.IsError)

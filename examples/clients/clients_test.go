@@ -91,14 +91,14 @@ func checkHTTP(t *testing.T, raw string) {
 	assert.Equal(t, "/mcp", u.Path, "streamable HTTP is served at /mcp")
 }
 
-var addrDefault = regexp.MustCompile(`(?m)^\s+-addr string\n.*\(default "([^"]+)"\)`)
+var addrDefault = regexp.MustCompile(`(?m)^  --addr string\n.*\(default ([^()\s]+)\)`)
 
 // defaultAddr reads serve's default listen address from its help.
 func defaultAddr(t *testing.T) string {
 	t.Helper()
 	out, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
 	m := addrDefault.FindStringSubmatch(string(out))
-	require.NotNil(t, m, "serve -h lists -addr with a default:\n%s", out)
+	require.NotNil(t, m, "serve -h lists --addr with a default:\n%s", out)
 	return m[1]
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 )
 
 // Version is set at build time with
@@ -24,12 +25,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// Run dispatches to a subcommand. Output meant for the user goes to stdout only
-// where the subcommand is not speaking a protocol on it (serve over stdio).
+// Run dispatches to a command. Output meant for the user goes to stdout only
+// where the command is not speaking a protocol on it (serve over stdio).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help":
+			cmd, args = "help", args[1:]
+		case "-version", "--version":
+			cmd, args = "version", args[1:]
+		default:
+			if !strings.HasPrefix(args[0], "-") {
+				cmd, args = args[0], args[1:]
+			}
+		}
 	}
 	switch cmd {
 	case "serve":
@@ -40,19 +50,17 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "hf-endpoints-mcp %s (%s %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil
 	case "help":
-		fmt.Fprint(stdout, usage)
+		var cfg serveConfig
+		var level string
+		serveFlags(&cfg, &level).printUsage(stdout)
 		return nil
-	default:
-		return fmt.Errorf("unknown command %q; valid commands are serve, emulator, version, help", cmd)
 	}
+	msg := fmt.Sprintf("unknown command %q", cmd)
+	if near := closest(cmd, commands); near != "" {
+		msg += "; did you mean " + near + "?"
+	}
+	return fmt.Errorf("%s (the commands are %s; run 'hf-endpoints-mcp --help')", msg, strings.Join(commands, ", "))
 }
 
-const usage = `hf-endpoints-mcp — an MCP server for Hugging Face Inference Endpoints
-
-Usage:
-  hf-endpoints-mcp [serve] [flags]   run the MCP server (default command)
-  hf-endpoints-mcp emulator [flags]  run the offline Inference Endpoints emulator
-  hf-endpoints-mcp version           print the version
-
-Run "hf-endpoints-mcp serve -h" or "hf-endpoints-mcp emulator -h" for flags.
-`
+// commands are the names Run accepts.
+var commands = []string{"serve", "emulator", "version", "help"}

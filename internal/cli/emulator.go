@@ -24,31 +24,41 @@ func (t *tokenList) Set(v string) error {
 	return nil
 }
 
+// emulatorHeader opens the emulator's usage.
+const emulatorHeader = `Usage: hf-endpoints-mcp emulator [flags]
+
+Runs an offline emulator of the Inference Endpoints API, the Hub's whoami and catalog
+routes, and the endpoints' inference routes (emulated models). It prints its base URL
+and the environment a client needs to use it.
+`
+
 // runEmulator runs the offline Inference Endpoints emulator until ctx is cancelled.
 func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8765", "listen address")
-	user := fs.String("user", emulator.DefaultUser, "user the tokens act for")
-	orgs := fs.String("orgs", "", "comma-separated organisations of the user, e.g. acme,research")
-	var tokens tokenList
-	fs.Var(&tokens, "token", "bearer `token` accepted for the user (repeatable; default "+emulator.DefaultToken+")")
-	deploy := fs.Duration("deploy-time", 3*time.Second, "time from pending to running")
-	update := fs.Duration("update-time", time.Second, "time from updating to running")
-	scaleUp := fs.Duration("scale-up-time", 2*time.Second, "time a scaled-to-zero endpoint takes to serve again")
-	idleMinute := fs.Duration("idle-minute", time.Minute, "length of one minute of scaleToZeroTimeout (shorten to see idle scale-to-zero quickly)")
-	state := fs.String("state", "", "file where endpoints are persisted across restarts")
-	seed := fs.Int64("seed", 0, "seed for endpoint ids and names (0: random)")
-	verbose := fs.Bool("v", false, "log state transitions to stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: hf-endpoints-mcp emulator [flags]\n\nRuns an offline emulator of the Inference Endpoints API, the Hub whoami and catalog\nroutes, and the endpoints' inference routes (emulated models).\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	c := newCommandFlags("emulator", emulatorHeader)
+	var (
+		addr, user, orgs, state             *string
+		tokens                              tokenList
+		deploy, update, scaleUp, idleMinute *time.Duration
+		seed                                *int64
+		verbose                             *bool
+	)
+	c.group("Service", func(fs *flag.FlagSet) {
+		addr = fs.String("addr", "127.0.0.1:8765", "listen address")
+		user = fs.String("user", emulator.DefaultUser, "user the tokens act for")
+		orgs = fs.String("orgs", "", "comma-separated organisations of the user, e.g. acme,research")
+		fs.Var(&tokens, "token", "bearer `token` accepted for the user (repeatable; default "+emulator.DefaultToken+")")
+		state = fs.String("state", "", "file where endpoints are persisted across restarts")
+		seed = fs.Int64("seed", 0, "seed for endpoint ids and names (0: random)")
+		verbose = fs.Bool("v", false, "log state transitions to stderr")
+	})
+	c.group("Timings", func(fs *flag.FlagSet) {
+		deploy = fs.Duration("deploy-time", 3*time.Second, "time from pending to running")
+		update = fs.Duration("update-time", time.Second, "time from updating to running")
+		scaleUp = fs.Duration("scale-up-time", 2*time.Second, "time a scaled-to-zero endpoint takes to serve again")
+		idleMinute = fs.Duration("idle-minute", time.Minute, "length of one minute of scaleToZeroTimeout (shorten to see idle scale-to-zero quickly)")
+	})
+	if err := c.parse(args, stdout); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("emulator: unexpected argument %q; all options are flags (see -h)", fs.Arg(0))
 	}
 	level := slog.LevelWarn
 	if *verbose {

@@ -86,10 +86,10 @@ func TestEmulatorCommandDoesNotEchoGivenTokens(t *testing.T) {
 }
 
 func TestEmulatorCommandFlagErrors(t *testing.T) {
-	var stderr bytes.Buffer
-	err := Run(context.Background(), []string{"emulator", "-h"}, io.Discard, &stderr)
+	var stdout bytes.Buffer
+	err := Run(context.Background(), []string{"emulator", "-h"}, &stdout, io.Discard)
 	assert.ErrorIs(t, err, flag.ErrHelp)
-	assert.Contains(t, stderr.String(), "-deploy-time")
+	assert.Contains(t, stdout.String(), "  --deploy-time duration\n")
 
 	err = Run(context.Background(), []string{"emulator", "--deploy-time", "soon"}, io.Discard, io.Discard)
 	assert.ErrorContains(t, err, "deploy-time")

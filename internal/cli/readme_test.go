@@ -97,22 +97,22 @@ func summaryOf(desc string) string {
 func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
 
 var (
-	flagLine = regexp.MustCompile(`^  -(\S+)(?: (\S+))?(?:\t(.*))?$`)
+	flagLine = regexp.MustCompile(`^  --(\S+)(?: (\S+))?$`)
 	envNote  = regexp.MustCompile(` \(env ([A-Z_]+)\)`)
 	defNote  = regexp.MustCompile(` \(default ([^()]*)\)$`)
 )
 
-// helpFlag is one flag as its command's -h describes it.
+// helpFlag is one flag as its command's --help describes it.
 type helpFlag struct{ name, kind, usage string }
 
-// commandHelp returns the flags a subcommand's -h prints, with the
+// commandHelp returns the flags a subcommand's --help prints, with the
 // environment variables it names unset so that defaults are the built-in ones.
 func commandHelp(t *testing.T, cmd string) []helpFlag {
 	help := func() string {
-		var stderr bytes.Buffer
-		err := Run(context.Background(), []string{cmd, "-h"}, &bytes.Buffer{}, &stderr)
+		var stdout bytes.Buffer
+		err := Run(context.Background(), []string{cmd, "--help"}, &stdout, &bytes.Buffer{})
 		require.ErrorIs(t, err, flag.ErrHelp)
-		return stderr.String()
+		return stdout.String()
 	}
 	for _, m := range envNote.FindAllStringSubmatch(help(), -1) {
 		t.Setenv(m[1], "")
@@ -120,8 +120,8 @@ func commandHelp(t *testing.T, cmd string) []helpFlag {
 	var flags []helpFlag
 	for _, line := range strings.Split(help(), "\n") {
 		if m := flagLine.FindStringSubmatch(line); m != nil {
-			flags = append(flags, helpFlag{name: m[1], kind: m[2], usage: m[3]})
-		} else if rest, ok := strings.CutPrefix(line, "    \t"); ok && len(flags) > 0 {
+			flags = append(flags, helpFlag{name: m[1], kind: m[2]})
+		} else if rest, ok := strings.CutPrefix(line, "      "); ok && len(flags) > 0 {
 			f := &flags[len(flags)-1]
 			f.usage = strings.TrimSpace(f.usage + " " + rest)
 		}

@@ -53,47 +53,76 @@ var embeddedEmulatorTimings = emulator.Timings{
 	Deploy: 3 * time.Second, Update: 2 * time.Second, ScaleUp: 2 * time.Second, IdleMinute: 5 * time.Second,
 }
 
-func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// Flag groups of serve's usage.
+const (
+	groupServer = "Server"
+	groupGuard  = "Guardrails"
+	groupHTTP   = "HTTP transports (--transport sse or http)"
+)
+
+// serveHeader opens the usage of serve, which is also the program's help.
+const serveHeader = `hf-endpoints-mcp — an MCP server for Hugging Face Inference Endpoints
+
+Usage:
+  hf-endpoints-mcp [serve] [flags]   run the MCP server (the default command)
+  hf-endpoints-mcp emulator [flags]  run the offline Inference Endpoints emulator
+  hf-endpoints-mcp version           print the version (also --version)
+  hf-endpoints-mcp help              print this help (also --help, -h)
+
+Every flag can also be set by the environment variable named beside it; a flag wins.
+The Hugging Face token comes from HF_TOKEN, else the file at HF_TOKEN_PATH, else
+$HF_HOME/token, else ~/.cache/huggingface/token.
+"hf-endpoints-mcp emulator --help" lists the emulator's flags.
+`
+
+// serveFlags is serve's flag set, bound to cfg and level.
+func serveFlags(cfg *serveConfig, level *string) *commandFlags {
+	c := newCommandFlags("serve", serveHeader)
+	c.group(groupServer, func(fs *flag.FlagSet) {
+		fs.StringVar(&cfg.transport, "transport", envOr(envTransport, "stdio"), "transport: stdio, sse or http (env "+envTransport+")")
+		fs.BoolVar(&cfg.emulator, "emulator", envBool(envEmulator), "serve against an in-process offline emulator; no token needed (env "+envEmulator+")")
+		fs.StringVar(&cfg.toolsets, "toolsets", envOr(envToolsets, "all"), "comma-separated toolsets: endpoints_read, endpoints_write, inference, or all (env "+envToolsets+")")
+		fs.BoolVar(&cfg.readOnly, "read-only", envBool(envReadOnly), "serve only tools that change nothing (env "+envReadOnly+")")
+		fs.StringVar(level, "log-level", envOr(envLogLevel, "info"), "log level on stderr: debug, info, warn or error (env "+envLogLevel+")")
+	})
+	c.group(groupGuard, cfg.guard.register)
+	c.group(groupHTTP, func(fs *flag.FlagSet) {
+		fs.StringVar(&cfg.addr, "addr", envOr(envAddr, "127.0.0.1:8080"), "listen address for sse and http (env "+envAddr+")")
+		cfg.http.register(fs)
+	})
+	c.secret("auth-token")
+	return c
+}
+
+func parseServeFlags(args []string, stdout io.Writer) (serveConfig, *commandFlags, error) {
 	var cfg serveConfig
 	var level string
-	fs.StringVar(&cfg.transport, "transport", envOr(envTransport, "stdio"), "transport: stdio, sse or http (env "+envTransport+")")
-	fs.StringVar(&cfg.addr, "addr", envOr(envAddr, "127.0.0.1:8080"), "listen address for sse and http (env "+envAddr+")")
-	fs.BoolVar(&cfg.emulator, "emulator", envBool(envEmulator), "serve against an in-process offline emulator; no token needed (env "+envEmulator+")")
-	fs.StringVar(&cfg.toolsets, "toolsets", envOr(envToolsets, "all"), "comma-separated toolsets: endpoints_read, endpoints_write, inference, or all (env "+envToolsets+")")
-	fs.BoolVar(&cfg.readOnly, "read-only", envBool(envReadOnly), "serve only tools that change nothing (env "+envReadOnly+")")
-	fs.StringVar(&level, "log-level", envOr(envLogLevel, "info"), "log level on stderr: debug, info, warn or error (env "+envLogLevel+")")
-	cfg.guard.register(fs)
-	cfg.http.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return cfg, err
+	c := serveFlags(&cfg, &level)
+	if err := c.parse(args, stdout); err != nil {
+		return cfg, c, err
 	}
 	if err := cfg.guard.check(); err != nil {
-		return cfg, err
+		return cfg, c, err
 	}
 	if err := cfg.http.check(cfg.transport); err != nil {
-		return cfg, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q; serve takes only flags (see serve -h)", fs.Arg(0))
+		return cfg, c, err
 	}
 	switch cfg.transport {
 	case "stdio", "sse", "http":
 	default:
-		return cfg, fmt.Errorf("unknown transport %q; use stdio, sse or http", cfg.transport)
+		return cfg, c, fmt.Errorf("unknown transport %q; use stdio, sse or http", cfg.transport)
 	}
 	if err := cfg.logLevel.UnmarshalText([]byte(level)); err != nil {
-		return cfg, fmt.Errorf("unknown log level %q; use debug, info, warn or error", level)
+		return cfg, c, fmt.Errorf("unknown log level %q; use debug, info, warn or error", level)
 	}
 	if v := strings.TrimSpace(os.Getenv(envWaitPoll)); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return cfg, fmt.Errorf("%s=%q is not a positive duration such as 2s or 500ms", envWaitPoll, v)
+			return cfg, c, fmt.Errorf("%s=%q is not a positive duration such as 2s or 500ms", envWaitPoll, v)
 		}
 		cfg.waitPoll = d
 	}
-	return cfg, nil
+	return cfg, c, nil
 }
 
 func envOr(key, def string) string {
@@ -114,11 +143,17 @@ func envBool(key string) bool {
 
 // runServe runs the MCP server until its input ends (stdio) or ctx is cancelled.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseServeFlags(args, stderr)
+	cfg, flags, err := parseServeFlags(args, stdout)
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	if cfg.transport == "stdio" {
+		if ignored := flags.explicitlySet(flags.groupNamed(groupHTTP)); len(ignored) > 0 {
+			logger.Warn("flags for the HTTP transports have no effect with --transport stdio",
+				"ignored", "--"+strings.Join(ignored, ", --"), "hint", "add --transport http (or sse) to serve over HTTP")
+		}
+	}
 	backend := newBackend(cfg, logger)
 	defer backend.close()
 	if backend.audit, err = openAuditLog(cfg.guard, logger); err != nil {
@@ -126,7 +161,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer backend.audit.Close()
 
-	srv, err := mcpserver.New(serverOptions(cfg, logger, backend))
+	opts := serverOptions(cfg, logger, backend)
+	opts.StartAttrs = startAttrs(cfg, backend.audit)
+	srv, err := mcpserver.New(opts)
 	if err != nil {
 		return err
 	}
@@ -137,6 +174,38 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// Refuses a non-loopback address unless auth is configured (serve_http.go).
 	return srv.ListenAndServe(ctx, cfg.addr)
+}
+
+// startAttrs describe the server in the one line it logs when it starts
+// serving: which API it talks to, where it audits, and what a listener on
+// every interface still needs.
+func startAttrs(cfg serveConfig, log *audit.Log) []any {
+	api := hfapi.ConfigFromEnv().APIBase
+	switch {
+	case cfg.emulator:
+		api = "in-process emulator (started on the first call)"
+	case cfg.http.passThrough:
+		api += " (each caller's token)"
+	}
+	auditPath := "off"
+	if log.Enabled() {
+		auditPath = log.Path()
+	}
+	attrs := []any{"api", api, "audit_log", auditPath}
+	if cfg.transport != "stdio" && listensOnEveryInterface(cfg.addr) && len(cfg.http.allowedHosts) == 0 {
+		attrs = append(attrs, "note", "clients that reach this server by a name or address other than localhost need --allowed-hosts")
+	}
+	return attrs
+}
+
+// listensOnEveryInterface reports an unspecified host: "", 0.0.0.0 or ::.
+func listensOnEveryInterface(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "" || (ip != nil && ip.IsUnspecified())
 }
 
 // serverOptions turns the configuration into the MCP server's options; the

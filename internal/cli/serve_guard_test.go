@@ -39,7 +39,7 @@ func TestGuardFlags(t *testing.T) {
 			for _, k := range []string{envConfirmWith, envMaxHourlyCost, envDisableDestructive, envAuditLog} {
 				t.Setenv(k, tc.env[k])
 			}
-			got, err := parseServeFlags(tc.args, io.Discard)
+			got, _, err := parseServeFlags(tc.args, io.Discard)
 			if tc.err != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.err)

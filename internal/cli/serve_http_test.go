@@ -42,7 +42,7 @@ func TestHTTPFlags(t *testing.T) {
 			for _, k := range []string{envAuthToken, envPassThrough, envAllowedHosts, envAllowedOrigins, envSessionIdle, envTransport} {
 				t.Setenv(k, tc.env[k])
 			}
-			got, err := parseServeFlags(tc.args, io.Discard)
+			got, _, err := parseServeFlags(tc.args, io.Discard)
 			if tc.err != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.err)

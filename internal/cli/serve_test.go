@@ -35,13 +35,13 @@ func TestServeFlagsDefaultsEnvironmentAndErrors(t *testing.T) {
 		{name: "unknown level", args: []string{"--log-level", "loud"}, err: `unknown log level "loud"`},
 		{name: "stray argument", args: []string{"extra"}, err: `unexpected argument "extra"`},
 		{name: "bad wait poll", env: map[string]string{envWaitPoll: "soon"}, err: "HF_MCP_WAIT_POLL=\"soon\" is not a positive duration"},
-		{name: "unknown flag", args: []string{"--port", "1"}, err: "flag provided but not defined: -port"},
+		{name: "unknown flag", args: []string{"--port", "1"}, err: "unknown flag --port (run 'hf-endpoints-mcp serve --help' for the flags)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, k := range []string{envTransport, envAddr, envEmulator, envToolsets, envReadOnly, envLogLevel, envWaitPoll} {
 				t.Setenv(k, tc.env[k])
 			}
-			got, err := parseServeFlags(tc.args, io.Discard)
+			got, _, err := parseServeFlags(tc.args, io.Discard)
 			if tc.err != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.err)

@@ -132,7 +132,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	fresh := trackFreshConns(srv)
 	base := "http://" + ln.Addr().String()
-	s.log.Info("serving MCP over HTTP", "streamable", base+PathStreamable, "sse", base+PathSSE, "health", base+PathHealth)
+	s.log.Info("serving MCP over HTTP", append([]any{"streamable", base + PathStreamable, "sse", base + PathSSE,
+		"health", base + PathHealth, "tools", len(s.tools)}, s.opts.StartAttrs...)...)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

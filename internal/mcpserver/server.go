@@ -50,6 +50,9 @@ type Options struct {
 	ReadOnly bool
 	Logger   *slog.Logger
 	Version  string
+	// StartAttrs are added to the one info line the server logs when it starts
+	// serving (which API, which audit log), after the transport and address.
+	StartAttrs []any
 	// Heartbeat is the progress heartbeat interval (default progress.DefaultHeartbeat).
 	Heartbeat time.Duration
 	// WaitPoll is how often waits poll the endpoint (0 = hfapi's adaptive default).
@@ -288,7 +291,7 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 	// Tool calls run on a worker pool; waits can take minutes, so leave room
 	// for many of them before a quick call would queue behind.
 	server.WithWorkerPoolSize(stdioWorkers)(stdio)
-	s.log.Debug("serving MCP over stdio", "tools", len(s.tools))
+	s.log.Info("serving MCP over stdio", append([]any{"tools", len(s.tools)}, s.opts.StartAttrs...)...)
 	err := stdio.Listen(ctx, in, out)
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil
