@@ -37,9 +37,13 @@ func estimate(c Compute, vendors []Vendor, vendor, region string) (Cost, error) 
 				continue
 			}
 			for _, h := range r.Computes {
-				if matches(c, h) {
-					price, found = math.Max(price, h.PricePerHour), true
+				if !matches(c, h) {
+					continue
 				}
+				if err := checkPrice(h); err != nil {
+					return Cost{}, err
+				}
+				price, found = math.Max(price, h.PricePerHour), true
 			}
 		}
 	}
@@ -50,6 +54,22 @@ func estimate(c Compute, vendors []Vendor, vendor, region string) (Cost, error) 
 	maxR := max(c.Scaling.MaxReplica, 1)
 	minR := max(c.Scaling.MinReplica, 0)
 	return Cost{Min: price * float64(minR), Max: price * float64(maxR), PricePerHour: price, Currency: "USD"}, nil
+}
+
+// MaxPlausiblePrice is the highest hourly price of one replica (USD) taken from the hardware
+// catalog at its word. The dearest instances offered cost a few hundred USD/h; a price above this,
+// below zero or not a number is a fault of the catalog, and counts as unknown, which is over any
+// cost ceiling, rather than as a price an action could be let through at.
+const MaxPlausiblePrice = 1000.0
+
+// checkPrice refuses an implausible catalog price.
+func checkPrice(h Hardware) error {
+	p := h.PricePerHour
+	if p >= 0 && p <= MaxPlausiblePrice { // false for NaN
+		return nil
+	}
+	return fmt.Errorf("the hardware catalog gives %s %s an implausible price (%v USD/h per replica; expected 0 to %.0f), so its cost is unknown",
+		h.InstanceType, h.InstanceSize, p, MaxPlausiblePrice)
 }
 
 func matches(c Compute, h Hardware) bool {

@@ -512,9 +512,14 @@ func (c *Client) priceCatalog(ctx context.Context, ns, accelerator string, p *Pl
 	for _, v := range vendors {
 		for _, r := range v.Regions {
 			for _, h := range r.Computes {
-				if accelerator == "" || h.Accelerator == accelerator {
-					top, found = math.Max(top, h.PricePerHour), true
+				if accelerator != "" && h.Accelerator != accelerator {
+					continue
 				}
+				if err := checkPrice(h); err != nil {
+					p.CostNote = err.Error()
+					return
+				}
+				top, found = math.Max(top, h.PricePerHour), true
 			}
 		}
 	}
