@@ -155,10 +155,15 @@ func (c *Client) Create(ctx context.Context, namespace string, spec CreateSpec, 
 	if err != nil {
 		return nil, err
 	}
+	op := "create endpoint " + ns + "/" + spec.Name
+	unlock, err := c.lockEndpoint(ctx, op, ns, spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := c.guardCreate(ctx, ns, spec, opts); err != nil {
 		return nil, err
 	}
-	op := "create endpoint " + ns + "/" + spec.Name
 	ep, err := c.mutate(ctx, request{op: op, method: http.MethodPost, url: endpointURL(c.api, "endpoint", ns), body: spec.body()})
 	var apiErr *APIError
 	if err == nil || errors.As(err, &apiErr) {
@@ -187,7 +192,8 @@ func (s CreateSpec) describes(ep *Endpoint) bool {
 }
 
 // Update changes only the fields set in spec. An update of hardware or replicas that leaves the
-// estimated cost over the ceiling needs a confirmation, like Create.
+// estimated cost over the ceiling needs a confirmation, like Create; the estimate is of the
+// endpoint as the update leaves it, read under the endpoint's lock (lock.go).
 func (c *Client) Update(ctx context.Context, namespace, name string, spec UpdateSpec, opts ...ActionOption) (*Endpoint, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -196,6 +202,12 @@ func (c *Client) Update(ctx context.Context, namespace, name string, spec Update
 	if err != nil {
 		return nil, err
 	}
+	op := "update endpoint " + ns + "/" + name
+	unlock, err := c.lockEndpoint(ctx, op, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := c.guardUpdate(ctx, ns, name, spec, opts); err != nil {
 		return nil, err
 	}
@@ -213,7 +225,7 @@ func (c *Client) Update(ctx context.Context, namespace, name string, spec Update
 	if err != nil {
 		return nil, err
 	}
-	return c.mutate(ctx, request{op: "update endpoint " + ns + "/" + name, method: http.MethodPut,
+	return c.mutate(ctx, request{op: op, method: http.MethodPut,
 		url: endpointURL(c.api, "endpoint", ns, name), body: body})
 }
 
@@ -243,10 +255,15 @@ func (c *Client) Resume(ctx context.Context, namespace, name string, runningOK b
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := c.lockEndpoint(ctx, "resume endpoint "+ns+"/"+name, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := c.guardResume(ctx, ns, name, opts); err != nil {
 		return nil, err
 	}
-	ep, err := c.action(ctx, ns, name, "resume")
+	ep, err := c.actLocked(ctx, ns, name, "resume")
 	var apiErr *APIError
 	if err != nil && runningOK && errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest &&
 		strings.Contains(apiErr.Message, "already running") {
@@ -260,6 +277,16 @@ func (c *Client) action(ctx context.Context, namespace, name, verb string) (*End
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := c.lockEndpoint(ctx, verb+" endpoint "+ns+"/"+name, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return c.actLocked(ctx, ns, name, verb)
+}
+
+// actLocked sends pause, resume or scale-to-zero; the caller holds the endpoint's lock.
+func (c *Client) actLocked(ctx context.Context, ns, name, verb string) (*Endpoint, error) {
 	return c.mutate(ctx, request{op: verb + " endpoint " + ns + "/" + name, method: http.MethodPost,
 		url: endpointURL(c.api, "endpoint", ns, name, verb)})
 }
@@ -330,6 +357,13 @@ func (c *Client) CreateFromCatalog(ctx context.Context, namespace string, spec C
 	ns, err := c.namespace(ctx, namespace)
 	if err != nil {
 		return nil, err
+	}
+	if spec.EndpointName != "" { // a name the service picks is new: nothing to serialise with
+		unlock, err := c.lockEndpoint(ctx, "create endpoint "+ns+"/"+spec.EndpointName, ns, spec.EndpointName)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 	}
 	if err := c.guardCatalog(ctx, ns, spec, opts); err != nil {
 		return nil, err

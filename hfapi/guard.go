@@ -21,7 +21,10 @@ import (
 // exceeds the configured ceiling, need a confirmation token that only a preview of this server can
 // issue. The token is an HMAC (under the Issuer's key, shared by replicas) over the action, the endpoint and what
 // identifies it (its createdAt, or a digest of the exact request), expires (default 5 min) and is
-// single use. DELETE is sent by Delete only, after the token is redeemed.
+// single use. DELETE is sent by Delete only, after the token is redeemed. Every change of one
+// endpoint holds that endpoint's lock (lock.go) from the read its guard prices to the answer of its
+// request, so concurrent changes are priced one after the other, each against the endpoint as the
+// previous one left it.
 
 // DefaultMaxHourlyCost is the cost ceiling (USD per hour) used when Config.MaxHourlyCost is 0.
 const DefaultMaxHourlyCost = 10.0
@@ -50,6 +53,9 @@ var (
 	// ErrEndpointReplaced: the endpoint now under that name is not the one previewed (it was deleted
 	// and re-created since).
 	ErrEndpointReplaced = errors.New("the endpoint under this name is not the one previewed (it was deleted and re-created since): ask for a new preview")
+	// ErrEndpointChanged: the endpoint's hardware or replicas changed since the preview, so the
+	// action would not cost what was confirmed.
+	ErrEndpointChanged = errors.New("the endpoint's hardware or replicas changed since the preview, so the confirmed cost no longer applies: ask for a new preview")
 )
 
 // Action names a guarded action.
@@ -288,6 +294,11 @@ func (c *Client) Delete(ctx context.Context, namespace, name, token string) (*En
 	if claims.Action != string(ActionDelete) || claims.Namespace != ns || claims.Name != name {
 		return nil, &ConfirmationRefusedError{Op: op, Reason: ErrConfirmationMismatch}
 	}
+	unlock, err := c.lockEndpoint(ctx, op, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ep, err := c.Get(ctx, ns, name)
 	if err != nil {
 		return nil, err
@@ -400,8 +411,11 @@ func setVal[T any](dst *T, p *T) {
 	}
 }
 
-// guardUpdate guards an update that changes hardware or replicas. Its token binds the endpoint's
-// createdAt and the exact spec.
+// guardUpdate guards an update that changes hardware or replicas. The caller holds the endpoint's
+// lock, so the endpoint read here is the one the update applies to, and the estimate is of the
+// endpoint as the update leaves it. Its token binds the endpoint's createdAt, the exact spec and
+// the hardware and replicas that result: redeemed after another change of the endpoint, it no
+// longer describes what would be billed and is refused (ErrEndpointChanged).
 func (c *Client) guardUpdate(ctx context.Context, ns, name string, spec UpdateSpec, opts []ActionOption) error {
 	o := collect(opts)
 	if o.token == "" && (c.ceiling < 0 || !spec.changesCost()) {
@@ -412,10 +426,15 @@ func (c *Client) guardUpdate(ctx context.Context, ns, name string, spec UpdateSp
 	if err != nil {
 		return fmt.Errorf("%s: checking its hourly cost: %w", op, err)
 	}
+	after := spec.applyTo(cur.Compute)
+	request := cur.Status.CreatedAt.String() + " " + digest(spec)
 	claims := confirm.Claims{Action: string(ActionUpdate), Namespace: ns, Name: name,
-		Identity: cur.Status.CreatedAt.String() + " " + digest(spec)}
+		Identity: request + " " + digest(billed{after, cur.Provider.Vendor, cur.Provider.Region})}
+	if err := c.changedSincePreview(op, o, claims, request); err != nil {
+		return err
+	}
 	return c.guardCostly(ctx, op, o, claims, func() *Plan {
-		p := &Plan{Action: ActionUpdate, Namespace: ns, Name: name, Endpoint: cur, Compute: spec.applyTo(cur.Compute),
+		p := &Plan{Action: ActionUpdate, Namespace: ns, Name: name, Endpoint: cur, Compute: after,
 			Vendor: cur.Provider.Vendor, Region: cur.Provider.Region, Repository: cur.Model.Repository}
 		if spec.Repository != nil {
 			p.Repository = *spec.Repository
@@ -425,8 +444,29 @@ func (c *Client) guardUpdate(ctx context.Context, ns, name string, spec UpdateSp
 	})
 }
 
-// guardResume guards resuming an endpoint that is not running. Its token binds the endpoint's
-// createdAt and hardware, so a token does not survive a change of instance.
+// billed is what an estimate prices: hardware, replicas and where they run.
+type billed struct {
+	Compute        Compute
+	Vendor, Region string
+}
+
+// changedSincePreview refuses, with ErrEndpointChanged, a token issued for this very request
+// (identity prefix) whose claims no longer match because the endpoint changed since.
+func (c *Client) changedSincePreview(op string, o actionOptions, claims confirm.Claims, prefix string) error {
+	if o.token == "" {
+		return nil
+	}
+	got, err := c.issuer.Inspect(o.token)
+	if err != nil || got.Action != claims.Action || got.Namespace != claims.Namespace || got.Name != claims.Name ||
+		got.Identity == claims.Identity || !strings.HasPrefix(got.Identity, prefix+" ") {
+		return nil // Redeem decides, with its own reason
+	}
+	return &ConfirmationRefusedError{Op: op, Reason: ErrEndpointChanged}
+}
+
+// guardResume guards resuming an endpoint that is not running. The caller holds the endpoint's
+// lock. Its token binds the endpoint's createdAt and hardware, so a token does not survive a
+// change of instance or replicas (ErrEndpointChanged).
 func (c *Client) guardResume(ctx context.Context, ns, name string, opts []ActionOption) error {
 	o := collect(opts)
 	if o.token == "" && c.ceiling < 0 {
@@ -442,6 +482,9 @@ func (c *Client) guardResume(ctx context.Context, ns, name string, opts []Action
 	}
 	claims := confirm.Claims{Action: string(ActionResume), Namespace: ns, Name: name,
 		Identity: cur.Status.CreatedAt.String() + " " + digest(cur.Compute)}
+	if err := c.changedSincePreview(op, o, claims, cur.Status.CreatedAt.String()); err != nil {
+		return err
+	}
 	return c.guardCostly(ctx, op, o, claims, func() *Plan {
 		p := &Plan{Action: ActionResume, Namespace: ns, Name: name, Endpoint: cur, Compute: cur.Compute,
 			Vendor: cur.Provider.Vendor, Region: cur.Provider.Region, Repository: cur.Model.Repository}
