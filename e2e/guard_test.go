@@ -840,7 +840,8 @@ func TestGuardRandomCostlyCreates(t *testing.T) {
 				{formAnswer(mcp.ElicitationResponseActionCancel, nil), false},
 				{formAnswer(mcp.ElicitationResponseActionAccept, map[string]any{"approve": false}), false},
 				{formAnswer(mcp.ElicitationResponseActionAccept, map[string]any{"approve": true}), true},
-				{formAnswer(mcp.ElicitationResponseActionAccept, map[string]any{}), true},
+				{formAnswer(mcp.ElicitationResponseActionAccept, map[string]any{}), false},
+				{formAnswer(mcp.ElicitationResponseActionAccept, map[string]any{"approve": "true"}), false},
 			}
 			a := answers[rng.IntN(len(answers))]
 			r.form.answer(a.fn)
@@ -851,7 +852,7 @@ func TestGuardRandomCostlyCreates(t *testing.T) {
 				require.Equal(t, name, out["endpoint"].(map[string]any)["name"], text)
 				want++
 			} else {
-				require.Contains(t, []any{"declined", "cancelled"}, out["status"], text)
+				require.Contains(t, []any{"declined", "cancelled", "not_confirmed"}, out["status"], text)
 			}
 		default: // under the ceiling: no confirmation
 			_, text, isErr := r.callTool(t, r.formC, "create_endpoint", cheapEndpoint(name))

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -54,7 +55,7 @@ const (
 	statusConfirmationRequired = "confirmation_required"
 	statusDeclined             = "declined"
 	statusCancelled            = "cancelled"
-	statusNotConfirmed         = "not_confirmed" // the typed name did not match
+	statusNotConfirmed         = "not_confirmed" // the typed name did not match, or approve was not true
 )
 
 // Preview describes a guarded action awaiting confirmation. Summary names the
@@ -174,19 +175,36 @@ func approveForm(p *hfapi.Plan) *mcp.CallToolResult {
 				"approve": map[string]any{"type": "boolean", "title": "Approve this spending", "default": true,
 					"description": fmt.Sprintf("Estimated %s", p.CostText())},
 			},
+			"required": []string{"approve"},
 		},
 	}).ToolResult()
 }
 
 // approved reports whether an answer to approveForm accepts the action:
-// accepted, and not with approve unticked.
+// accepted with approve exactly JSON true. Anything else (false, "true",
+// "yes", 1, missing) is not an approval: spending needs an unambiguous yes.
 func approved(answer *mcp.ElicitationResult) bool {
 	if answer == nil || answer.Action != mcp.ElicitationResponseActionAccept {
 		return false
 	}
 	content, _ := answer.Content.(map[string]any)
-	ok, set := content["approve"].(bool)
-	return ok || !set
+	ok, isBool := content["approve"].(bool)
+	return isBool && ok
+}
+
+// notApprovedNote says why an answer to approveForm did not approve.
+func notApprovedNote(answer *mcp.ElicitationResult) (status, note string) {
+	if answer == nil || answer.Action != mcp.ElicitationResponseActionAccept {
+		return declinedNote(answer, "done")
+	}
+	content, _ := answer.Content.(map[string]any)
+	v, set := content["approve"]
+	got := "no approve field"
+	if set {
+		b, _ := json.Marshal(v)
+		got = fmt.Sprintf("approve was %.40s", b)
+	}
+	return statusNotConfirmed, "not approved: the form came back accepted with " + got + ", and only approve: true approves; nothing was done"
 }
 
 // GuardedResult is the result of create, update and resume: the endpoint once
@@ -195,7 +213,8 @@ type GuardedResult struct {
 	Endpoint *EndpointStatus `json:"endpoint,omitempty"`
 	Ready    *bool           `json:"ready,omitempty"`
 	Note     string          `json:"note,omitempty"`
-	// Status is set when nothing ran: confirmation_required, declined or cancelled.
+	// Status is set when nothing ran: confirmation_required, declined, cancelled
+	// or not_confirmed (the form was accepted without approve: true).
 	Status            string   `json:"status,omitempty"`
 	Preview           *Preview `json:"preview,omitempty"`
 	ConfirmationToken string   `json:"confirmation_token,omitempty"`
@@ -244,7 +263,7 @@ func guarded(ctx context.Context, call *Call, tool, token string, act func(opts 
 		}
 		if answer, state, retry := elicitationAnswer(call); retry {
 			if !approved(answer) {
-				status, note := declinedNote(answer, "done")
+				status, note := notApprovedNote(answer)
 				noteOutcome(ctx, audit.OutcomeRefused, note)
 				return GuardedResult{Status: status, Note: note}, nil
 			}

@@ -106,10 +106,13 @@ func deleteAnswered(ctx context.Context, call *Call, base DeleteResult, answer *
 		return base, nil
 	}
 	content, _ := answer.Content.(map[string]any)
-	typed, _ := content["confirm"].(string)
-	if strings.TrimSpace(typed) != target {
+	typed, isText := content["confirm"].(string)
+	if !isText || strings.TrimSpace(typed) != target {
 		base.Status = statusNotConfirmed
 		base.Note = fmt.Sprintf("the text typed did not match %s exactly; nothing was deleted", target)
+		if !isText {
+			base.Note = fmt.Sprintf("not confirmed: the form came back without the text %s typed in confirm; nothing was deleted", target)
+		}
 		noteOutcome(ctx, audit.OutcomeRefused, base.Note)
 		return base, nil
 	}

@@ -147,8 +147,17 @@ func TestApprovedNeedsAnAcceptedForm(t *testing.T) {
 		return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: action, Content: content}}
 	}
 	assert.True(t, approved(answer(mcp.ElicitationResponseActionAccept, map[string]any{"approve": true})))
-	assert.True(t, approved(answer(mcp.ElicitationResponseActionAccept, map[string]any{})), "accept alone approves")
-	assert.False(t, approved(answer(mcp.ElicitationResponseActionAccept, map[string]any{"approve": false})))
+	for _, content := range []any{
+		map[string]any{}, map[string]any{"approve": false}, map[string]any{"approve": "true"}, map[string]any{"approve": "false"},
+		map[string]any{"approve": 0}, map[string]any{"approve": 1.0}, map[string]any{"approve": "yes"}, map[string]any{"approve": nil},
+		map[string]any{"approve": []any{true}}, nil, "approve", map[string]any{"Approve": true},
+	} {
+		answer := answer(mcp.ElicitationResponseActionAccept, content)
+		assert.False(t, approved(answer), "only approve: true approves, not %#v", content)
+		status, note := notApprovedNote(answer)
+		assert.Equal(t, statusNotConfirmed, status)
+		assert.Contains(t, note, "not approved")
+	}
 	assert.False(t, approved(answer(mcp.ElicitationResponseActionDecline, map[string]any{"approve": true})))
 	assert.False(t, approved(answer(mcp.ElicitationResponseActionCancel, nil)))
 	assert.False(t, approved(nil))
