@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -184,4 +185,27 @@ func TestEstimateHourlyCost(t *testing.T) {
 		Compute: Compute{InstanceType: "nvidia-l4", InstanceSize: "x1", Scaling: Scaling{MaxReplica: 1}}}
 	_, err = EstimateEndpointCost(ep, doc.Vendors)
 	assert.Error(t, err, "an L4 is not offered in gcp us-east4")
+}
+
+func TestWhoamiAuth(t *testing.T) {
+	for _, tc := range []struct {
+		name, json string
+		want       WhoamiAuth
+	}{
+		{"access token", `{"name":"a","auth":{"type":"access_token","accessToken":{"role":"write"}}}`, WhoamiAuth{Type: "access_token"}},
+		{"oauth token", `{"name":"a","auth":{"type":"oauth","expiresAt":"2026-12-06T03:00:00.000Z","scope":"openid inference-api"}}`,
+			WhoamiAuth{Type: "oauth", ExpiresAt: time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC), Scopes: []string{"openid", "inference-api"}}},
+		{"oauth token granted no scope", `{"name":"a","auth":{"type":"oauth","scope":""}}`, WhoamiAuth{Type: "oauth", Scopes: []string{}}},
+		{"no auth member", `{"name":"a"}`, WhoamiAuth{}},
+		{"malformed auth", `{"name":"a","auth":"x"}`, WhoamiAuth{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var w Whoami
+			require.NoError(t, json.Unmarshal([]byte(tc.json), &w))
+			got := w.Auth()
+			assert.True(t, tc.want.ExpiresAt.Equal(got.ExpiresAt), "expiry %v, want %v", got.ExpiresAt, tc.want.ExpiresAt)
+			got.ExpiresAt, tc.want.ExpiresAt = time.Time{}, time.Time{}
+			assert.Equal(t, tc.want, got)
+		})
+	}
 }

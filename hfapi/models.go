@@ -3,6 +3,7 @@ package hfapi
 import (
 	"encoding/json"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -394,6 +395,37 @@ func (w *Whoami) UnmarshalJSON(b []byte) error { return decodeObject(b, w, &w.Ex
 
 // MarshalJSON encodes whoami including Extra.
 func (w Whoami) MarshalJSON() ([]byte, error) { return encodeObject(&w, w.Extra, w.seen) }
+
+// WhoamiAuth is whoami's "auth" member: how the token authenticates.
+type WhoamiAuth struct {
+	// Type is "access_token" for a user access token, "oauth" for an OAuth access token.
+	Type string
+	// ExpiresAt is when the token expires, when whoami says (OAuth tokens); zero otherwise.
+	ExpiresAt time.Time
+	// Scopes are an OAuth token's granted scopes, when whoami lists them; nil otherwise.
+	Scopes []string
+}
+
+// Auth decodes the "auth" member; fields whoami does not give (or gives malformed) stay zero.
+func (w *Whoami) Auth() WhoamiAuth {
+	var raw struct {
+		Type      string  `json:"type"`
+		ExpiresAt string  `json:"expiresAt"`
+		Scope     *string `json:"scope"`
+	}
+	var out WhoamiAuth
+	if err := json.Unmarshal(w.Extra["auth"], &raw); err != nil {
+		return out
+	}
+	out.Type = raw.Type
+	if t, err := time.Parse(time.RFC3339, raw.ExpiresAt); err == nil {
+		out.ExpiresAt = t
+	}
+	if raw.Scope != nil {
+		out.Scopes = append([]string{}, strings.Fields(*raw.Scope)...)
+	}
+	return out
+}
 
 // Org is an organisation the user belongs to.
 type Org struct {

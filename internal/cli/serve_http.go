@@ -128,17 +128,16 @@ func (b *backend) tokenClient(_ context.Context, token string) (*hfapi.Client, e
 // verifyToken asks the Hub who a caller's token belongs to, on a bare client:
 // a token that turns out invalid is never registered anywhere (the guarded
 // client adds its token to the audit log's redactor).
-func (b *backend) verifyToken(ctx context.Context, token string) error {
+func (b *backend) verifyToken(ctx context.Context, token string) (*hfapi.Whoami, error) {
 	cfg, err := b.tokenConfig(token)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c, err := hfapi.New(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = c.Whoami(ctx)
-	return err
+	return c.Whoami(ctx)
 }
 
 // tokenConfig is the client configuration for token: Hugging Face from the

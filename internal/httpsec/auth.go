@@ -22,14 +22,29 @@ const Realm = "hf-endpoints-mcp"
 // (e.g. the Hub is unreachable) and the client gets 503.
 var ErrInvalidToken = errors.New("invalid bearer token")
 
+// Grant is what validating a token learned about it.
+type Grant struct {
+	// Expires is when the token stops being valid; a validation is never trusted past it. Zero: not
+	// known (ValidateTTL alone applies).
+	Expires time.Time
+	// Scopes are the scopes the token was granted, when the issuer says (nil: not known, not checked).
+	// With AuthOptions.Resource, a token lacking one of Resource.Scopes gets 403 insufficient_scope.
+	Scopes []string
+	// Subject is who the token stands for (e.g. "hf-user:<id>"), when that, rather than the token,
+	// should name the caller: a refreshed OAuth token is still the same caller. Requests carry it
+	// (see CallerFrom). Empty: the caller is the token.
+	Subject string
+}
+
 // AuthOptions configures RequireBearer. At least one of Token and Validate must be set; when both are,
 // the bearer must satisfy both.
 type AuthOptions struct {
 	// Token is a static shared secret (--auth-token / MCP_AUTH_TOKEN).
 	Token string
 	// Validate checks the bearer, e.g. against the Hub's whoami in HF token pass-through mode.
-	// Successful results are cached for ValidateTTL so it runs on connect, not on every request.
-	Validate func(ctx context.Context, token string) error
+	// Successful results are cached for ValidateTTL (never past Grant.Expires) so it runs on connect,
+	// not on every request.
+	Validate func(ctx context.Context, token string) (Grant, error)
 	// ValidateTTL is how long a successful validation is trusted; default 5 minutes.
 	ValidateTTL time.Duration
 	// ValidateRate bounds how many tokens not yet validated are checked per second (default 10, in
@@ -40,6 +55,9 @@ type AuthOptions struct {
 	PassThrough bool
 	// PublicPaths are exact paths served without auth (e.g. "/healthz").
 	PublicPaths []string
+	// Resource, when set, makes the server an OAuth 2.0 protected resource (MCP authorization): its
+	// metadata is served without auth, and challenges point to it (see ProtectedResource).
+	Resource *ProtectedResource
 	// Logger receives validation failures (never the token); nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -47,7 +65,21 @@ type AuthOptions struct {
 // Configured reports whether the options require any authentication.
 func (o AuthOptions) Configured() bool { return o.Token != "" || o.Validate != nil }
 
-type hfTokenKey struct{}
+type (
+	hfTokenKey struct{}
+	callerKey  struct{}
+)
+
+// WithCaller returns ctx carrying the subject of the request's token (Grant.Subject).
+func WithCaller(ctx context.Context, subject string) context.Context {
+	return context.WithValue(ctx, callerKey{}, subject)
+}
+
+// CallerFrom returns the subject of the request's token stored by WithCaller, if any.
+func CallerFrom(ctx context.Context) (string, bool) {
+	s, ok := ctx.Value(callerKey{}).(string)
+	return s, ok && s != ""
+}
 
 // WithHFToken returns ctx carrying tok as the per-request Hugging Face token.
 func WithHFToken(ctx context.Context, tok string) context.Context {
@@ -93,9 +125,15 @@ func RequireBearer(opts AuthOptions) Middleware {
 				next.ServeHTTP(w, r)
 				return
 			}
-			tok, ok := a.check(w, r)
+			if opts.Resource.serveMetadata(w, r) {
+				return
+			}
+			tok, subject, ok := a.check(w, r)
 			if !ok {
 				return
+			}
+			if subject != "" {
+				r = r.WithContext(WithCaller(r.Context(), subject))
 			}
 			if opts.PassThrough {
 				r = r.WithContext(WithHFToken(r.Context(), tok))
@@ -112,38 +150,48 @@ type authenticator struct {
 	limit *rateLimiter // of Validate calls
 }
 
-// check authenticates r, writing the error response itself when it returns false.
-func (a *authenticator) check(w http.ResponseWriter, r *http.Request) (string, bool) {
-	tok, ok := BearerToken(r)
+// check authenticates r, writing the error response itself when it returns false; subject is the
+// token's Grant.Subject.
+func (a *authenticator) check(w http.ResponseWriter, r *http.Request) (tok, subject string, ok bool) {
+	tok, ok = BearerToken(r)
 	if !ok {
-		challenge(w, "", "missing bearer token: send the header Authorization: Bearer <token>")
-		return "", false
+		a.challenge(w, r, http.StatusUnauthorized, "", "missing bearer token: send the header Authorization: Bearer <token>")
+		return "", "", false
 	}
 	sum := sha256.Sum256([]byte(tok))
 	// Comparing fixed-length digests keeps the comparison constant-time without leaking the length.
 	if a.opts.Token != "" && subtle.ConstantTimeCompare(sum[:], a.want[:]) != 1 {
-		challenge(w, "invalid_token", "invalid bearer token")
-		return "", false
+		a.challenge(w, r, http.StatusUnauthorized, "invalid_token", "invalid bearer token")
+		return "", "", false
 	}
-	if a.opts.Validate == nil || a.cache.valid(sum) {
-		return tok, true
+	if a.opts.Validate == nil {
+		return tok, "", true
+	}
+	if subject, ok := a.cache.valid(sum); ok {
+		return tok, subject, true
 	}
 	if wait, ok := a.limit.take(); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 		writeError(w, http.StatusTooManyRequests, "too many new bearer tokens to verify right now; retry after the Retry-After delay")
-		return "", false
+		return "", "", false
 	}
-	if err := a.opts.Validate(r.Context(), tok); err != nil {
+	grant, err := a.opts.Validate(r.Context(), tok)
+	if err != nil {
 		if errors.Is(err, ErrInvalidToken) {
-			challenge(w, "invalid_token", "invalid bearer token: the Hugging Face Hub rejected it")
-			return "", false
+			a.challenge(w, r, http.StatusUnauthorized, "invalid_token", "invalid bearer token: the Hugging Face Hub rejected it")
+			return "", "", false
 		}
 		a.opts.Logger.WarnContext(r.Context(), "bearer token validation failed", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "could not validate the bearer token right now; try again")
-		return "", false
+		return "", "", false
 	}
-	a.cache.store(sum)
-	return tok, true
+	if missing := a.opts.Resource.missingScopes(grant); len(missing) > 0 {
+		a.challenge(w, r, http.StatusForbidden, "insufficient_scope", "the token lacks the scope "+strings.Join(missing, " ")+
+			": sign in again granting "+strings.Join(a.opts.Resource.Scopes, " "))
+		return "", "", false
+	}
+	a.cache.store(sum, grant)
+	return tok, grant.Subject, true
 }
 
 // defaultValidateRate is AuthOptions.ValidateRate's default, per second.
@@ -181,14 +229,21 @@ func (l *rateLimiter) take() (wait time.Duration, ok bool) {
 	return time.Duration((1 - l.tokens) / l.rate * float64(time.Second)), false
 }
 
-// challenge writes a 401 with a Bearer challenge (RFC 6750) and a JSON error body.
-func challenge(w http.ResponseWriter, code, msg string) {
+// challenge writes a 401 or 403 with a Bearer challenge (RFC 6750) and a JSON error body. With a
+// Resource, the challenge names its metadata and scopes (RFC 9728 §5.1, MCP authorization).
+func (a *authenticator) challenge(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
 	v := `Bearer realm="` + Realm + `"`
 	if code != "" {
 		v += `, error="` + code + `"`
 	}
+	if res := a.opts.Resource; res != nil {
+		v += `, resource_metadata="` + res.MetadataURL(r) + `"`
+		if len(res.Scopes) > 0 {
+			v += `, scope="` + strings.Join(res.Scopes, " ") + `"`
+		}
+	}
 	w.Header().Set("WWW-Authenticate", v)
-	writeError(w, http.StatusUnauthorized, msg)
+	writeError(w, status, msg)
 }
 
 // validCache remembers digests of tokens that passed Validate, so the callback runs at connect time and
@@ -196,7 +251,12 @@ func challenge(w http.ResponseWriter, code, msg string) {
 type validCache struct {
 	ttl time.Duration
 	mu  sync.Mutex
-	exp map[[sha256.Size]byte]time.Time
+	exp map[[sha256.Size]byte]validEntry
+}
+
+type validEntry struct {
+	exp     time.Time
+	subject string
 }
 
 const maxCachedTokens = 1024
@@ -205,23 +265,25 @@ func newValidCache(ttl time.Duration) *validCache {
 	if ttl <= 0 {
 		ttl = 5 * time.Minute
 	}
-	return &validCache{ttl: ttl, exp: make(map[[sha256.Size]byte]time.Time)}
+	return &validCache{ttl: ttl, exp: make(map[[sha256.Size]byte]validEntry)}
 }
 
-func (c *validCache) valid(sum [sha256.Size]byte) bool {
+// valid reports whether sum is trusted, and the subject of its grant.
+func (c *validCache) valid(sum [sha256.Size]byte) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	exp, ok := c.exp[sum]
-	return ok && time.Now().Before(exp)
+	e, ok := c.exp[sum]
+	return e.subject, ok && time.Now().Before(e.exp)
 }
 
-func (c *validCache) store(sum [sha256.Size]byte) {
+// store trusts sum for the TTL, or until the grant expires when that is sooner.
+func (c *validCache) store(sum [sha256.Size]byte, g Grant) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
 	if len(c.exp) >= maxCachedTokens {
-		for k, exp := range c.exp {
-			if !now.Before(exp) {
+		for k, e := range c.exp {
+			if !now.Before(e.exp) {
 				delete(c.exp, k)
 			}
 		}
@@ -229,7 +291,11 @@ func (c *validCache) store(sum [sha256.Size]byte) {
 			clear(c.exp)
 		}
 	}
-	c.exp[sum] = now.Add(c.ttl)
+	exp := now.Add(c.ttl)
+	if !g.Expires.IsZero() && g.Expires.Before(exp) {
+		exp = g.Expires
+	}
+	c.exp[sum] = validEntry{exp: exp, subject: g.Subject}
 }
 
 // queryTokenParams are query parameters that look like credentials. URLs end up in logs, proxies and

@@ -60,15 +60,15 @@ func TestRequireBearerStaticToken(t *testing.T) {
 func TestRequireBearerValidatePassThrough(t *testing.T) {
 	const good, bad, flaky = "hf_goodtoken", "hf_badtoken", "hf_hubdown"
 	var calls atomic.Int32
-	validate := func(ctx context.Context, tok string) error {
+	validate := func(ctx context.Context, tok string) (Grant, error) {
 		calls.Add(1)
 		switch tok {
 		case good:
-			return nil
+			return Grant{}, nil
 		case flaky:
-			return errors.New("whoami: connection refused")
+			return Grant{}, errors.New("whoami: connection refused")
 		}
-		return errors.Join(ErrInvalidToken, errors.New("whoami: 401"))
+		return Grant{}, errors.Join(ErrInvalidToken, errors.New("whoami: 401"))
 	}
 	var seen atomic.Value
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -101,12 +101,12 @@ func TestRequireBearerValidatePassThrough(t *testing.T) {
 // one, which the first token uses.)
 func TestNewTokensAreVerifiedAtABoundedRate(t *testing.T) {
 	var calls atomic.Int32
-	validate := func(_ context.Context, tok string) error {
+	validate := func(_ context.Context, tok string) (Grant, error) {
 		calls.Add(1)
 		if tok == "hf_good" {
-			return nil
+			return Grant{}, nil
 		}
-		return ErrInvalidToken
+		return Grant{}, ErrInvalidToken
 	}
 	url := serve(t, RequireBearer(AuthOptions{Validate: validate, ValidateRate: 0.05, PassThrough: true})(
 		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))

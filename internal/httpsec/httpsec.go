@@ -1,4 +1,5 @@
-// Package httpsec hardens the MCP server's HTTP listener: loopback-by-default binding, bearer auth,
+// Package httpsec hardens the MCP server's HTTP listener: loopback-by-default binding, bearer auth (and the
+// OAuth 2.0 protected resource metadata that points clients to an authorization server),
 // Host/Origin allowlists, body limits, request logging and server timeouts, as composable middleware.
 package httpsec
 

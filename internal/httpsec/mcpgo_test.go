@@ -50,11 +50,11 @@ func mcpPost(t *testing.T, url, body string, hdr map[string]string) (int, http.H
 
 func TestMCPGoBehindChain(t *testing.T) {
 	const hfTok = "hf_passthrough_token_value"
-	validate := func(ctx context.Context, tok string) error {
+	validate := func(ctx context.Context, tok string) (Grant, error) {
 		if tok != hfTok {
-			return ErrInvalidToken
+			return Grant{}, ErrInvalidToken
 		}
-		return nil
+		return Grant{}, nil
 	}
 	base := startSecured(t, mcpMux(), Config{
 		Auth:   AuthOptions{Validate: validate, PassThrough: true, PublicPaths: []string{"/healthz"}},

@@ -45,12 +45,15 @@ type HTTPOptions struct {
 	// the client of the bearer its HTTP request carried (validated with whoami
 	// at connect), never Options.Client or NewClient.
 	TokenClient func(ctx context.Context, token string) (*hfapi.Client, error)
-	// VerifyToken checks a pass-through token when it connects, e.g. with
-	// whoami on a bare client, so that tokens that turn out invalid never
-	// reach TokenClient (whose clients may register the token with the audit
-	// log's redactor). An hfapi 401 or 403 means the token is invalid (the
-	// caller gets 401); other errors give 503. Nil: whoami on TokenClient's client.
-	VerifyToken func(ctx context.Context, token string) error
+	// VerifyToken checks a pass-through token when it connects, with whoami
+	// on a bare client, so that tokens that turn out invalid never reach
+	// TokenClient (whose clients may register the token with the audit log's
+	// redactor). An hfapi 401 or 403 means the token is invalid (the caller
+	// gets 401); other errors give 503. The expiry and scopes whoami reports
+	// (OAuth tokens) bound how long the check is trusted and, with
+	// Security.Auth.Resource, whether the token has the scopes needed (403
+	// otherwise). Nil: whoami on TokenClient's client.
+	VerifyToken func(ctx context.Context, token string) (*hfapi.Whoami, error)
 	// SessionIdleTTL ends streamable HTTP sessions idle this long (0 = 30 minutes).
 	SessionIdleTTL time.Duration
 	// SSEKeepAlive is how long a legacy SSE stream may stay silent before it

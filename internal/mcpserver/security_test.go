@@ -466,12 +466,11 @@ func TestPassThroughVerifiesTokensBeforeBuildingClients(t *testing.T) {
 		return build(ctx, token)
 	}
 	verified := map[string]int{}
-	opts.HTTP.VerifyToken = func(ctx context.Context, token string) error {
+	opts.HTTP.VerifyToken = func(ctx context.Context, token string) (*hfapi.Whoami, error) {
 		mu.Lock()
 		verified[token]++
 		mu.Unlock()
-		_, err := emuClient(t, emu, token).Whoami(ctx)
-		return err
+		return emuClient(t, emu, token).Whoami(ctx)
 	}
 	base := serve(t, newServer(t, opts))
 

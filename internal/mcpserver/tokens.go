@@ -22,7 +22,7 @@ const maxTokenClients = 512
 // cached apart from everyone else's. Bounded, least recently used first out.
 type tokenClients struct {
 	build  func(ctx context.Context, token string) (*hfapi.Client, error)
-	verify func(ctx context.Context, token string) error // nil: whoami on the built client
+	verify func(ctx context.Context, token string) (*hfapi.Whoami, error) // nil: whoami on the built client
 	max    int
 
 	mu    sync.Mutex
@@ -82,29 +82,33 @@ func (c *tokenClients) len() int {
 }
 
 // validate asks the Hub who tok belongs to; a refusal is
-// httpsec.ErrInvalidToken, so the connecting client gets 401.
-func (c *tokenClients) validate(ctx context.Context, tok string) error {
+// httpsec.ErrInvalidToken, so the connecting client gets 401. What whoami
+// says of the token's expiry and scopes (OAuth tokens) is the grant.
+func (c *tokenClients) validate(ctx context.Context, tok string) (httpsec.Grant, error) {
 	key := tokenDigest(tok)
 	if c.wasRefused(key) {
-		return fmt.Errorf("%w: rejected by the Hub moments ago", httpsec.ErrInvalidToken)
+		return httpsec.Grant{}, fmt.Errorf("%w: rejected by the Hub moments ago", httpsec.ErrInvalidToken)
 	}
-	err := invalidToken(c.check(ctx, tok))
-	if errors.Is(err, httpsec.ErrInvalidToken) {
-		c.refuse(key)
+	who, err := c.check(ctx, tok)
+	if err = invalidToken(err); err != nil {
+		if errors.Is(err, httpsec.ErrInvalidToken) {
+			c.refuse(key)
+		}
+		return httpsec.Grant{}, err
 	}
-	return err
+	auth := who.Auth()
+	return httpsec.Grant{Expires: auth.ExpiresAt, Scopes: auth.Scopes}, nil
 }
 
-func (c *tokenClients) check(ctx context.Context, tok string) error {
+func (c *tokenClients) check(ctx context.Context, tok string) (*hfapi.Whoami, error) {
 	if c.verify != nil {
 		return c.verify(ctx, tok)
 	}
 	client, err := c.get(ctx, tok)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = client.Whoami(ctx)
-	return err
+	return client.Whoami(ctx)
 }
 
 func (c *tokenClients) wasRefused(key [sha256.Size]byte) bool {
