@@ -85,7 +85,7 @@ func (c *Completer) ServerOptions() []server.ServerOption {
 // CompletePromptArgument implements server.PromptCompletionProvider.
 func (c *Completer) CompletePromptArgument(ctx context.Context, prompt string, arg mcp.CompleteArgument, cc mcp.CompleteContext) (*mcp.Completion, error) {
 	if !c.prompts[prompt] {
-		return nil, fmt.Errorf("no prompt named %q to complete; the prompts are %s", prompt, strings.Join(sortedKeys(c.prompts), ", "))
+		return nil, fmt.Errorf("%w: no prompt named %q to complete; the prompts are %s", ErrInvalidParams, prompt, strings.Join(sortedKeys(c.prompts), ", "))
 	}
 	values := c.values(ctx, arg.Name, cc.Arguments)
 	if prompt == costReview.Name && arg.Name == "namespace" {

@@ -4,6 +4,7 @@ package prompts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -56,6 +57,11 @@ func (p Prompt) mcpPrompt() mcp.Prompt {
 	return mcp.NewPrompt(p.Name, opts...)
 }
 
+// ErrInvalidParams marks an error in the arguments a client sent (an unknown
+// or missing prompt argument, a value out of range, a prompt that does not
+// exist): the server answers it as JSON-RPC invalid params (-32602).
+var ErrInvalidParams = errors.New("invalid params")
+
 // handle validates the arguments (required present, no unknown names) and renders the prompt.
 func (p Prompt) handle(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	args := make(map[string]string, len(req.Params.Arguments))
@@ -65,18 +71,18 @@ func (p Prompt) handle(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPro
 	}
 	for k, v := range req.Params.Arguments {
 		if !known[k] {
-			return nil, fmt.Errorf("prompt %s has no argument %q; its arguments are %s", p.Name, k, p.argumentNames())
+			return nil, fmt.Errorf("%w: prompt %s has no argument %q; its arguments are %s", ErrInvalidParams, p.Name, k, p.argumentNames())
 		}
 		args[k] = strings.TrimSpace(v)
 	}
 	for _, a := range p.Arguments {
 		if a.Required && args[a.Name] == "" {
-			return nil, fmt.Errorf("prompt %s needs the argument %q (%s)", p.Name, a.Name, a.Description)
+			return nil, fmt.Errorf("%w: prompt %s needs the argument %q (%s)", ErrInvalidParams, p.Name, a.Name, a.Description)
 		}
 	}
 	text, err := p.Render(args)
 	if err != nil {
-		return nil, fmt.Errorf("prompt %s: %w", p.Name, err)
+		return nil, fmt.Errorf("%w: prompt %s: %w", ErrInvalidParams, p.Name, err)
 	}
 	return mcp.NewGetPromptResult(p.Description, []mcp.PromptMessage{
 		mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text)),

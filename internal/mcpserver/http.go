@@ -77,9 +77,9 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 		server.WithSSEDisableLocalhostProtection(s.localhostProtectionOff()),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(PathStreamable, completeModernNotification(trackProgressDelivery(streamable)))
-	mux.Handle(PathSSE, keepSSEAlive(sse, s.sseKeepAlive()))
-	mux.Handle(PathMessage, sse)
+	mux.Handle(PathStreamable, explainMissingSession(completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(streamable)))))
+	mux.Handle(PathSSE, keepSSEAlive(correctHTTPErrorCodes(sse), s.sseKeepAlive()))
+	mux.Handle(PathMessage, correctHTTPErrorCodes(sse))
 	mux.HandleFunc("GET "+PathHealth, s.health)
 	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse}
 }

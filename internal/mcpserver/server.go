@@ -180,6 +180,8 @@ func (s *Server) serverOptions() []server.ServerOption {
 		server.WithTitle("Hugging Face Inference Endpoints"),
 		// A panicking handler is a programming fault: a JSON-RPC error, not a crash.
 		server.WithRecovery(),
+		// An unknown resource answers in the code of the client's revision (mcpgo_error_codes.go).
+		server.WithResourceHandlerMiddleware(markModernResourceErrors),
 	}
 	// mcp-go makes the first registered middleware the outermost. Audit comes
 	// first, so it records what every other layer decided.
@@ -292,7 +294,7 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 	// for many of them before a quick call would queue behind.
 	server.WithWorkerPoolSize(stdioWorkers)(stdio)
 	s.log.Info("serving MCP over stdio", append([]any{"tools", len(s.tools)}, s.opts.StartAttrs...)...)
-	err := stdio.Listen(ctx, in, out)
+	err := stdio.Listen(ctx, in, errorCodeWriter{out})
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil
 	}
