@@ -156,7 +156,7 @@ func (e *EndpointFailedError) Error() string {
 	if d := strings.TrimSpace(e.Endpoint.Status.ErrorMessage + " " + e.Endpoint.Status.Message); d != "" {
 		msg += ": " + d
 	}
-	return msg + "; inspect it with get_endpoint, fix the configuration with update_endpoint, or delete it"
+	return msg + "; read why with get_endpoint_logs, fix the configuration with update_endpoint, or delete it"
 }
 
 // WaitTimeoutError is returned by Wait when the endpoint is not ready within the timeout.

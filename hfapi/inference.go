@@ -60,7 +60,7 @@ func checkServable(ep *Endpoint) (cold bool, err error) {
 	case st == StatePaused:
 		return false, &NotReadyError{ep.Name, st, "resume it first (resume_endpoint / Client.Resume), then wait_for_endpoint"}
 	case st == StateFailed:
-		return false, &NotReadyError{ep.Name, st, "it failed to deploy; inspect it with get_endpoint and fix it with update_endpoint"}
+		return false, &NotReadyError{ep.Name, st, "it failed to deploy; read why with get_endpoint_logs and fix it with update_endpoint"}
 	case st == StateScaledToZero && ep.Status.URL != "":
 		return true, nil
 	case st == StatePending || st == StateInitializing || ep.Status.URL == "":

@@ -18,16 +18,26 @@ import (
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 )
 
+// againstEmulator starts an emulator (seed 7) and a client of it, configured further by mutate.
+func againstEmulator(t *testing.T, timings emulator.Timings, mutate ...func(*hfapi.Config)) (*emulator.Server, *hfapi.Client) {
+	t.Helper()
+	srv, err := emulator.Start("127.0.0.1:0", emulator.Options{Seed: 7, Timings: timings})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	cfg := hfapi.Config{Token: srv.Token(), APIBase: srv.APIBase(), HubBase: srv.HubBase(), CatalogBase: srv.CatalogBase()}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	c, err := hfapi.New(cfg)
+	require.NoError(t, err)
+	return srv, c
+}
+
 // TestLifecycleAgainstEmulator drives a whole endpoint lifecycle through the client against the
 // offline emulator: create, wait, generate, pause, resume, scale to zero (and wake), update.
 func TestLifecycleAgainstEmulator(t *testing.T) {
-	srv, err := emulator.Start("127.0.0.1:0", emulator.Options{Seed: 7, Timings: emulator.Timings{
-		Deploy: 150 * time.Millisecond, Update: 80 * time.Millisecond, ScaleUp: 100 * time.Millisecond, IdleMinute: time.Hour}})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	c, err := hfapi.New(hfapi.Config{Token: srv.Token(), APIBase: srv.APIBase(), HubBase: srv.HubBase(),
-		CatalogBase: srv.CatalogBase()})
-	require.NoError(t, err)
+	srv, c := againstEmulator(t, emulator.Timings{
+		Deploy: 150 * time.Millisecond, Update: 80 * time.Millisecond, ScaleUp: 100 * time.Millisecond, IdleMinute: time.Hour})
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 
@@ -122,13 +132,10 @@ func TestLifecycleAgainstEmulator(t *testing.T) {
 
 // TestFailuresAgainstEmulator checks the failure paths Wait reports and the retry of injected faults.
 func TestFailuresAgainstEmulator(t *testing.T) {
-	srv, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: emulator.Timings{
-		Deploy: 50 * time.Millisecond, Update: 50 * time.Millisecond}})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	c, err := hfapi.New(hfapi.Config{Token: srv.Token(), APIBase: srv.APIBase(), HubBase: srv.HubBase(),
-		CatalogBase: srv.CatalogBase(), Retry: hfapi.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}})
-	require.NoError(t, err)
+	srv, c := againstEmulator(t, emulator.Timings{Deploy: 50 * time.Millisecond, Update: 50 * time.Millisecond},
+		func(cfg *hfapi.Config) {
+			cfg.Retry = hfapi.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}
+		})
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	ns, err := c.DefaultNamespace(ctx)
@@ -220,13 +227,9 @@ func ptr[T any](v T) *T { return &v }
 // TestChatCompletionStreamAgainstTheEmulator: the streamed reply equals the
 // plain one for the same greedy request.
 func TestChatCompletionStreamAgainstTheEmulator(t *testing.T) {
-	srv, err := emulator.Start("127.0.0.1:0", emulator.Options{Seed: 7, Timings: emulator.Timings{Deploy: 30 * time.Millisecond, IdleMinute: time.Hour}})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	c, err := hfapi.New(hfapi.Config{Token: srv.Token(), APIBase: srv.APIBase(), HubBase: srv.HubBase(), CatalogBase: srv.CatalogBase()})
-	require.NoError(t, err)
+	_, c := againstEmulator(t, emulator.Timings{Deploy: 30 * time.Millisecond, IdleMinute: time.Hour})
 	ctx := t.Context()
-	_, err = c.Create(ctx, "", cpuSpec(ctx, t, c, "chatty"))
+	_, err := c.Create(ctx, "", cpuSpec(ctx, t, c, "chatty"))
 	require.NoError(t, err)
 	ep, err := c.Wait(ctx, "", "chatty", hfapi.WaitOptions{Timeout: 30 * time.Second, Poll: time.Millisecond})
 	require.NoError(t, err)
@@ -240,4 +243,62 @@ func TestChatCompletionStreamAgainstTheEmulator(t *testing.T) {
 	assert.Equal(t, plain.Choices[0].Message.Content, streamed.Choices[0].Message.Content)
 	assert.Equal(t, plain.Choices[0].FinishReason, streamed.Choices[0].FinishReason)
 	assert.Positive(t, chunks)
+}
+
+// TestFailedDeployIsExplainedByItsLogs: a model too large for its GPU fails; the wait says so, the
+// replica says so and the logs show the CUDA error; a model that fits serves, and its logs, replicas
+// and metric series show the traffic.
+func TestFailedDeployIsExplainedByItsLogs(t *testing.T) {
+	_, c := againstEmulator(t, emulator.Timings{Deploy: 60 * time.Millisecond, Update: 40 * time.Millisecond, IdleMinute: time.Hour},
+		func(cfg *hfapi.Config) { cfg.MaxHourlyCost = hfapi.NoCostCeiling })
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+
+	spec := func(name, instanceType string) hfapi.CreateSpec {
+		return hfapi.CreateSpec{Name: name, Repository: "meta-llama/Llama-3.1-8B-Instruct", Framework: "pytorch",
+			Task: "text-generation", Accelerator: "gpu", Vendor: "aws", Region: "us-east-1", InstanceType: instanceType,
+			InstanceSize: "x1", CustomImage: map[string]any{"tgi": map[string]any{"url": "ghcr.io/huggingface/text-generation-inference:3.1.1"}}}
+	}
+	_, err := c.Create(ctx, "", spec("llama-t4", "nvidia-t4"))
+	require.NoError(t, err)
+	_, err = c.Wait(ctx, "", "llama-t4", hfapi.WaitOptions{Timeout: 30 * time.Second, Poll: 10 * time.Millisecond})
+	var failed *hfapi.EndpointFailedError
+	require.True(t, errors.As(err, &failed), "%v", err)
+	assert.Contains(t, err.Error(), "CUDA out of memory")
+	assert.Contains(t, err.Error(), "get_endpoint_logs")
+
+	replicas, err := c.Replicas(ctx, "", "llama-t4")
+	require.NoError(t, err)
+	require.Len(t, replicas, 1)
+	assert.Equal(t, "failed", replicas[0].State)
+	assert.Contains(t, replicas[0].Message, "CUDA out of memory")
+	oom, err := c.Logs(ctx, "", "llama-t4", hfapi.LogQuery{MinLevel: "ERROR", Contains: "out of memory"})
+	require.NoError(t, err)
+	require.NotEmpty(t, oom)
+	assert.Equal(t, replicas[0].ID, oom[0].Replica)
+	assert.Equal(t, "ERROR", oom[0].Level)
+	assert.False(t, oom[0].Time.IsZero())
+
+	_, err = c.Create(ctx, "", spec("llama-l4", "nvidia-l4"))
+	require.NoError(t, err)
+	ep, err := c.Wait(ctx, "", "llama-l4", hfapi.WaitOptions{Timeout: 30 * time.Second, Poll: 10 * time.Millisecond})
+	require.NoError(t, err)
+	for range 3 {
+		_, err = c.TextGeneration(ctx, ep, hfapi.TextGenerationRequest{Inputs: "Hello", Parameters: hfapi.TextGenerationParameters{MaxNewTokens: ptr(6)}}, hfapi.CallOptions{})
+		require.NoError(t, err)
+	}
+	tail, err := c.Logs(ctx, "", "llama-l4", hfapi.LogQuery{Tail: 3})
+	require.NoError(t, err)
+	require.Len(t, tail, 3)
+	for _, l := range tail {
+		assert.True(t, strings.HasSuffix(l.Text, ": Success"), l.Text)
+	}
+	s, err := c.MetricSeries(ctx, "", "llama-l4", "request-count", hfapi.MetricQuery{From: time.Now().Add(-10 * time.Minute), To: time.Now().Add(time.Minute), Step: time.Minute})
+	require.NoError(t, err)
+	assert.Equal(t, "requests", s.Unit)
+	total := 0.0
+	for _, p := range s.Points {
+		total += p.Value
+	}
+	assert.EqualValues(t, 3, total)
 }

@@ -56,6 +56,8 @@ type request struct {
 	// followed, without the token when they leave the URL's origin. Management API redirects
 	// are never followed (redirect.go).
 	endpoint bool
+	// readOnly marks a POST that only reads (a metric series query): it is retried like a GET.
+	readOnly bool
 	// pace, when set, replaces the clock's Sleep between retries, so that a caller can report
 	// progress during a long Retry-After and end the retries at its own deadline (Wait).
 	pace func(ctx context.Context, d time.Duration) error
@@ -126,7 +128,7 @@ func (c *Client) open(ctx context.Context, req request) (*http.Response, error) 
 			return nil, fmt.Errorf("%s: encoding request: %w", req.op, err)
 		}
 	}
-	retryable := req.method == http.MethodGet && !req.noRetry
+	retryable := (req.method == http.MethodGet || req.readOnly) && !req.noRetry
 	policy := c.retry
 	start := c.clock.Now()
 	for attempt := 1; ; attempt++ {

@@ -1,0 +1,59 @@
+package hfapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Replica is one replica of an endpoint, as GET …/replica describes it.
+type Replica struct {
+	ID        string    // <deployment>-<replica>, the UI's form
+	State     string    // as sent (running, pending, initializing, failed…)
+	StartedAt time.Time // zero when unknown
+	Restarts  int
+	Message   string
+	// Extra holds the members that are not mapped above.
+	Extra map[string]json.RawMessage
+}
+
+// Replicas returns the replicas of an endpoint (GET …/replica). The body is read leniently: a JSON
+// array, or an object holding the list ({"items": …}, {"replicas": …}).
+func (c *Client) Replicas(ctx context.Context, namespace, name string) ([]Replica, error) {
+	ns, err := c.target(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	op := "replicas of " + ns + "/" + name
+	resp, err := c.send(ctx, request{op: op, method: http.MethodGet, url: endpointURL(c.api, "endpoint", ns, name, "replica")})
+	if err != nil {
+		return nil, err
+	}
+	list, isJSON := listIn(resp.body, "replicas", "items", "data", "results")
+	if !isJSON {
+		return nil, fmt.Errorf("%s: HTTP %d answer is not JSON: %s", op, resp.status, truncate(string(resp.body), 120))
+	}
+	out := make([]Replica, 0, len(list))
+	for _, raw := range list {
+		var r record
+		if err := json.Unmarshal(raw, &r); err != nil || r == nil {
+			return nil, fmt.Errorf("%s: a replica is not an object: %s", op, truncate(string(raw), 120))
+		}
+		rep := Replica{
+			StartedAt: r.time("startedat", "starttime", "started", "createdat", "creationtimestamp"),
+			State:     r.text("state", "status", "phase"),
+			Message:   r.text("message", "reason", "statusmessage", "error"),
+		}
+		rep.ID = joinReplicaID(r.text("deploymentid", "deployment"), r.text("id", "replicaid", "name", "replica", "podname"))
+		if n, ok := r.number("restarts", "restartcount", "restartscount"); ok {
+			rep.Restarts = int(n)
+		}
+		rep.State = strings.TrimSpace(rep.State)
+		rep.Extra = r.rest()
+		out = append(out, rep)
+	}
+	return out, nil
+}
