@@ -120,7 +120,7 @@ func embedTexts(w http.ResponseWriter, r *http.Request, t *target) ([][]float32,
 	out := make([][]float32, len(in))
 	for i, s := range in {
 		out[i] = embed(s, derefOr(req.Normalize, true), dims)
-		t.ep.metrics.inTokens.Add(int64(countTokens(s)))
+		t.countIn(countTokens(s))
 	}
 	return out, single, true
 }
@@ -215,7 +215,7 @@ func v1Embeddings(e *Emulator, w http.ResponseWriter, r *http.Request, t *target
 		data[i] = oaiEmbedding{Object: "embedding", Embedding: embed(s, true, embedDims), Index: i}
 		tokens += countTokens(s)
 	}
-	t.ep.metrics.inTokens.Add(int64(tokens))
+	t.countIn(tokens)
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data, "model": t.repo,
 		"usage": map[string]int{"prompt_tokens": tokens, "total_tokens": tokens}})
 }

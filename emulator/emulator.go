@@ -2,6 +2,27 @@
 // management API, the Hub's whoami, model information (GET /api/models/{repo}, with safetensors parameter
 // counts, for the catalog's models), catalog and OAuth authorization server routes, and each endpoint's
 // (emulated) inference routes.
+//
+// Endpoints have replicas, and the replicas behave like containers, deterministically:
+//
+//   - Replicas follow the scaling state: a deployment (8-character id) brings up minReplica (at least
+//     one) replicas, ids <deployment>-<replica>, pending → initializing → running; pause and scale to
+//     zero stop them; a request to a scaled-to-zero URL starts one; an update rolls out a new
+//     deployment and stops the old one once the new one serves (GET …/replica).
+//   - Each replica prints the log lines its server prints: TGI (launcher args, shards, warm-up,
+//     "Connected", one tracing line per request with its timings), TEI (args, backend, "Ready", one
+//     "embed{…}: Success" line per request) or the inference toolkit behind uvicorn (diffusers
+//     pipelines print their progress bars); stopping prints the shutdown (GET …/logs, followed with
+//     …/logs/sse).
+//   - Metric series (POST …/metrics/{metric}) are computed from the requests the endpoint served:
+//     their count, their emulated latency (a function of the prompt and generated tokens, the hardware
+//     and the model's size), the load on the replicas that were ready, and the memory the model holds.
+//   - A model that does not fit its GPU fails like the real one: when the weights of a catalog model
+//     (sharded over every GPU for TGI) plus the CUDA context exceed what CUDA reports for the card, the
+//     deployment ends failed with "Endpoint failed to deploy", an errorMessage and a "CUDA out of
+//     memory" traceback in the logs (meta-llama/Llama-3.1-8B-Instruct on one nvidia-t4). An update onto
+//     such hardware ends updateFailed, the old replicas serving on. Models outside the catalog (their
+//     size is unknown) and CPU instances are not checked.
 package emulator
 
 import (
@@ -83,7 +104,7 @@ func (t Timings) withDefaults() Timings {
 // Emulator is the http.Handler serving every emulated route. Create it with New; Close it when done.
 //
 // It serves, on one handler: the management API under /v2 (endpoints CRUD, pause, resume,
-// scale-to-zero, open-metrics, provider hardware catalog), the Hub's GET /api/whoami-v2 and OAuth
+// scale-to-zero, open-metrics, logs, replicas, metric series, provider hardware catalog), the Hub's GET /api/whoami-v2 and OAuth
 // authorization server (oauth.go), the catalog under /api/catalog, and each endpoint's inference routes
 // under its status.url, /e/{id}.
 //

@@ -40,6 +40,9 @@ type t2iRequest struct {
 	} `json:"parameters"`
 }
 
+// defaultImageSteps is the diffusion steps of a request that sets none (diffusers' usual default).
+const defaultImageSteps = 30
+
 // textToImage serves POST / of a text-to-image endpoint with a PNG (or JPEG if the client asks).
 func textToImage(e *Emulator, w http.ResponseWriter, r *http.Request, t *target) {
 	var req t2iRequest
@@ -72,7 +75,8 @@ func textToImage(e *Emulator, w http.ResponseWriter, r *http.Request, t *target)
 		toolkitError(w, "num_inference_steps must be >= 1")
 		return
 	}
-	t.ep.metrics.inTokens.Add(int64(countTokens(*req.Inputs)))
+	t.countIn(countTokens(*req.Inputs))
+	t.steps = derefOr(p.NumInferenceSteps, defaultImageSteps)
 	img := drawPrompt(*req.Inputs, derefOr(p.Seed, 0), width, height)
 	var buf bytes.Buffer
 	contentType := "image/png"
@@ -197,7 +201,7 @@ func toolkitTask(e *Emulator, w http.ResponseWriter, r *http.Request, t *target)
 	}
 	var out []any
 	for _, s := range in {
-		t.ep.metrics.inTokens.Add(int64(countTokens(s)))
+		t.countIn(countTokens(s))
 		switch t.task {
 		case "text-classification", "sentiment-analysis":
 			out = append(out, classify(s))

@@ -31,6 +31,21 @@ type target struct {
 	server      string
 	imageKind   string
 	healthRoute string
+	box         container
+	// what this request asked of the model, for the endpoint's logs and metric series
+	in, out, steps int
+}
+
+// countIn counts prompt tokens of this request.
+func (t *target) countIn(n int) {
+	t.in += n
+	t.ep.metrics.inTokens.Add(int64(n))
+}
+
+// countOut counts generated tokens of this request.
+func (t *target) countOut(n int) {
+	t.out += n
+	t.ep.metrics.outTokens.Add(int64(n))
 }
 
 func serverKind(task, image string) string {
@@ -47,8 +62,8 @@ func serverKind(task, image string) string {
 
 func (t *target) generate(g genRequest) genResult {
 	res := generate(g)
-	t.ep.metrics.inTokens.Add(int64(res.inputTokens))
-	t.ep.metrics.outTokens.Add(int64(len(res.tokens)))
+	t.countIn(res.inputTokens)
+	t.countOut(len(res.tokens))
 	return res
 }
 
@@ -98,10 +113,13 @@ func (e *Emulator) inference(route string, serve func(*Emulator, http.ResponseWr
 			sw.code = 499 // the client gave up while its request was held
 		}
 		if admitted {
-			now := time.Now().UnixNano()
-			t.ep.lastUsed.Store(now)
-			t.ep.lastRequest.Store(now)
+			now := time.Now()
+			t.ep.lastUsed.Store(now.UnixNano())
+			t.ep.lastRequest.Store(now.UnixNano())
 			serve(e, sw, r, t)
+			if r.Method == http.MethodPost {
+				t.ep.act.serve(t.box, route, sw.status(), t.in, t.out, t.steps)
+			}
 		}
 		t.ep.metrics.record(route, sw.status())
 	}
@@ -118,7 +136,7 @@ func (e *Emulator) resolveTarget(w http.ResponseWriter, r *http.Request) (*targe
 	if ep != nil {
 		v := &ep.view
 		t = target{ep: ep, repo: v.Model.Repository, task: v.task(), server: serverKind(v.task(), v.imageKind()),
-			imageKind: v.imageKind(), healthRoute: str(ep.spec["healthRoute"])}
+			imageKind: v.imageKind(), healthRoute: str(ep.spec["healthRoute"]), box: containerOf(ep)}
 		if v.Model.Revision != nil {
 			t.revision = *v.Model.Revision
 		}

@@ -32,7 +32,16 @@ func (e *Emulator) setStateLocked(ep *endpoint, state, msg string, hasURL bool, 
 		ep.st.UpdatedBy = actor{ID: by.id, Name: by.name}
 	}
 	e.store.touchLocked(ep)
+	e.syncReplicasLocked(ep)
 	e.log.Info("endpoint state", "namespace", ep.ns, "name", ep.name, "state", state)
+}
+
+// failLocked moves ep to failed or updateFailed with status message msg and errorMessage detail,
+// and lets its replicas print why.
+func (e *Emulator) failLocked(ep *endpoint, state, msg, detail string, hasURL bool, ready, target int) {
+	e.setStateLocked(ep, state, msg, hasURL, ready, target, nil)
+	ep.st.ErrorMessage = detail
+	e.syncReplicasLocked(ep)
 }
 
 // laterLocked runs step under the store lock after d, unless ep changed state or was deleted meanwhile.
@@ -80,8 +89,11 @@ func (e *Emulator) startDeployLocked(ep *endpoint, by *account) {
 	finish := func() {
 		if msg := ep.failDeploy; msg != "" {
 			ep.failDeploy = ""
-			e.setStateLocked(ep, StateFailed, msg, false, 0, ep.replicas(), nil)
-			ep.st.ErrorMessage = msg
+			e.failLocked(ep, StateFailed, msg, msg, false, 0, ep.replicas())
+			return
+		}
+		if oom := containerOf(ep).outOfMemory(); oom != "" {
+			e.failLocked(ep, StateFailed, msgDeployFailed, "Shard 0 failed to start: "+oom, false, 0, ep.replicas())
 			return
 		}
 		e.becomeRunningLocked(ep)
@@ -157,8 +169,11 @@ func (e *Emulator) startUpdateLocked(ep *endpoint, by *account) {
 	e.laterLocked(ep, e.timings.Update, func() {
 		if msg := ep.failUpdate; msg != "" {
 			ep.failUpdate = ""
-			e.setStateLocked(ep, StateUpdateFailed, msg, true, ready, ready, nil)
-			ep.st.ErrorMessage = msg
+			e.failLocked(ep, StateUpdateFailed, msg, msg, true, ready, ready)
+			return
+		}
+		if oom := containerOf(ep).outOfMemory(); oom != "" {
+			e.failLocked(ep, StateUpdateFailed, msgUpdateFailed, "Shard 0 failed to start: "+oom, true, ready, ready)
 			return
 		}
 		e.becomeRunningLocked(ep)
@@ -172,5 +187,6 @@ func (e *Emulator) wakeLocked(ep *endpoint) {
 	}
 	e.setStateLocked(ep, StateScaledToZero, msgScalingUp, true, 0, 1, nil)
 	ep.st.ScalingUp = true
+	e.syncReplicasLocked(ep)
 	e.laterLocked(ep, e.timings.ScaleUp, func() { e.becomeRunningLocked(ep) })
 }

@@ -158,5 +158,6 @@ func (e *Emulator) restoreLocked(se stateEndpoint) error {
 	}
 	ep.st.CreatedAt, ep.st.UpdatedAt = st.CreatedAt, st.UpdatedAt
 	ep.st.CreatedBy, ep.st.UpdatedBy = st.CreatedBy, st.UpdatedBy
+	e.syncReplicasLocked(ep)
 	return nil
 }

@@ -21,6 +21,11 @@ func (e *Emulator) routes() {
 	e.handle("POST", ep+"/resume", e.action(e.resumeLocked))
 	e.handle("POST", ep+"/scale-to-zero", e.action(e.scaleToZeroLocked))
 	e.handle("GET", ep+"/open-metrics", e.openMetrics)
+	e.handle("GET", ep+"/logs", e.logs)
+	e.handle("GET", ep+"/logs/sse", e.followLogs)
+	e.handle("GET", ep+"/replica", e.replicaList)
+	e.handle("GET", ep+"/replicas", e.replicaList)
+	e.handle("POST", ep+"/metrics/{metric}", e.metricSeries)
 	e.handle("GET", "/v2/provider/{namespace}", e.providers)
 	e.handle("GET", "/v2/provider", e.providers)
 

@@ -83,6 +83,7 @@ type endpoint struct {
 	lastRequest atomic.Int64 // unix nanos of the last inference request (0: never), for status.lastUsedAt
 	cache       atomic.Pointer[renderCache]
 	metrics     endpointMetrics
+	act         activity // replicas, container logs, served requests
 }
 
 type renderCache struct {

@@ -242,8 +242,8 @@ func (t *target) runTGI(req *tgiRequest) (tgiResponse, genResult) {
 	p := &req.Parameters
 	g := p.genRequest(*req.Inputs, 0)
 	res := generate(g)
-	t.ep.metrics.inTokens.Add(int64(res.inputTokens))
-	t.ep.metrics.outTokens.Add(int64(len(res.tokens)))
+	t.countIn(res.inputTokens)
+	t.countOut(len(res.tokens))
 	out := tgiResponse{GeneratedText: res.text}
 	if derefOr(p.ReturnFullText, false) {
 		out.GeneratedText = *req.Inputs + res.text
@@ -367,8 +367,8 @@ func (t *target) streamTGI(w http.ResponseWriter, req *tgiRequest) {
 	p := &req.Parameters
 	g := p.genRequest(*req.Inputs, 0)
 	res := generate(g)
-	t.ep.metrics.inTokens.Add(int64(res.inputTokens))
-	t.ep.metrics.outTokens.Add(int64(len(res.tokens)))
+	t.countIn(res.inputTokens)
+	t.countOut(len(res.tokens))
 	sse := newSSE(w)
 	var tops [][]genToken
 	if n := derefOr(p.TopNTokens, 0); n > 0 {
