@@ -179,7 +179,7 @@ type toolkitRequest struct {
 }
 
 // emulatedToolkitTasks are the pipelines the toolkit emulation answers.
-var emulatedToolkitTasks = []string{"text-classification", "sentiment-analysis", "summarization", "translation", "text2text-generation"}
+var emulatedToolkitTasks = []string{"text-classification", "sentiment-analysis", "token-classification", "ner", "summarization", "translation", "text2text-generation"}
 
 // toolkitTask serves POST / for pipelines run by the inference toolkit.
 func toolkitTask(e *Emulator, w http.ResponseWriter, r *http.Request, t *target) {
@@ -205,6 +205,12 @@ func toolkitTask(e *Emulator, w http.ResponseWriter, r *http.Request, t *target)
 		switch t.task {
 		case "text-classification", "sentiment-analysis":
 			out = append(out, classify(s))
+		case "token-classification", "ner":
+			if len(in) == 1 && !isJSONArray(req.Inputs) { // one text: its entities, not a list of one list
+				writeJSON(w, http.StatusOK, recognize(s))
+				return
+			}
+			out = append(out, recognize(s))
 		case "summarization":
 			out = append(out, map[string]string{"summary_text": t.generate(genRequest{prompt: s, maxNewTokens: 12}).text})
 		case "translation":
@@ -218,6 +224,54 @@ func toolkitTask(e *Emulator, w http.ResponseWriter, r *http.Request, t *target)
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// recognize tags runs of capitalised words (not opening a sentence, not one letter) as entities (PER, ORG, LOC or MISC, from their hash) in the
+// toolkit's aggregated token-classification shape: a stand-in for a named-entity recogniser.
+func recognize(s string) []map[string]any {
+	out := []map[string]any{}
+	groups := []string{"PER", "ORG", "LOC", "MISC"}
+	start := -1
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		word := strings.TrimRight(s[start:end], " ")
+		h := fnv.New64a()
+		io.WriteString(h, word)
+		sum := h.Sum64()
+		out = append(out, map[string]any{"entity_group": groups[sum%4], "score": math.Round((0.9+float64(sum>>8%1000)/10000)*1e6) / 1e6,
+			"word": word, "start": start, "end": start + len(word)})
+		start = -1
+	}
+	opening := true
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j] != ' ' {
+			j++
+		}
+		word := strings.TrimRight(s[i:j], ".,;:!?")
+		named := len(word) > 1 && word[0] >= 'A' && word[0] <= 'Z' && !opening
+		opening = j > i && strings.ContainsRune(".!?", rune(s[j-1]))
+		if named {
+			if start < 0 {
+				start = i
+			}
+			if len(word) < j-i { // punctuation ends the entity
+				flush(i + len(word))
+			}
+		} else {
+			flush(i)
+		}
+		i = j + 1
+	}
+	flush(len(s))
+	return out
+}
+
+func isJSONArray(raw []byte) bool {
+	trimmed := strings.TrimSpace(string(raw))
+	return strings.HasPrefix(trimmed, "[")
 }
 
 // classify scores a text POSITIVE or NEGATIVE from its hash: a stand-in for a classifier.

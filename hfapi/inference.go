@@ -21,6 +21,8 @@ type CallOptions struct {
 	// Namespace is the endpoint's namespace ("" = the client's default). A cold start is priced in
 	// it, and an endpoint whose URL answers 503 is re-read from it to see if it has scaled to zero.
 	Namespace string
+	// Accept is Call's Accept header (default */*).
+	Accept string
 }
 
 const defaultScaleUpTimeout = 5 * time.Minute
@@ -69,11 +71,41 @@ func checkServable(ep *Endpoint) (cold bool, err error) {
 	return false, nil
 }
 
+// ValidateCallPath checks a path to send under an endpoint URL: a relative path such as "/",
+// "/v1/rerank" or "predict?x=1", never a URL of its own, a scheme or host change, or a step up ("..",
+// also percent-encoded), so that a request carrying the token can only reach the endpoint itself.
+func ValidateCallPath(path string) error {
+	const rule = `give a path under the endpoint URL, such as "/" or "/v1/rerank" (no scheme, host, ".." or backslash)`
+	lower := strings.ToLower(path)
+	for _, bad := range []string{"://", "\\", "..", "%2e", "%2f", "%5c", "#"} {
+		if strings.Contains(lower, bad) {
+			return &ValidationError{"path", fmt.Sprintf("%q contains %q; %s", path, bad, rule)}
+		}
+	}
+	for _, r := range path {
+		if r < 0x21 || r == 0x7f {
+			return &ValidationError{"path", fmt.Sprintf("%q contains a space or control character; %s", path, rule)}
+		}
+	}
+	first := path
+	if i := strings.IndexAny(path, "/?"); i >= 0 {
+		first = path[:i]
+	}
+	if strings.HasPrefix(path, "//") || strings.Contains(first, ":") {
+		return &ValidationError{"path", fmt.Sprintf("%q could name another scheme or host; %s", path, rule)}
+	}
+	return nil
+}
+
 // joinEndpointURL appends a path to an endpoint URL, refusing anything but http(s) URLs.
 func joinEndpointURL(base, path string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimRight(base, "/") + routeSuffix(path))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	b, err := url.Parse(base)
+	if err != nil || (b.Scheme != "http" && b.Scheme != "https") || b.Host == "" {
 		return nil, fmt.Errorf("endpoint URL %q is not an http(s) URL", base)
+	}
+	u, err := url.Parse(strings.TrimRight(base, "/") + routeSuffix(path))
+	if err != nil || u.Scheme != b.Scheme || u.Host != b.Host || u.User != nil {
+		return nil, &ValidationError{"path", fmt.Sprintf("%q does not stay under the endpoint URL", path)}
 	}
 	return u, nil
 }
@@ -198,7 +230,8 @@ func (c *Client) beatEvery(beat func()) (stop func()) {
 }
 
 // Call sends an arbitrary request to the endpoint URL + path (body JSON-encoded unless nil; a
-// json.RawMessage is sent as is). GETs are retried like other reads; a non-2xx status is an *APIError.
+// json.RawMessage is sent as is). path must stay under the endpoint URL (see ValidateCallPath), so
+// the token only ever goes there. GETs are retried like other reads; a non-2xx status is an *APIError.
 func (c *Client) Call(ctx context.Context, ep *Endpoint, method, path string, body any, opts CallOptions) (*RawResponse, error) {
 	method = strings.ToUpper(strings.TrimSpace(method))
 	switch method {
@@ -206,7 +239,16 @@ func (c *Client) Call(ctx context.Context, ep *Endpoint, method, path string, bo
 	default:
 		return nil, &ValidationError{"method", fmt.Sprintf("%q is not allowed; use GET, POST, PUT or PATCH", method)}
 	}
-	resp, err := c.infer(ctx, ep, method, path, body, http.Header{"Accept": {"*/*"}}, opts)
+	if err := ValidateCallPath(path); err != nil {
+		return nil, err
+	}
+	accept := opts.Accept
+	if accept == "" {
+		accept = "*/*"
+	} else if strings.ContainsAny(accept, "\r\n") {
+		return nil, &ValidationError{"accept", "must be one header line, e.g. application/json or image/png"}
+	}
+	resp, err := c.infer(ctx, ep, method, path, body, http.Header{"Accept": {accept}}, opts)
 	if err != nil {
 		return nil, err
 	}

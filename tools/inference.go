@@ -22,7 +22,7 @@ import (
 // InferenceTools are the inference toolset: they run the model an endpoint
 // serves. A scaled-to-zero endpoint is woken (cold start) and progress says so.
 func InferenceTools() []Tool {
-	return []Tool{textGeneration, chatCompletion, featureExtraction, textToImage}
+	return []Tool{textGeneration, chatCompletion, featureExtraction, textToImage, callEndpoint}
 }
 
 // inferenceHints: inference reads (no configuration changes) but its output is

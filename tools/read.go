@@ -11,7 +11,7 @@ import (
 
 // ReadTools are the endpoints_read toolset: nothing here changes anything.
 func ReadTools() []Tool {
-	return []Tool{whoami, listEndpoints, getEndpoint, waitForEndpoint, listHardware, listCatalog, getEndpointMetrics}
+	return []Tool{whoami, listEndpoints, getEndpoint, waitForEndpoint, listHardware, recommendHardware, listCatalog, getEndpointMetrics}
 }
 
 // readHints are the annotations of every read tool.
