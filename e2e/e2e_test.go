@@ -78,8 +78,8 @@ var fastTimings = emulator.Timings{Deploy: 60 * time.Millisecond, Update: 40 * t
 
 // wantTools is the tool set the server must expose, no more, no less.
 var wantTools = []string{
-	"chat_completion", "create_endpoint", "create_endpoint_from_catalog", "delete_endpoint", "feature_extraction", "get_endpoint",
-	"get_endpoint_metrics", "list_catalog", "list_endpoints", "list_hardware", "pause_endpoint", "resume_endpoint",
+	"call_endpoint", "chat_completion", "create_endpoint", "create_endpoint_from_catalog", "delete_endpoint", "feature_extraction", "get_endpoint",
+	"get_endpoint_metrics", "list_catalog", "list_endpoints", "list_hardware", "pause_endpoint", "recommend_hardware", "resume_endpoint",
 	"scale_endpoint_to_zero", "text_generation", "text_to_image", "update_endpoint", "wait_for_endpoint", "whoami",
 }
 
@@ -582,14 +582,7 @@ func TestE2EEndpointLifecycleAndInference(t *testing.T) {
 
 func checkImage(t *testing.T, res *sdk.CallToolResult) {
 	t.Helper()
-	require.False(t, res.IsError, textOf(res))
-	var image *sdk.ImageContent
-	for _, c := range res.Content {
-		if ic, ok := c.(*sdk.ImageContent); ok {
-			image = ic
-		}
-	}
-	require.NotNil(t, image, "text_to_image returns image content")
+	image := imageOf(t, res)
 	assert.Equal(t, "image/png", image.MIMEType)
 	decoded, err := png.Decode(bytes.NewReader(image.Data))
 	require.NoError(t, err, "the image is a PNG")
@@ -597,6 +590,19 @@ func checkImage(t *testing.T, res *sdk.CallToolResult) {
 	require.NotNil(t, meta)
 	assert.Equal(t, float64(decoded.Bounds().Dx()), meta["width"])
 	assert.Equal(t, float64(len(image.Data)), meta["bytes"])
+}
+
+// imageOf returns the image content of a successful result.
+func imageOf(t *testing.T, res *sdk.CallToolResult) *sdk.ImageContent {
+	t.Helper()
+	require.False(t, res.IsError, textOf(res))
+	for _, c := range res.Content {
+		if ic, ok := c.(*sdk.ImageContent); ok {
+			return ic
+		}
+	}
+	require.Fail(t, "the result has no image content", textOf(res))
+	return nil
 }
 
 func TestE2EReadOnlyHidesEveryMutatingTool(t *testing.T) {

@@ -273,8 +273,8 @@ func (rec *Recommendation) pick(candidates []Offer, maxCost *float64) {
 			continue
 		case h.Accelerator == "cpu" && (params > maxCPUParams || strings.HasPrefix(rec.Task, "text-to-")):
 			continue
-		case h.Status != "" && h.Status != "available" && h.Status != "deprecated":
-			continue // reserved capacity cannot be created on demand
+		case h.Status != "" && h.Status != "available":
+			continue // deprecated instances are on their way out; reserved ones are not on demand
 		}
 		if len(largest) == 0 || o.MemoryGB > largest[0].MemoryGB {
 			largest = []Offer{o}
@@ -290,7 +290,7 @@ func (rec *Recommendation) pick(candidates []Offer, maxCost *float64) {
 	if params > maxCPUParams {
 		skipped = append(skipped, "CPU offers (too slow for a model of this size)")
 	}
-	skipped = append(skipped, "Inferentia (needs a Neuron-compiled model)")
+	skipped = append(skipped, "Inferentia (needs a Neuron-compiled model)", "deprecated or reserved instances")
 	rec.Note = "left out: " + strings.Join(skipped, "; ")
 	if len(fit) == 0 {
 		if len(largest) == 0 {

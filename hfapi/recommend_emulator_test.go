@@ -23,7 +23,7 @@ func TestRecommendAgainstTheEmulatorsCatalog(t *testing.T) {
 			needGB: 8030261248*2/1e9*1.3 + 1, cheapest: "aws/us-east-1 nvidia-l4 x1",
 			everyFits: func(o hfapi.Offer) bool { return o.Hardware.Accelerator == "gpu" && o.MemoryGB >= 24 }},
 		{name: "a small embedding model runs on CPU", spec: hfapi.RecommendSpec{Repository: "sentence-transformers/all-MiniLM-L6-v2"},
-			needGB: 22713216*4/1e9*1.2 + 0.5, cheapest: "aws/us-east-1 intel-icl x1",
+			needGB: 22713216*4/1e9*1.2 + 0.5, cheapest: "aws/us-east-1 intel-spr x1",
 			everyFits: func(o hfapi.Offer) bool { return o.Hardware.Accelerator != "neuron" }},
 		{name: "vendor and region narrow it", spec: hfapi.RecommendSpec{Repository: "black-forest-labs/FLUX.1-schnell", Vendor: "gcp", Region: "europe-west4"},
 			needGB: 11901408320*2/1e9*1.5 + 1, cheapest: "gcp/europe-west4 nvidia-t4 x4",
@@ -32,7 +32,7 @@ func TestRecommendAgainstTheEmulatorsCatalog(t *testing.T) {
 			needGB: 8030261248*2/1e9*1.3 + 1,
 			reason: "over budget: the cheapest offer that fits, aws/us-east-1 nvidia-l4 x1, costs 0.80 USD/h, above max_hourly_cost 0.50"},
 		{name: "the task given overrides the pipeline tag", spec: hfapi.RecommendSpec{Repository: "sentence-transformers/all-MiniLM-L6-v2", Task: "text-generation"},
-			needGB: 22713216*4/1e9*1.3 + 1, cheapest: "aws/us-east-1 intel-icl x1"},
+			needGB: 22713216*4/1e9*1.3 + 1, cheapest: "aws/us-east-1 intel-spr x1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -70,3 +70,15 @@ func TestRecommendationSaysWhyNothingFits(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateCallPath(t *testing.T) {
+	for _, good := range []string{"", "/", "/v1/rerank", "predict", "/predict?top_k=3", "/a:b"} {
+		assert.NoError(t, ValidateCallPath(good), good)
+	}
+	for _, bad := range []string{"https://evil.example/", "//evil.example", "/../x", "..", "/%2E%2E/x", "/a%2fb", "/a\\b",
+		"/a b", "/a\nb", "evil.example:443/x", "mailto:x", "/x#frag"} {
+		err := ValidateCallPath(bad)
+		require.Error(t, err, bad)
+		assert.Contains(t, err.Error(), "give a path under the endpoint URL", bad)
+	}
+}
