@@ -38,6 +38,24 @@ type PollerOptions struct {
 	OnListChanged func(namespace string)
 	// Logger receives list failures and dropped notifications (default: discard).
 	Logger *slog.Logger
+	// Share, when set, lets the pollers of several replicas share each namespace: it is called
+	// once per watched namespace, and the loop lists only while its PollShare leads, taking the
+	// lists the leader publishes otherwise. onList receives them; onLead asks for a poll now.
+	Share func(namespace string, onList func(payload []byte), onLead func()) PollShare
+}
+
+// PollShare is one replica's part in polling one namespace (see internal/replicas.Share).
+type PollShare interface {
+	// Leading reports whether this replica should poll now.
+	Leading(ctx context.Context) bool
+	// WantFast records whether this replica's subscribers want fast polling; FastWanted
+	// reports whether some replica does.
+	WantFast(fast bool)
+	FastWanted() bool
+	// Publish hands what this replica polled to the others.
+	Publish(payload []byte)
+	// Close leaves the namespace to the other replicas.
+	Close()
 }
 
 // PollerStats are counters since the poller started.
@@ -123,7 +141,7 @@ func (p *Poller) Watch(namespace string) {
 		return
 	}
 	ctx, cancel := context.WithCancel(p.ctx)
-	l := &nsLoop{ns: namespace, ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1),
+	l := &nsLoop{ns: namespace, ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1), lead: make(chan struct{}, 1),
 		docs: map[string]snapshot{}, published: map[string]uint64{}}
 	p.loops[namespace] = l
 	p.wg.Add(1)
@@ -186,6 +204,11 @@ func (p *Poller) loop(namespace string) *nsLoop {
 func (p *Poller) run(l *nsLoop) {
 	defer p.wg.Done()
 	defer p.running.Add(-1)
+	if p.opts.Share != nil {
+		// Made here rather than in Watch: joining may wait on the network.
+		l.share = p.opts.Share(l.ns, func(payload []byte) { p.receive(l, payload) }, func() { signal(l.lead) })
+		defer l.share.Close()
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var last time.Time
@@ -194,6 +217,12 @@ func (p *Poller) run(l *nsLoop) {
 		case <-l.ctx.Done():
 			return
 		case <-timer.C:
+			if l.share == nil || l.share.Leading(l.ctx) {
+				p.poll(l)
+			}
+			last = time.Now()
+		case <-l.lead:
+			// This replica just took the namespace over: poll at once.
 			p.poll(l)
 			last = time.Now()
 		case <-l.kick:
@@ -225,14 +254,48 @@ func (p *Poller) poll(l *nsLoop) {
 	} else {
 		l.setFailed(false)
 		p.deliver(l.ns, l.apply(eps, gen))
+		if l.share != nil {
+			l.share.Publish(l.encode())
+		}
 	}
 	p.statsMu.Lock()
 	p.cycles[l.ns]++
 	p.statsMu.Unlock()
 }
 
-// interval is Fast while any subscribed endpoint of the namespace is transitional, else Slow.
+// receive applies a list another replica polled, as if this one had.
+func (p *Poller) receive(l *nsLoop, payload []byte) {
+	var docs map[string]wireSnapshot
+	if err := json.Unmarshal(payload, &docs); err != nil {
+		p.log.Warn("ignoring an undecodable list from another replica", "namespace", l.ns, "err", err)
+		return
+	}
+	next := make(map[string]snapshot, len(docs))
+	for name, d := range docs {
+		next[name] = snapshot{state: d.State, body: d.Body}
+	}
+	if l.ctx.Err() != nil {
+		return
+	}
+	l.setFailed(false)
+	p.deliver(l.ns, l.applySnapshots(next, l.generation()))
+}
+
+// interval is Fast while any subscribed endpoint of the namespace is transitional (here or,
+// when replicas share the polling, at any of them), else Slow.
 func (p *Poller) interval(l *nsLoop) time.Duration {
+	d := p.localInterval(l)
+	if l.share == nil {
+		return d
+	}
+	l.share.WantFast(d == p.opts.Fast)
+	if l.share.FastWanted() {
+		return p.opts.Fast
+	}
+	return d
+}
+
+func (p *Poller) localInterval(l *nsLoop) time.Duration {
 	uris, failed := l.transitional()
 	if failed {
 		return p.opts.Slow
@@ -267,6 +330,12 @@ type snapshot struct {
 	body  string
 }
 
+// wireSnapshot is a snapshot as replicas exchange it.
+type wireSnapshot struct {
+	State hfapi.State `json:"s"`
+	Body  string      `json:"b"`
+}
+
 func snapshotOf(namespace string, ep *hfapi.Endpoint) snapshot {
 	b, err := json.Marshal(NewStatusDocument(namespace, ep, nil))
 	if err != nil {
@@ -289,6 +358,8 @@ type nsLoop struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	kick   chan struct{}
+	lead   chan struct{} // this replica took the namespace's lease
+	share  PollShare     // nil unless replicas share the polling; set and used by run
 
 	mu     sync.Mutex
 	docs   map[string]snapshot // endpoint name → last known document
@@ -300,11 +371,26 @@ type nsLoop struct {
 	published map[string]uint64
 }
 
-func (l *nsLoop) wake() {
+func (l *nsLoop) wake() { signal(l.kick) }
+
+// signal sends on a channel of capacity 1 unless a signal is pending already.
+func signal(c chan struct{}) {
 	select {
-	case l.kick <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
+}
+
+// encode returns the known documents as replicas exchange them.
+func (l *nsLoop) encode() []byte {
+	l.mu.Lock()
+	docs := make(map[string]wireSnapshot, len(l.docs))
+	for name, s := range l.docs {
+		docs[name] = wireSnapshot{State: s.state, Body: s.body}
+	}
+	l.mu.Unlock()
+	b, _ := json.Marshal(docs) // strings only: cannot fail
+	return b
 }
 
 func (l *nsLoop) generation() uint64 {
@@ -341,6 +427,11 @@ func (l *nsLoop) apply(eps []hfapi.Endpoint, gen uint64) changes {
 	for i := range eps {
 		next[eps[i].Name] = snapshotOf(l.ns, &eps[i])
 	}
+	return l.applySnapshots(next, gen)
+}
+
+// applySnapshots is apply with the documents made already (by this replica or another).
+func (l *nsLoop) applySnapshots(next map[string]snapshot, gen uint64) changes {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for name, g := range l.published {

@@ -38,7 +38,13 @@ type Options struct {
 	HardwareTTL time.Duration
 	// Logger receives failures that do not reach a client (default: discard).
 	Logger *slog.Logger
+	// SharePolling, when set, shares the polling of each scope's namespaces with other
+	// replicas (see PollerOptions.Share); scope is "" for API, else a key naming the caller.
+	SharePolling SharePolling
 }
+
+// SharePolling joins the polling of namespace for scope with the other replicas.
+type SharePolling func(scope, namespace string, onList func(payload []byte), onLead func()) PollShare
 
 // maxIdleScopes bounds how many callers without subscriptions keep their hardware catalogs.
 const maxIdleScopes = 256
@@ -90,10 +96,14 @@ func New(opts Options) (*Service, error) {
 }
 
 func (s *Service) newScope(key string, api API) *scope {
-	return &scope{key: key, api: api, hw: NewHardwareCache(api, s.opts.HardwareTTL), poller: NewPoller(api, PollerOptions{
+	opts := PollerOptions{
 		Fast: s.opts.FastPoll, Slow: s.opts.SlowPoll, Logger: s.log,
 		OnListChanged: func(ns string) { s.onListChanged(key, ns) },
-	})}
+	}
+	if share := s.opts.SharePolling; share != nil {
+		opts.Share = func(ns string, onList func([]byte), onLead func()) PollShare { return share(key, ns, onList, onLead) }
+	}
+	return &scope{key: key, api: api, hw: NewHardwareCache(api, s.opts.HardwareTTL), poller: NewPoller(api, opts)}
 }
 
 // scopeKey names the scope of the caller of ctx's request and gives their client.

@@ -98,7 +98,7 @@ func (s *Server) addResourcesAndPrompts() error {
 	if poll <= 0 {
 		poll = s.opts.WaitPoll
 	}
-	opts := resources.Options{FastPoll: poll, SlowPoll: poll, Logger: s.log}
+	opts := resources.Options{FastPoll: poll, SlowPoll: poll, Logger: s.log, SharePolling: s.opts.SharePolling}
 	if s.sec.tokens != nil {
 		opts.APIFor = s.callerAPI
 	} else {

@@ -60,6 +60,9 @@ type Options struct {
 	// ResourcePoll fixes how often subscribed namespaces are polled (0 = WaitPoll when set,
 	// else adaptive: resources.DefaultFastPoll during transitions, DefaultSlowPoll otherwise).
 	ResourcePoll time.Duration
+	// SharePolling, when set, shares the polling of subscribed namespaces with the other
+	// replicas of this server (internal/replicas), so they cost one list call per cycle.
+	SharePolling resources.SharePolling
 	// ConfirmWith is how deletes and costly actions are confirmed ("" = auto:
 	// elicitation when the client can answer it, else a confirmation token).
 	ConfirmWith tools.ConfirmMode

@@ -1,0 +1,68 @@
+package resources
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/replicas"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/replicas/redistest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestReplicasShareThePollingOfANamespace: three pollers on one Redis, each with a
+// subscriber, cost about one list call per cycle, and every subscriber hears of a change.
+func TestReplicasShareThePollingOfANamespace(t *testing.T) {
+	f := newFixture(t)
+	srv := redistest.Start(t)
+	names := f.createRunning(t, user, "u", 2)
+	uri := URI(user, names[0])
+
+	const cycle = 20 * time.Millisecond
+	var pollers []*Poller
+	var subs []*recorder
+	for i := range 3 {
+		store, err := replicas.Open(srv.URL, replicas.Options{LeaseTTL: 600 * time.Millisecond})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = store.Close() })
+		p := NewPoller(f.api, PollerOptions{Fast: cycle, Slow: cycle,
+			Share: func(ns string, onList func([]byte), onLead func()) PollShare {
+				return store.Share("", ns, onList, onLead)
+			}})
+		t.Cleanup(func() { _ = p.Close() })
+		s := newRecorder(fmt.Sprintf("replica-%d", i))
+		require.NoError(t, p.Registry().Subscribe(s, uri))
+		pollers, subs = append(pollers, p), append(subs, s)
+	}
+	cycles := func() (total int64) {
+		for _, p := range pollers {
+			total += p.Stats().Cycles
+		}
+		return total
+	}
+	require.Eventually(t, func() bool { return cycles() >= 5 }, 10*time.Second, time.Millisecond)
+	listsBefore, cyclesBefore := f.lists(), cycles()
+	start := time.Now()
+	require.Eventually(t, func() bool { return cycles()-cyclesBefore >= 40 }, 20*time.Second, time.Millisecond)
+	lists, elapsed := f.lists()-listsBefore, time.Since(start)
+	perCycle := float64(lists) / (float64(elapsed) / float64(cycle))
+	t.Logf("3 replicas: %d list calls in %v at one cycle per %v: %.2f per cycle", lists, elapsed.Round(time.Millisecond), cycle, perCycle)
+	assert.Less(t, perCycle, 1.5, "about one list call per cycle, not three")
+	polling := 0
+	for _, p := range pollers {
+		if p.Stats().Cycles > 0 {
+			polling++
+		}
+	}
+	assert.Equal(t, 1, polling, "one replica polls")
+
+	_, err := f.api.Pause(context.Background(), user, names[0])
+	require.NoError(t, err)
+	for _, s := range subs {
+		require.Eventually(t, func() bool { return len(s.got()) > 0 }, 10*time.Second, time.Millisecond,
+			"the subscriber on %s hears of the change", s.id)
+		assert.Equal(t, uri, s.got()[0])
+	}
+}
