@@ -108,14 +108,29 @@ func (c *Client) List(ctx context.Context, namespace string) ([]Endpoint, error)
 }
 
 func (c *Client) listOne(ctx context.Context, ns string) ([]Endpoint, error) {
-	var page struct {
-		Items []Endpoint `json:"items"`
-	}
+	var page endpointPage
 	if err := c.getJSON(ctx, "list endpoints of "+ns, endpointURL(c.api, "endpoint", ns), &page); err != nil {
 		return nil, err
 	}
 	if page.Items == nil {
 		page.Items = []Endpoint{}
+	}
+	return page.Items, nil
+}
+
+// ListRaw returns the endpoints of one namespace ("" = default) as the API sent them, each checked to
+// be well-formed JSON but not decoded: for callers that look at what changed before decoding it.
+func (c *Client) ListRaw(ctx context.Context, namespace string) ([]json.RawMessage, error) {
+	ns, err := c.namespace(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	var page rawPage
+	if err := c.getJSON(ctx, "list endpoints of "+ns, endpointURL(c.api, "endpoint", ns), &page); err != nil {
+		return nil, err
+	}
+	if page.Items == nil {
+		page.Items = []json.RawMessage{}
 	}
 	return page.Items, nil
 }
@@ -405,11 +420,30 @@ func (c *Client) getJSON(ctx context.Context, op string, u *url.URL, out any) er
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(resp.body, out); err != nil {
+	switch page := out.(type) {
+	case *endpointPage:
+		err = page.decode(resp.body)
+	case *rawPage:
+		page.Items, err = splitList(resp.body)
+	default:
+		err = json.Unmarshal(resp.body, out)
+	}
+	if err != nil {
 		return fmt.Errorf("%s: decoding response: %w", op, err)
 	}
 	return nil
 }
+
+// endpointPage is a list response ({"items": [...]}); getJSON decodes it in one pass with decodeList.
+type endpointPage struct{ Items []Endpoint }
+
+func (p *endpointPage) decode(body []byte) (err error) {
+	p.Items, err = decodeList(body)
+	return err
+}
+
+// rawPage is a list response whose items getJSON splits but does not decode (splitList).
+type rawPage struct{ Items []json.RawMessage }
 
 // catalogTTL is how long the catalog's repository list is trusted to say a repository is in it; a
 // repository missing from a cached list is looked up again in a fresh one before it is refused.

@@ -58,7 +58,9 @@ type Endpoint struct {
 func (e *Endpoint) URL() string { return e.Status.URL }
 
 // UnmarshalJSON decodes an endpoint, keeping unknown members in Extra.
-func (e *Endpoint) UnmarshalJSON(b []byte) error { return decodeObject(b, e, &e.Extra, &e.seen) }
+func (e *Endpoint) UnmarshalJSON(b []byte) error { return decodeObject(b, e) }
+
+func (e *Endpoint) members() (*map[string]json.RawMessage, *presence) { return &e.Extra, &e.seen }
 
 // MarshalJSON encodes the endpoint including Extra.
 func (e Endpoint) MarshalJSON() ([]byte, error) { return encodeObject(&e, e.Extra, e.seen) }
@@ -72,7 +74,9 @@ type Route struct {
 }
 
 // UnmarshalJSON decodes a route, keeping unknown members in Extra.
-func (r *Route) UnmarshalJSON(b []byte) error { return decodeObject(b, r, &r.Extra, &r.seen) }
+func (r *Route) UnmarshalJSON(b []byte) error { return decodeObject(b, r) }
+
+func (r *Route) members() (*map[string]json.RawMessage, *presence) { return &r.Extra, &r.seen }
 
 // MarshalJSON encodes the route including Extra.
 func (r Route) MarshalJSON() ([]byte, error) { return encodeObject(&r, r.Extra, r.seen) }
@@ -87,7 +91,9 @@ type CustomRouter struct {
 }
 
 // UnmarshalJSON decodes a custom router, keeping unknown members in Extra.
-func (r *CustomRouter) UnmarshalJSON(b []byte) error { return decodeObject(b, r, &r.Extra, &r.seen) }
+func (r *CustomRouter) UnmarshalJSON(b []byte) error { return decodeObject(b, r) }
+
+func (r *CustomRouter) members() (*map[string]json.RawMessage, *presence) { return &r.Extra, &r.seen }
 
 // MarshalJSON encodes the custom router including Extra.
 func (r CustomRouter) MarshalJSON() ([]byte, error) { return encodeObject(&r, r.Extra, r.seen) }
@@ -101,7 +107,9 @@ type Provider struct {
 }
 
 // UnmarshalJSON decodes a provider, keeping unknown members in Extra.
-func (p *Provider) UnmarshalJSON(b []byte) error { return decodeObject(b, p, &p.Extra, &p.seen) }
+func (p *Provider) UnmarshalJSON(b []byte) error { return decodeObject(b, p) }
+
+func (p *Provider) members() (*map[string]json.RawMessage, *presence) { return &p.Extra, &p.seen }
 
 // MarshalJSON encodes the provider including Extra.
 func (p Provider) MarshalJSON() ([]byte, error) { return encodeObject(&p, p.Extra, p.seen) }
@@ -118,7 +126,9 @@ type Compute struct {
 }
 
 // UnmarshalJSON decodes compute, keeping unknown members in Extra.
-func (c *Compute) UnmarshalJSON(b []byte) error { return decodeObject(b, c, &c.Extra, &c.seen) }
+func (c *Compute) UnmarshalJSON(b []byte) error { return decodeObject(b, c) }
+
+func (c *Compute) members() (*map[string]json.RawMessage, *presence) { return &c.Extra, &c.seen }
 
 // MarshalJSON encodes compute including Extra.
 func (c Compute) MarshalJSON() ([]byte, error) { return encodeObject(&c, c.Extra, c.seen) }
@@ -137,7 +147,9 @@ type Scaling struct {
 }
 
 // UnmarshalJSON decodes scaling, keeping unknown members in Extra.
-func (s *Scaling) UnmarshalJSON(b []byte) error { return decodeObject(b, s, &s.Extra, &s.seen) }
+func (s *Scaling) UnmarshalJSON(b []byte) error { return decodeObject(b, s) }
+
+func (s *Scaling) members() (*map[string]json.RawMessage, *presence) { return &s.Extra, &s.seen }
 
 // MarshalJSON encodes scaling including Extra.
 func (s Scaling) MarshalJSON() ([]byte, error) { return encodeObject(&s, s.Extra, s.seen) }
@@ -158,7 +170,9 @@ type Model struct {
 }
 
 // UnmarshalJSON decodes a model, keeping unknown members in Extra.
-func (m *Model) UnmarshalJSON(b []byte) error { return decodeObject(b, m, &m.Extra, &m.seen) }
+func (m *Model) UnmarshalJSON(b []byte) error { return decodeObject(b, m) }
+
+func (m *Model) members() (*map[string]json.RawMessage, *presence) { return &m.Extra, &m.seen }
 
 // MarshalJSON encodes the model including Extra.
 func (m Model) MarshalJSON() ([]byte, error) { return encodeObject(&m, m.Extra, m.seen) }
@@ -207,7 +221,9 @@ func (im *Image) Kind() string {
 }
 
 // UnmarshalJSON decodes an image, keeping unknown variants in Extra.
-func (im *Image) UnmarshalJSON(b []byte) error { return decodeObject(b, im, &im.Extra, &im.seen) }
+func (im *Image) UnmarshalJSON(b []byte) error { return decodeObject(b, im) }
+
+func (im *Image) members() (*map[string]json.RawMessage, *presence) { return &im.Extra, &im.seen }
 
 // MarshalJSON encodes the image including Extra.
 func (im Image) MarshalJSON() ([]byte, error) { return encodeObject(&im, im.Extra, im.seen) }
@@ -219,8 +235,10 @@ type HuggingfaceImage struct {
 }
 
 // UnmarshalJSON decodes the variant, keeping unknown members in Extra.
-func (h *HuggingfaceImage) UnmarshalJSON(b []byte) error {
-	return decodeObject(b, h, &h.Extra, &h.seen)
+func (h *HuggingfaceImage) UnmarshalJSON(b []byte) error { return decodeObject(b, h) }
+
+func (h *HuggingfaceImage) members() (*map[string]json.RawMessage, *presence) {
+	return &h.Extra, &h.seen
 }
 
 // MarshalJSON encodes the variant including Extra.
@@ -238,7 +256,9 @@ type CustomImage struct {
 }
 
 // UnmarshalJSON decodes the variant, keeping unknown members in Extra.
-func (c *CustomImage) UnmarshalJSON(b []byte) error { return decodeObject(b, c, &c.Extra, &c.seen) }
+func (c *CustomImage) UnmarshalJSON(b []byte) error { return decodeObject(b, c) }
+
+func (c *CustomImage) members() (*map[string]json.RawMessage, *presence) { return &c.Extra, &c.seen }
 
 // MarshalJSON encodes the variant including Extra.
 func (c CustomImage) MarshalJSON() ([]byte, error) { return encodeObject(&c, c.Extra, c.seen) }
@@ -252,7 +272,9 @@ type Credentials struct {
 }
 
 // UnmarshalJSON decodes credentials, keeping unknown members in Extra.
-func (c *Credentials) UnmarshalJSON(b []byte) error { return decodeObject(b, c, &c.Extra, &c.seen) }
+func (c *Credentials) UnmarshalJSON(b []byte) error { return decodeObject(b, c) }
+
+func (c *Credentials) members() (*map[string]json.RawMessage, *presence) { return &c.Extra, &c.seen }
 
 // MarshalJSON encodes credentials including Extra.
 func (c Credentials) MarshalJSON() ([]byte, error) { return encodeObject(&c, c.Extra, c.seen) }
@@ -272,7 +294,9 @@ type EngineImage struct {
 }
 
 // UnmarshalJSON decodes the variant, keeping unknown members in Extra.
-func (e *EngineImage) UnmarshalJSON(b []byte) error { return decodeObject(b, e, &e.Extra, &e.seen) }
+func (e *EngineImage) UnmarshalJSON(b []byte) error { return decodeObject(b, e) }
+
+func (e *EngineImage) members() (*map[string]json.RawMessage, *presence) { return &e.Extra, &e.seen }
 
 // MarshalJSON encodes the variant including Extra.
 func (e EngineImage) MarshalJSON() ([]byte, error) { return encodeObject(&e, e.Extra, e.seen) }
@@ -295,7 +319,9 @@ type Status struct {
 }
 
 // UnmarshalJSON decodes a status, keeping unknown members in Extra.
-func (s *Status) UnmarshalJSON(b []byte) error { return decodeObject(b, s, &s.Extra, &s.seen) }
+func (s *Status) UnmarshalJSON(b []byte) error { return decodeObject(b, s) }
+
+func (s *Status) members() (*map[string]json.RawMessage, *presence) { return &s.Extra, &s.seen }
 
 // MarshalJSON encodes the status including Extra.
 func (s Status) MarshalJSON() ([]byte, error) { return encodeObject(&s, s.Extra, s.seen) }
@@ -308,7 +334,9 @@ type PrivateStatus struct {
 }
 
 // UnmarshalJSON decodes it, keeping unknown members in Extra.
-func (p *PrivateStatus) UnmarshalJSON(b []byte) error { return decodeObject(b, p, &p.Extra, &p.seen) }
+func (p *PrivateStatus) UnmarshalJSON(b []byte) error { return decodeObject(b, p) }
+
+func (p *PrivateStatus) members() (*map[string]json.RawMessage, *presence) { return &p.Extra, &p.seen }
 
 // MarshalJSON encodes it including Extra.
 func (p PrivateStatus) MarshalJSON() ([]byte, error) { return encodeObject(&p, p.Extra, p.seen) }
@@ -322,7 +350,9 @@ type Actor struct {
 }
 
 // UnmarshalJSON decodes an actor, keeping unknown members in Extra.
-func (a *Actor) UnmarshalJSON(b []byte) error { return decodeObject(b, a, &a.Extra, &a.seen) }
+func (a *Actor) UnmarshalJSON(b []byte) error { return decodeObject(b, a) }
+
+func (a *Actor) members() (*map[string]json.RawMessage, *presence) { return &a.Extra, &a.seen }
 
 // MarshalJSON encodes the actor including Extra.
 func (a Actor) MarshalJSON() ([]byte, error) { return encodeObject(&a, a.Extra, a.seen) }
@@ -359,7 +389,9 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil
 	}
-	if err := json.Unmarshal(b, &t.raw); err != nil {
+	if inner, plain := plainString(b); plain {
+		t.raw = string(inner)
+	} else if err := json.Unmarshal(b, &t.raw); err != nil {
 		return err
 	}
 	if p, err := parseTimestamp(t.raw); err == nil {
@@ -391,7 +423,9 @@ type Whoami struct {
 }
 
 // UnmarshalJSON decodes whoami, keeping unknown members in Extra.
-func (w *Whoami) UnmarshalJSON(b []byte) error { return decodeObject(b, w, &w.Extra, &w.seen) }
+func (w *Whoami) UnmarshalJSON(b []byte) error { return decodeObject(b, w) }
+
+func (w *Whoami) members() (*map[string]json.RawMessage, *presence) { return &w.Extra, &w.seen }
 
 // MarshalJSON encodes whoami including Extra.
 func (w Whoami) MarshalJSON() ([]byte, error) { return encodeObject(&w, w.Extra, w.seen) }
@@ -435,7 +469,9 @@ type Org struct {
 }
 
 // UnmarshalJSON decodes an org, keeping unknown members in Extra.
-func (o *Org) UnmarshalJSON(b []byte) error { return decodeObject(b, o, &o.Extra, &o.seen) }
+func (o *Org) UnmarshalJSON(b []byte) error { return decodeObject(b, o) }
+
+func (o *Org) members() (*map[string]json.RawMessage, *presence) { return &o.Extra, &o.seen }
 
 // MarshalJSON encodes the org including Extra.
 func (o Org) MarshalJSON() ([]byte, error) { return encodeObject(&o, o.Extra, o.seen) }
@@ -450,7 +486,9 @@ type Vendor struct {
 }
 
 // UnmarshalJSON decodes a vendor, keeping unknown members in Extra.
-func (v *Vendor) UnmarshalJSON(b []byte) error { return decodeObject(b, v, &v.Extra, &v.seen) }
+func (v *Vendor) UnmarshalJSON(b []byte) error { return decodeObject(b, v) }
+
+func (v *Vendor) members() (*map[string]json.RawMessage, *presence) { return &v.Extra, &v.seen }
 
 // MarshalJSON encodes the vendor including Extra.
 func (v Vendor) MarshalJSON() ([]byte, error) { return encodeObject(&v, v.Extra, v.seen) }
@@ -466,7 +504,9 @@ type Region struct {
 }
 
 // UnmarshalJSON decodes a region, keeping unknown members in Extra.
-func (r *Region) UnmarshalJSON(b []byte) error { return decodeObject(b, r, &r.Extra, &r.seen) }
+func (r *Region) UnmarshalJSON(b []byte) error { return decodeObject(b, r) }
+
+func (r *Region) members() (*map[string]json.RawMessage, *presence) { return &r.Extra, &r.seen }
 
 // MarshalJSON encodes the region including Extra.
 func (r Region) MarshalJSON() ([]byte, error) { return encodeObject(&r, r.Extra, r.seen) }
@@ -490,7 +530,9 @@ type Hardware struct {
 }
 
 // UnmarshalJSON decodes hardware, keeping unknown (or mistyped) members in Extra.
-func (h *Hardware) UnmarshalJSON(b []byte) error { return decodeObject(b, h, &h.Extra, &h.seen) }
+func (h *Hardware) UnmarshalJSON(b []byte) error { return decodeObject(b, h) }
+
+func (h *Hardware) members() (*map[string]json.RawMessage, *presence) { return &h.Extra, &h.seen }
 
 // MarshalJSON encodes hardware including Extra.
 func (h Hardware) MarshalJSON() ([]byte, error) { return encodeObject(&h, h.Extra, h.seen) }
@@ -504,7 +546,9 @@ type Quota struct {
 }
 
 // UnmarshalJSON decodes a quota, keeping unknown members in Extra.
-func (q *Quota) UnmarshalJSON(b []byte) error { return decodeObject(b, q, &q.Extra, &q.seen) }
+func (q *Quota) UnmarshalJSON(b []byte) error { return decodeObject(b, q) }
+
+func (q *Quota) members() (*map[string]json.RawMessage, *presence) { return &q.Extra, &q.seen }
 
 // MarshalJSON encodes the quota including Extra.
 func (q Quota) MarshalJSON() ([]byte, error) { return encodeObject(&q, q.Extra, q.seen) }
