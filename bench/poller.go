@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -27,9 +28,9 @@ type countingLister struct {
 	calls atomic.Int64
 }
 
-func (c *countingLister) List(ctx context.Context, ns string) ([]hfapi.Endpoint, error) {
+func (c *countingLister) ListRaw(ctx context.Context, ns string) ([]json.RawMessage, error) {
 	c.calls.Add(1)
-	return c.api.List(ctx, ns)
+	return c.api.ListRaw(ctx, ns)
 }
 
 // arrival stands for one MCP session: it timestamps each notification.

@@ -3,6 +3,8 @@ package resources
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -22,9 +24,10 @@ const (
 // listTimeout bounds one list call, so that a hung request cannot stall a namespace's loop.
 const listTimeout = 30 * time.Second
 
-// Lister is what the poller needs from the API: one list call per namespace and cycle.
+// Lister is what the poller needs from the API: one list call per namespace and cycle, each
+// endpoint as the API sent it, so that only the endpoints that changed are decoded.
 type Lister interface {
-	List(ctx context.Context, namespace string) ([]hfapi.Endpoint, error)
+	ListRaw(ctx context.Context, namespace string) ([]json.RawMessage, error)
 }
 
 // PollerOptions tune a Poller. Zero fields take their defaults.
@@ -63,6 +66,7 @@ type PollerStats struct {
 	Cycles        int64            // completed list calls (one per namespace and cycle), successful or not
 	ByNamespace   map[string]int64 // Cycles per namespace
 	Notifications int64            // resources/updated notifications queued
+	Decoded       int64            // endpoints decoded from lists: new ones, and those whose bytes changed
 }
 
 // Poller refreshes every namespace that has at least one subscription with one List call per
@@ -84,6 +88,7 @@ type Poller struct {
 
 	running       atomic.Int64
 	notifications atomic.Int64
+	decoded       atomic.Int64
 	statsMu       sync.Mutex
 	cycles        map[string]int64
 }
@@ -118,7 +123,7 @@ func (p *Poller) Running() int { return int(p.running.Load()) }
 
 // Stats returns the poller's counters.
 func (p *Poller) Stats() PollerStats {
-	st := PollerStats{Notifications: p.notifications.Load(), ByNamespace: map[string]int64{}}
+	st := PollerStats{Notifications: p.notifications.Load(), Decoded: p.decoded.Load(), ByNamespace: map[string]int64{}}
 	p.statsMu.Lock()
 	defer p.statsMu.Unlock()
 	for ns, n := range p.cycles {
@@ -240,9 +245,15 @@ func (p *Poller) poll(l *nsLoop) {
 	gen := l.generation()
 	ctx, cancel := context.WithTimeout(l.ctx, listTimeout)
 	defer cancel()
-	eps, err := p.api.List(ctx, l.ns)
+	items, err := p.api.ListRaw(ctx, l.ns)
 	if l.ctx.Err() != nil {
 		return
+	}
+	var next map[string]snapshot
+	if err == nil {
+		var decoded int
+		next, decoded, err = l.snapshots(items)
+		p.decoded.Add(int64(decoded))
 	}
 	if err != nil {
 		// Warn once per outage: a namespace the token cannot read would otherwise log every cycle.
@@ -253,7 +264,7 @@ func (p *Poller) poll(l *nsLoop) {
 		p.log.Log(ctx, level, "refreshing subscribed endpoints failed; retrying", "namespace", l.ns, "err", err)
 	} else {
 		l.setFailed(false)
-		p.deliver(l.ns, l.apply(eps, gen))
+		p.deliver(l.ns, l.applySnapshots(next, gen))
 		if l.share != nil {
 			l.share.Publish(l.encode())
 		}
@@ -352,6 +363,18 @@ type changes struct {
 	listChanged bool     // endpoints appeared or disappeared
 }
 
+// itemKey identifies an endpoint's bytes in a list response: a hash of them, and their length.
+type itemKey struct {
+	hash uint64
+	size int
+}
+
+// listed is what an endpoint's bytes in a list response gave: its name and document.
+type listed struct {
+	name string
+	doc  snapshot
+}
+
 // nsLoop is the state of one watched namespace.
 type nsLoop struct {
 	ns     string
@@ -369,6 +392,37 @@ type nsLoop struct {
 	// that a list requested before that publish does not undo it.
 	gen       uint64
 	published map[string]uint64
+	// byBytes holds what each endpoint of the last list decoded to, by its bytes: an endpoint
+	// sent again unchanged is not decoded again. Only the poll goroutine uses it.
+	byBytes map[itemKey]listed
+}
+
+// seed keys the hashes of list items; fixed for the process, so that the keys of consecutive
+// lists compare.
+var seed = maphash.MakeSeed()
+
+// snapshots returns the documents of a list's items by endpoint name, and how many items it
+// decoded: only those whose bytes were not in the previous list. An item that is not an endpoint
+// fails the list, as decoding it whole would.
+func (l *nsLoop) snapshots(items []json.RawMessage) (next map[string]snapshot, decoded int, err error) {
+	next = make(map[string]snapshot, len(items))
+	byBytes := make(map[itemKey]listed, len(items))
+	for _, item := range items {
+		key := itemKey{hash: maphash.Bytes(seed, item), size: len(item)}
+		got, ok := l.byBytes[key]
+		if !ok {
+			var ep hfapi.Endpoint
+			if err := json.Unmarshal(item, &ep); err != nil {
+				return nil, decoded, fmt.Errorf("list of %s: decoding an endpoint: %w", l.ns, err)
+			}
+			got = listed{name: ep.Name, doc: snapshotOf(l.ns, &ep)}
+			decoded++
+		}
+		byBytes[key] = got
+		next[got.name] = got.doc
+	}
+	l.byBytes = byBytes
+	return next, decoded, nil
 }
 
 func (l *nsLoop) wake() { signal(l.kick) }
@@ -420,17 +474,9 @@ func (l *nsLoop) transitional() (uris []string, failed bool) {
 	return uris, l.failed
 }
 
-// apply replaces the known documents by a fresh list requested at generation gen and returns
-// what changed. The first list only sets the baseline.
-func (l *nsLoop) apply(eps []hfapi.Endpoint, gen uint64) changes {
-	next := make(map[string]snapshot, len(eps))
-	for i := range eps {
-		next[eps[i].Name] = snapshotOf(l.ns, &eps[i])
-	}
-	return l.applySnapshots(next, gen)
-}
-
-// applySnapshots is apply with the documents made already (by this replica or another).
+// applySnapshots replaces the known documents by those of a fresh list requested at generation gen
+// (next, which it keeps), made by this replica or another, and returns what changed. The first list
+// only sets the baseline.
 func (l *nsLoop) applySnapshots(next map[string]snapshot, gen uint64) changes {
 	l.mu.Lock()
 	defer l.mu.Unlock()

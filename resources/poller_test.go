@@ -2,6 +2,7 @@ package resources
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -51,6 +52,7 @@ func TestPollerListsEachNamespaceOncePerCycle(t *testing.T) {
 
 	waitCycles(t, p, 20, user, org)
 	assert.Zero(t, p.Stats().Notifications, "steady endpoints must not be reported as updated")
+	assert.EqualValues(t, 50, p.Stats().Decoded, "a steady endpoint is decoded once, from the first list")
 
 	// Change one endpoint out of band: only its two subscribers hear of it.
 	changed := URI(user, names[user][3])
@@ -79,6 +81,36 @@ func TestPollerListsEachNamespaceOncePerCycle(t *testing.T) {
 	cycles := max(st.ByNamespace[user], st.ByNamespace[org])
 	assert.LessOrEqual(t, lists, 2*cycles+2, "at most two list calls per cycle: %d lists in %d cycles", lists, cycles)
 	assert.EqualValues(t, 2, st.Notifications, "a paused endpoint stays paused: no further updates")
+	assert.LessOrEqual(t, st.Decoded, int64(50+3), "only the paused endpoint is decoded again, once per version of it")
+}
+
+// Only endpoints whose bytes changed since the last list are decoded again; the documents of the
+// others are reused, and a change is still reported to exactly its subscribers.
+func TestPollerDecodesOnlyWhatChanged(t *testing.T) {
+	api := &fakeLister{eps: []hfapi.Endpoint{endpoint("a", hfapi.StateRunning), endpoint("b", hfapi.StateRunning),
+		endpoint("c", hfapi.StatePaused)}}
+	p := NewPoller(api, PollerOptions{Fast: time.Millisecond, Slow: time.Millisecond})
+	t.Cleanup(func() { _ = p.Close() })
+	onA, onB := newRecorder("a"), newRecorder("b")
+	require.NoError(t, p.Registry().Subscribe(onA, URI(user, "a")))
+	require.NoError(t, p.Registry().Subscribe(onB, URI(user, "b")))
+	waitCycles(t, p, 5, user)
+	assert.EqualValues(t, 3, p.Stats().Decoded, "each endpoint is decoded once while nothing changes")
+
+	api.set(endpoint("a", hfapi.StateRunning), endpoint("b", hfapi.StateScaledToZero), endpoint("c", hfapi.StatePaused))
+	require.Eventually(t, func() bool { return len(onB.got()) == 1 }, 10*time.Second, time.Millisecond)
+	waitCycles(t, p, 5, user)
+	assert.EqualValues(t, 4, p.Stats().Decoded, "only the changed endpoint is decoded again")
+	assert.Equal(t, []string{URI(user, "b")}, onB.got())
+	assert.Empty(t, onA.got())
+
+	api.set(endpoint("a", hfapi.StateRunning), endpoint("b", hfapi.StateScaledToZero), endpoint("c", hfapi.StatePaused),
+		endpoint("d", hfapi.StatePending))
+	require.Eventually(t, func() bool { return p.Stats().Decoded == 5 }, 10*time.Second, time.Millisecond, "a new endpoint is decoded")
+	api.set(endpoint("b", hfapi.StateScaledToZero), endpoint("c", hfapi.StatePaused), endpoint("d", hfapi.StatePending))
+	require.Eventually(t, func() bool { return len(onA.got()) == 1 }, 10*time.Second, time.Millisecond, "a removal is reported")
+	waitCycles(t, p, 3, user)
+	assert.EqualValues(t, 5, p.Stats().Decoded, "a removal decodes nothing")
 }
 
 func TestPollerListChangedOnCreateAndDelete(t *testing.T) {
@@ -159,7 +191,7 @@ type fakeLister struct {
 	entered chan struct{}
 }
 
-func (l *fakeLister) List(ctx context.Context, _ string) ([]hfapi.Endpoint, error) {
+func (l *fakeLister) ListRaw(ctx context.Context, _ string) ([]json.RawMessage, error) {
 	l.mu.Lock()
 	eps, gate, entered := append([]hfapi.Endpoint(nil), l.eps...), l.gate, l.entered
 	l.calls++
@@ -174,7 +206,15 @@ func (l *fakeLister) List(ctx context.Context, _ string) ([]hfapi.Endpoint, erro
 			return nil, ctx.Err()
 		}
 	}
-	return eps, nil
+	items := make([]json.RawMessage, len(eps))
+	for i := range eps {
+		raw, err := json.Marshal(eps[i])
+		if err != nil {
+			return nil, err
+		}
+		items[i] = raw
+	}
+	return items, nil
 }
 
 func (l *fakeLister) set(eps ...hfapi.Endpoint) {

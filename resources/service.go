@@ -18,6 +18,7 @@ import (
 type API interface {
 	DefaultNamespace(ctx context.Context) (string, error)
 	List(ctx context.Context, namespace string) ([]hfapi.Endpoint, error)
+	ListRaw(ctx context.Context, namespace string) ([]json.RawMessage, error)
 	Get(ctx context.Context, namespace, name string) (*hfapi.Endpoint, error)
 	ListHardware(ctx context.Context, namespace string) ([]hfapi.Vendor, error)
 }

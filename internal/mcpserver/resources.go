@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 
 	"github.com/mark3labs/mcp-go/server"
 
@@ -38,6 +39,14 @@ func (l lazyAPI) List(ctx context.Context, namespace string) ([]hfapi.Endpoint, 
 		return nil, err
 	}
 	return c.List(ctx, namespace)
+}
+
+func (l lazyAPI) ListRaw(ctx context.Context, namespace string) ([]json.RawMessage, error) {
+	c, err := l.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.ListRaw(ctx, namespace)
 }
 
 func (l lazyAPI) Get(ctx context.Context, namespace, name string) (*hfapi.Endpoint, error) {
