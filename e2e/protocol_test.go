@@ -87,3 +87,25 @@ func TestE2EARequestWithoutASessionIsToldToInitialize(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status, resp)
 	assert.Contains(t, resp, `"structuredContent":{"name":"emulator-user"`)
 }
+
+// TestE2EHardwareThatIsNotOfferedIsAClearRefusal: create and update on an instance the catalog
+// does not offer fail with the nearest offers and list_hardware, not with a cost confirmation,
+// and nothing reaches the API.
+func TestE2EHardwareThatIsNotOfferedIsAClearRefusal(t *testing.T) {
+	emu := startEmulator(t, fastTimings)
+	s := connect(t, emu, "stdio", "2025-11-25", "--confirm-with", "token")
+	spec := cpuSpec("typo", "openai-community/gpt2", "text-generation")
+	spec["accelerator"], spec["instance_type"], spec["instance_size"] = "gpu", "nvidia-a100x", "x1"
+	text := failing(t, s, emu, "create_endpoint", spec)
+	assert.Contains(t, text, "no gpu instance nvidia-a100x x1 is offered in aws us-east-1")
+	assert.Contains(t, text, "list_hardware")
+	assert.Contains(t, text, "the nearest are gpu nvidia-a100 x1")
+	assert.NotContains(t, text, "confirmation_token")
+	assert.Zero(t, emu.Requests(http.MethodPost, "/v2/endpoint/{namespace}"))
+
+	ok(t, s, emu, "create_endpoint", cpuSpec("fine", "openai-community/gpt2", "text-generation"))
+	text = failing(t, s, emu, "update_endpoint", map[string]any{"endpoint_name": "fine", "instance_size": "x128"})
+	assert.Contains(t, text, "instance intel-spr x128 is offered in aws us-east-1; list_hardware lists the offers; the nearest are cpu intel-spr")
+	assert.NotContains(t, text, "confirmation_token")
+	assert.Zero(t, emu.Requests(http.MethodPut, "/v2/endpoint/{namespace}/{name}"))
+}

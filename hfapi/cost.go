@@ -1,8 +1,11 @@
 package hfapi
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 )
 
 // Cost is an hourly cost estimate in USD.
@@ -48,12 +51,105 @@ func estimate(c Compute, vendors []Vendor, vendor, region string) (Cost, error) 
 		}
 	}
 	if !found {
-		return Cost{}, fmt.Errorf("no price for %s %s %s (id %q) in the hardware catalog; list_hardware shows what is offered",
-			c.Accelerator, c.InstanceType, c.InstanceSize, c.ID)
+		return Cost{}, &UnknownHardwareError{Compute: c, Vendor: vendor, Region: region, Nearest: nearestOffers(c, vendors, vendor, region, 3)}
 	}
 	maxR := max(c.Scaling.MaxReplica, 1)
 	minR := max(c.Scaling.MinReplica, 0)
 	return Cost{Min: price * float64(minR), Max: price * float64(maxR), PricePerHour: price, Currency: "USD"}, nil
+}
+
+// UnknownHardwareError says that the hardware catalog offers no instance like Compute (in Vendor and
+// Region, when set): the API would refuse it, so it is no action to confirm. Nearest are the offers
+// most like it, for the next step.
+type UnknownHardwareError struct {
+	Compute        Compute
+	Vendor, Region string
+	Nearest        []Offer
+}
+
+func (e *UnknownHardwareError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "no %s instance %s %s is offered", cmp.Or(e.Compute.Accelerator, "such"), e.Compute.InstanceType, e.Compute.InstanceSize)
+	if e.Compute.ID != "" {
+		fmt.Fprintf(&b, " (compute id %q)", e.Compute.ID)
+	}
+	if where := strings.TrimSpace(e.Vendor + " " + e.Region); where != "" {
+		fmt.Fprintf(&b, " in %s", where)
+	}
+	b.WriteString("; list_hardware lists the offers")
+	for i, o := range e.Nearest {
+		if i == 0 {
+			b.WriteString("; the nearest are ")
+		} else {
+			b.WriteString(", ")
+		}
+		h := o.Hardware
+		fmt.Fprintf(&b, "%s %s %s (%s %s, %.2f USD/h)", h.Accelerator, h.InstanceType, h.InstanceSize, o.Vendor, o.Region, h.PricePerHour)
+	}
+	return b.String()
+}
+
+// nearestOffers ranks the catalog's offers by likeness to c: the same accelerator, a similar instance
+// type, the same size, then the same vendor and region; cheaper first among equals.
+func nearestOffers(c Compute, vendors []Vendor, vendor, region string, n int) []Offer {
+	type ranked struct {
+		Offer
+		score int
+	}
+	var all []ranked
+	for _, v := range vendors {
+		for _, r := range v.Regions {
+			for _, h := range r.Computes {
+				score := editDistance(strings.ToLower(c.InstanceType), strings.ToLower(h.InstanceType))
+				if c.Accelerator != "" && h.Accelerator != c.Accelerator {
+					score += 20
+				}
+				if h.InstanceSize != c.InstanceSize {
+					score++
+				}
+				if (vendor != "" && v.Name != vendor) || (region != "" && r.Name != region) {
+					score += 2
+				}
+				all = append(all, ranked{Offer{Vendor: v.Name, Region: r.Name, Hardware: h}, score})
+			}
+		}
+	}
+	slices.SortStableFunc(all, func(a, b ranked) int {
+		return cmp.Or(cmp.Compare(a.score, b.score), cmp.Compare(a.Hardware.PricePerHour, b.Hardware.PricePerHour))
+	})
+	out := make([]Offer, 0, n)
+	for _, r := range all {
+		if len(out) == n {
+			break
+		}
+		h := r.Hardware
+		if !slices.ContainsFunc(out, func(o Offer) bool {
+			return o.Hardware.Accelerator == h.Accelerator && o.Hardware.InstanceType == h.InstanceType && o.Hardware.InstanceSize == h.InstanceSize
+		}) {
+			out = append(out, r.Offer)
+		}
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // MaxPlausiblePrice is the highest hourly price of one replica (USD) taken from the hardware

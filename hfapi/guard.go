@@ -89,6 +89,10 @@ type Plan struct {
 	Ceiling  float64 // the ceiling in USD/h; negative when there is none
 	Token    string  // confirms exactly this action, once, until Expires
 	Expires  time.Time
+
+	// unknownHardware is set when the catalog offers no such instance: a create, update or
+	// resume of it is refused, never offered for confirmation.
+	unknownHardware *UnknownHardwareError
 }
 
 // Target returns "namespace/name" (just the namespace when there is no name yet, just the name when
@@ -336,6 +340,9 @@ func (c *Client) guardCostly(ctx context.Context, op string, o actionOptions, cl
 		return nil
 	}
 	p := plan()
+	if p.unknownHardware != nil {
+		return fmt.Errorf("%s: %w", op, p.unknownHardware) // the API would refuse it: nothing to confirm
+	}
 	if p.Cost != nil && p.Cost.Max <= c.ceiling {
 		return nil
 	}
@@ -536,6 +543,7 @@ func (c *Client) priceEndpoint(ctx context.Context, ns string, p *Plan) {
 	cost, err := estimate(p.Compute, vendors, p.Vendor, p.Region)
 	if err != nil {
 		p.CostNote = err.Error()
+		errors.As(err, &p.unknownHardware)
 		return
 	}
 	p.Cost = &cost

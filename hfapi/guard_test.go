@@ -316,7 +316,6 @@ func TestCostCeilingSettings(t *testing.T) {
 		{"default ceiling, two replicas of 10 USD/h", 0, gpuSpec("h100-x1-r2", "x1", 2), true},
 		{"raised ceiling", 100, gpuSpec("h100-x8-ok", "x8", 1), false},
 		{"no ceiling", hfapi.NoCostCeiling, gpuSpec("h100-x8-free", "x8", 2), false},
-		{"unknown price counts as over", 0, func() hfapi.CreateSpec { s := smallSpec("odd"); s.InstanceType = "nvidia-x999"; return s }(), true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -548,4 +547,39 @@ func TestCreateFromCatalogChecksTheRepository(t *testing.T) {
 	_, err = flaky.CreateFromCatalog(ctx, "", hfapi.CatalogSpec{RepoID: "BAAI/bge-base-en-v1.5", Accelerator: "cpu"})
 	assert.ErrorContains(t, err, "checking the repository is in the catalog")
 	assert.EqualValues(t, 2, deploys())
+}
+
+// TestHardwareThatIsNotOfferedIsRefusedNotConfirmed: a create or update on an instance the catalog
+// does not offer would be refused by the API, so it is an error that names list_hardware and the
+// nearest offers, never a cost confirmation, and nothing is sent.
+func TestHardwareThatIsNotOfferedIsRefusedNotConfirmed(t *testing.T) {
+	g := newGuardEnv(t)
+	ctx := t.Context()
+	c := g.client(t)
+	puts := func() int64 { return g.emu.Requests(http.MethodPut, routeEndpoint) }
+
+	spec := gpuSpec("typo", "x1", 1)
+	spec.InstanceType = "nvidia-h1000"
+	_, err := c.Create(ctx, "", spec)
+	var unknown *hfapi.UnknownHardwareError
+	require.ErrorAs(t, err, &unknown, "got %v", err)
+	var need *hfapi.ConfirmationRequiredError
+	assert.False(t, errors.As(err, &need), "not a cost confirmation")
+	assert.Contains(t, err.Error(), "create endpoint emulator-user/typo: no gpu instance nvidia-h1000 x1 is offered in aws us-east-1; list_hardware lists the offers; the nearest are gpu nvidia-h100 x1 (aws us-east-1")
+	require.NotEmpty(t, unknown.Nearest)
+	assert.Equal(t, "nvidia-h100", unknown.Nearest[0].Hardware.InstanceType)
+	assert.Zero(t, g.creates())
+
+	_, err = c.Create(ctx, "", smallSpec("small"))
+	require.NoError(t, err)
+	for _, up := range []hfapi.UpdateSpec{
+		{InstanceSize: ptr("x64")},
+		{Accelerator: ptr("gpu"), InstanceType: ptr("nvidia-b9000"), InstanceSize: ptr("x1")},
+	} {
+		_, err = c.Update(ctx, "", "small", up)
+		require.ErrorAs(t, err, &unknown, "got %v", err)
+		assert.Contains(t, err.Error(), "update endpoint emulator-user/small: no ")
+		assert.Contains(t, err.Error(), "list_hardware")
+	}
+	assert.Zero(t, puts())
 }
