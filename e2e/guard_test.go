@@ -613,8 +613,10 @@ func TestE2EGuardTokenPath(t *testing.T) {
 }
 
 // TestE2EAuditLogSurvivesSIGKILL: a stdio server is killed with SIGKILL while
-// a call is in flight. Every call that completed before is in the log, every
-// line parses, and neither the HF token nor any secret or env value is there.
+// a call is in flight, its create sent and unanswered. Every call that
+// completed before is in the log, each change preceded by its intent line; the
+// in-flight create left its intent line; every line parses, and neither the HF
+// token nor any secret or env value is there.
 func TestE2EAuditLogSurvivesSIGKILL(t *testing.T) {
 	const hfToken = "hf_e2eAuditSECRETtoken42"
 	slow := fastTimings
@@ -651,10 +653,10 @@ func TestE2EAuditLogSurvivesSIGKILL(t *testing.T) {
 		{"create_endpoint", "confirmation_required"}, {"pause_endpoint", "error"},
 	}
 
-	// Mid-run: a create that waits for a deployment taking an hour.
+	// Mid-run: a create whose POST the API holds for an hour.
+	require.NoError(t, emu.InjectFault(emulator.Fault{Method: "POST", Route: routeCreate, Latency: time.Hour}))
 	posts := emu.Requests("POST", routeCreate)
 	inflight := cpuSpec("inflight", "openai-community/gpt2", "text-generation")
-	inflight["wait"] = true
 	go func() {
 		_, _ = cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "create_endpoint", Arguments: inflight})
 	}()
@@ -670,14 +672,30 @@ func TestE2EAuditLogSurvivesSIGKILL(t *testing.T) {
 	for _, leak := range []string{hfToken, secretValue, envValue, tok} {
 		assert.NotContains(t, string(raw), leak)
 	}
-	var got []audit.Entry
+	var got, intents []audit.Entry
+	var last audit.Entry
 	sc := bufio.NewScanner(strings.NewReader(string(raw)))
 	for sc.Scan() {
 		var e audit.Entry
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &e), "every line parses: %s", sc.Text())
+		if last = e; e.Outcome == audit.OutcomeIntent {
+			intents = append(intents, e)
+			continue
+		}
 		got = append(got, e)
 	}
 	require.GreaterOrEqual(t, len(got), len(want), "every completed mutating call is logged:\n%s", raw)
+	// One intent per change sent: create, update, pause, delete, the failed pause, the in-flight create.
+	require.Len(t, intents, 6, "%s", raw)
+	for i, action := range []string{"create endpoint emulator-user/audited", "update endpoint emulator-user/audited",
+		"pause endpoint emulator-user/audited", "delete endpoint emulator-user/audited", "pause endpoint emulator-user/nope",
+		"create endpoint emulator-user/inflight"} {
+		assert.Equal(t, action, intents[i].Action, "intent %d", i)
+		assert.Equal(t, "e2e-audit/7", intents[i].Client)
+	}
+	assert.Equal(t, audit.Redacted, intents[0].Arguments["secrets"].(map[string]any)["API_KEY"])
+	assert.Equal(t, audit.OutcomeIntent, last.Outcome, "the in-flight create's intent is the last line: the kill came before its outcome")
+	assert.Equal(t, "inflight", last.Endpoint)
 	for i, w := range want {
 		assert.Equal(t, w.tool, got[i].Tool, "line %d", i)
 		assert.Equal(t, w.outcome, got[i].Outcome, "line %d: %+v", i, got[i])
@@ -685,7 +703,7 @@ func TestE2EAuditLogSurvivesSIGKILL(t *testing.T) {
 		assert.Contains(t, got[i].Transport, "stdio")
 		assert.False(t, got[i].Time.IsZero())
 	}
-	assert.LessOrEqual(t, len(got), len(want)+1, "only the in-flight call may follow")
+	assert.Len(t, got, len(want), "the in-flight call has no outcome line")
 	assert.Equal(t, "emulator-user", got[0].Namespace)
 	assert.Equal(t, "audited", got[0].Endpoint)
 	assert.NotEmpty(t, got[0].RequestID, "the API request id of the create")

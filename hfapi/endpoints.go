@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -179,24 +178,31 @@ func (c *Client) Create(ctx context.Context, namespace string, spec CreateSpec, 
 	if err := c.guardCreate(ctx, ns, spec, opts); err != nil {
 		return nil, err
 	}
-	ep, err := c.mutate(ctx, request{op: op, method: http.MethodPost, url: endpointURL(c.api, "endpoint", ns), body: spec.body()})
-	var apiErr *APIError
-	if err == nil || errors.As(err, &apiErr) {
+	req := request{op: op, method: http.MethodPost, url: endpointURL(c.api, "endpoint", ns), body: spec.body()}
+	in := intentOf(req, ns, spec.Name)
+	ep, err := c.mutate(ctx, req, in)
+	if !answerLost(err) {
 		return ep, err
 	}
 	// No HTTP answer: the endpoint may or may not exist. Look before reporting, never POST twice.
-	notify(ctx, slog.LevelWarn, "%s: no answer (%v); checking by name whether it was created, never sending it twice", op, err)
-	checkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.retry.MaxElapsed)
-	defer cancel()
-	if got, gerr := c.Get(checkCtx, ns, spec.Name); gerr == nil {
-		if !spec.describes(got) {
-			return nil, fmt.Errorf("%w (an endpoint named %q exists but does not match the requested configuration; it may predate this request: check it with get_endpoint)", err, spec.Name)
+	got, s, gerr := c.settle(ctx, in, err, func(ep *Endpoint) (bool, string) {
+		switch {
+		case ep == nil:
+			return false, "the endpoint does not exist: it was not created"
+		case !spec.describes(ep):
+			return false, "an endpoint of that name exists but does not match the requested configuration"
 		}
+		return true, "the endpoint exists as requested: it was created"
+	})
+	switch {
+	case gerr != nil:
+		return nil, fmt.Errorf("%w (the endpoint may or may not have been created; check with get_endpoint before trying again)", err)
+	case s.Done:
 		return got, nil
-	} else if IsNotFound(gerr) {
+	case got == nil:
 		return nil, fmt.Errorf("%w (checked: the endpoint was not created; it is safe to try again)", err)
 	}
-	return nil, fmt.Errorf("%w (the endpoint may or may not have been created; check with get_endpoint before trying again)", err)
+	return nil, fmt.Errorf("%w (an endpoint named %q exists but does not match the requested configuration; it may predate this request: check it with get_endpoint)", err, spec.Name)
 }
 
 // describes reports whether ep looks like the endpoint spec creates (same model, hardware and place),
@@ -240,8 +246,13 @@ func (c *Client) Update(ctx context.Context, namespace, name string, spec Update
 	if err != nil {
 		return nil, err
 	}
-	return c.mutate(ctx, request{op: op, method: http.MethodPut,
-		url: endpointURL(c.api, "endpoint", ns, name), body: body})
+	req := request{op: op, method: http.MethodPut, url: endpointURL(c.api, "endpoint", ns, name), body: body}
+	in := intentOf(req, ns, name)
+	ep, err := c.mutate(ctx, req, in)
+	if answerLost(err) {
+		return c.settled(ctx, in, err, spec.shownBy)
+	}
+	return ep, err
 }
 
 func imageAsMap(im Image) (map[string]any, error) {
@@ -302,13 +313,25 @@ func (c *Client) action(ctx context.Context, namespace, name, verb string) (*End
 
 // actLocked sends pause, resume or scale-to-zero; the caller holds the endpoint's lock.
 func (c *Client) actLocked(ctx context.Context, ns, name, verb string) (*Endpoint, error) {
-	return c.mutate(ctx, request{op: verb + " endpoint " + ns + "/" + name, method: http.MethodPost,
-		url: endpointURL(c.api, "endpoint", ns, name, verb)})
+	req := request{op: verb + " endpoint " + ns + "/" + name, method: http.MethodPost, url: endpointURL(c.api, "endpoint", ns, name, verb)}
+	in := intentOf(req, ns, name)
+	ep, err := c.mutate(ctx, req, in)
+	if !answerLost(err) {
+		return ep, err
+	}
+	judge := stateIs(StatePaused)
+	switch verb {
+	case "resume":
+		judge = stateIs(StatePending, StateInitializing, StateRunning, StateUpdating)
+	case "scale-to-zero":
+		judge = stateIs(StateScaledToZero)
+	}
+	return c.settled(ctx, in, err, judge)
 }
 
-// mutate sends a non-idempotent request once and decodes the endpoint it returns.
-func (c *Client) mutate(ctx context.Context, req request) (*Endpoint, error) {
-	resp, err := c.send(ctx, req)
+// mutate sends a non-idempotent request once, after recording in, and decodes the endpoint it returns.
+func (c *Client) mutate(ctx context.Context, req request, in Intent) (*Endpoint, error) {
+	resp, err := c.change(ctx, req, in)
 	if err != nil {
 		return nil, err
 	}
@@ -386,8 +409,8 @@ func (c *Client) CreateFromCatalog(ctx context.Context, namespace string, spec C
 	body := map[string]any{"namespace": ns, "repoId": spec.RepoID}
 	setIf(body, "endpointName", spec.EndpointName, spec.EndpointName != "")
 	setIf(body, "accelerator", spec.Accelerator, spec.Accelerator != "")
-	resp, err := c.send(ctx, request{op: "create endpoint from catalog " + spec.RepoID, method: http.MethodPost,
-		url: endpointURL(c.catalog, "deploy"), body: body})
+	req := request{op: "create endpoint from catalog " + spec.RepoID, method: http.MethodPost, url: endpointURL(c.catalog, "deploy"), body: body}
+	resp, err := c.change(ctx, req, intentOf(req, ns, spec.EndpointName))
 	if err != nil {
 		return nil, err
 	}

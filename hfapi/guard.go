@@ -314,7 +314,13 @@ func (c *Client) Delete(ctx context.Context, namespace, name, token string) (*En
 	if err := c.redeem(ctx, token, want); err != nil {
 		return nil, &ConfirmationRefusedError{Op: op, Reason: err}
 	}
-	_, err = c.send(ctx, request{op: op, method: http.MethodDelete, url: endpointURL(c.api, "endpoint", ns, name)})
+	req := request{op: op, method: http.MethodDelete, url: endpointURL(c.api, "endpoint", ns, name)}
+	in := intentOf(req, ns, name)
+	_, err = c.change(ctx, req, in)
+	if answerLost(err) {
+		// No answer: whether it is gone decides what happened, not the lost answer.
+		_, err = c.settled(ctx, in, err, deleted(ep))
+	}
 	// Whatever the answer, tokens previewed before this request no longer describe the world.
 	// Where the shared store misses that, they still name the old endpoint's createdAt.
 	if rerr := c.issuer.Retire(context.WithoutCancel(ctx), ns, name); rerr != nil {

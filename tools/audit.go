@@ -22,7 +22,8 @@ type auditNote struct {
 	mu                  sync.Mutex
 	outcome, reason     string
 	namespace, endpoint string
-	defaultNamespace    string // the namespace a call without one acts in, for calls that fail early
+	defaultNamespace    string            // the namespace a call without one acts in, for calls that fail early
+	settled             *hfapi.Settlement // what a re-read found after a change got no answer
 }
 
 type auditKey struct{}
@@ -75,8 +76,11 @@ func noteDefaultNamespace(ctx context.Context, call *Call, in any) {
 // AuditMiddleware appends one line to log for every call of a mutating tool
 // among tools (refused and failed calls included), after the call and before
 // its result is returned: a result the client saw is on disk. A call that
-// asks for a confirmation and its confirmed retry are two lines. logger
-// receives audit write failures.
+// asks for a confirmation and its confirmed retry are two lines. Before the
+// call sends a change upstream, an intent line is written and fsynced; when
+// that fails, the change is not sent and the call fails (write-ahead, so a
+// crash between the two still leaves the intent on record). logger receives
+// failures to write the line after the call.
 func AuditMiddleware(log *audit.Log, logger *slog.Logger, tools []Tool) server.ToolHandlerMiddleware {
 	mutating := map[string]bool{}
 	for _, t := range tools {
@@ -92,7 +96,8 @@ func AuditMiddleware(log *audit.Log, logger *slog.Logger, tools []Tool) server.T
 			}
 			ctx, ids := hfapi.WithRequestIDs(ctx)
 			note := &auditNote{}
-			res, err := next(context.WithValue(ctx, auditKey{}, note), req)
+			ahead := hfapi.WithWriteAhead(ctx, &auditAhead{log: log, req: req, note: note})
+			res, err := next(context.WithValue(ahead, auditKey{}, note), req)
 			entry := auditEntry(ctx, req, note, res, err)
 			entry.RequestID = strings.Join(ids.IDs(), ",")
 			if aerr := log.Append(entry); aerr != nil {
@@ -101,6 +106,34 @@ func AuditMiddleware(log *audit.Log, logger *slog.Logger, tools []Tool) server.T
 			return res, err
 		}
 	}
+}
+
+// auditAhead writes a call's intent lines and hears how lost answers settled.
+type auditAhead struct {
+	log  *audit.Log
+	req  mcp.CallToolRequest
+	note *auditNote
+}
+
+// Intent writes the intent line of a change about to be sent; an error stops the change.
+func (a *auditAhead) Intent(ctx context.Context, in hfapi.Intent) error {
+	e := auditEntry(ctx, a.req, a.note, nil, nil)
+	e.Outcome, e.Action, e.Error = audit.OutcomeIntent, in.Op, ""
+	e.Namespace = in.Namespace
+	if in.Name != "" {
+		e.Endpoint = in.Name
+	}
+	if err := a.log.Append(e); err != nil {
+		return fmt.Errorf("the audit log cannot be written: %w; free or fix it (--audit-log), or run with --audit-log off to act unaudited", err)
+	}
+	return nil
+}
+
+// Settled keeps what a re-read found, for the call's line.
+func (a *auditAhead) Settled(_ context.Context, s hfapi.Settlement) {
+	a.note.mu.Lock()
+	a.note.settled = &s
+	a.note.mu.Unlock()
 }
 
 func auditEntry(ctx context.Context, req mcp.CallToolRequest, note *auditNote, res *mcp.CallToolResult, err error) audit.Entry {
@@ -133,6 +166,16 @@ func auditEntry(ctx context.Context, req mcp.CallToolRequest, note *auditNote, r
 		e.Outcome, e.Error = audit.OutcomeError, auditText(res)
 	default:
 		e.Outcome = audit.OutcomeOK
+	}
+	if s := note.settled; s != nil {
+		// The change got no answer: the record says what the re-read found, whatever the call
+		// returned (a cancelled call whose delete went through deleted the endpoint).
+		e.Note = s.Text()
+		if s.Done {
+			e.Outcome, e.Error = audit.OutcomeOK, ""
+		} else if e.Outcome == audit.OutcomeError {
+			e.Outcome = audit.OutcomeUnknown
+		}
 	}
 	return e
 }

@@ -1,5 +1,5 @@
-// Package audit keeps the append-only JSON-lines log of mutating tool calls: one fsynced line per call,
-// with secrets redacted by the log itself so no caller can forget.
+// Package audit keeps the append-only JSON-lines log of mutating tool calls: an fsynced intent line
+// before each change sent upstream and one line per call, with secrets redacted by the log itself.
 package audit
 
 import (
@@ -24,6 +24,12 @@ const (
 	OutcomeError                = "error"
 	OutcomeRefused              = "refused"
 	OutcomeConfirmationRequired = "confirmation_required"
+	// OutcomeIntent is written, fsynced, before a call sends a change upstream (Action says which);
+	// the call's own line follows once it is over. An intent line without one is a call the process
+	// did not live to finish.
+	OutcomeIntent = "intent"
+	// OutcomeUnknown: a change got no answer and a re-read could not show it took effect (Note).
+	OutcomeUnknown = "unknown"
 )
 
 // ErrClosed is returned by Append after Close.
@@ -39,7 +45,9 @@ type Entry struct {
 	Endpoint  string         `json:"endpoint,omitempty"`
 	Arguments map[string]any `json:"arguments,omitempty"`
 	Outcome   string         `json:"outcome"`
+	Action    string         `json:"action,omitempty"` // intent lines: the change about to be sent
 	Error     string         `json:"error,omitempty"`
+	Note      string         `json:"note,omitempty"` // e.g. what a re-read found after a lost answer
 	RequestID string         `json:"request_id,omitempty"`
 }
 
@@ -225,7 +233,7 @@ func (l *Log) encode(e Entry) ([]byte, error) {
 		args = map[string]any{"unrecorded": err.Error()}
 	}
 	e.Arguments = l.redactor.scrubMap(args)
-	for _, s := range []*string{&e.Client, &e.Transport, &e.Tool, &e.Namespace, &e.Endpoint, &e.Outcome, &e.Error, &e.RequestID} {
+	for _, s := range []*string{&e.Client, &e.Transport, &e.Tool, &e.Namespace, &e.Endpoint, &e.Outcome, &e.Action, &e.Error, &e.Note, &e.RequestID} {
 		*s = l.redactor.Scrub(*s)
 	}
 	var buf bytes.Buffer
