@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"testing"
+	"time"
 
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 )
 
 // operateTransports are the transports the operate-and-diagnose tools are driven over.
@@ -83,6 +87,88 @@ func TestE2ERecommendHardwareThenCallEndpoint(t *testing.T) {
 			}
 			msg = failing(t, s, emu, "call_endpoint", map[string]any{"endpoint_name": cls})
 			assert.Contains(t, msg, `missing required argument "payload"`)
+		})
+	}
+}
+
+func TestE2EListEndpointsAndResourcesPageThroughANamespace(t *testing.T) {
+	emu := startEmulator(t, emulator.Timings{Deploy: time.Hour, IdleMinute: time.Hour})
+	api := outOfBand(t, emu)
+	const n = 120
+	var want []string
+	for i := range n {
+		name := fmt.Sprintf("ep-%03d", i)
+		spec := hfapi.CreateSpec{Name: name, Repository: "openai-community/gpt2", Framework: "pytorch", Task: "text-generation",
+			Accelerator: "cpu", Vendor: "aws", Region: "us-east-1", InstanceType: "intel-spr", InstanceSize: "x1", MinReplica: new(int)}
+		if i%2 == 0 {
+			spec.Repository, spec.Task, spec.Tags = "sentence-transformers/all-MiniLM-L6-v2", "feature-extraction", []string{"prod"}
+		}
+		_, err := api.Create(t.Context(), "", spec)
+		require.NoError(t, err)
+		want = append(want, name)
+	}
+	for _, transport := range operateTransports {
+		t.Run(transport, func(t *testing.T) {
+			s := connect(t, emu, transport, "")
+			pages := func(args map[string]any) (names []string, sizes []int) {
+				for {
+					page := ok(t, s, emu, "list_endpoints", args)
+					rows := page["endpoints"].([]any)
+					sizes = append(sizes, len(rows))
+					for _, r := range rows {
+						names = append(names, r.(map[string]any)["name"].(string))
+					}
+					next, _ := page["next_cursor"].(string)
+					if next == "" {
+						return names, sizes
+					}
+					args["cursor"] = next
+				}
+			}
+			names, sizes := pages(map[string]any{})
+			assert.Equal(t, want, names, "every endpoint once, in order")
+			assert.Equal(t, []int{50, 50, 20}, sizes, "50 a page by default")
+			_, sizes = pages(map[string]any{"limit": 500})
+			assert.Equal(t, []int{120}, sizes)
+
+			prod, _ := pages(map[string]any{"tags": []string{"prod"}, "limit": 25})
+			assert.Len(t, prod, 60)
+			assert.Equal(t, "ep-000", prod[0])
+			minis, _ := pages(map[string]any{"search": "MINILM", "limit": 500})
+			assert.Equal(t, prod, minis, "search matches the repository, case-insensitively")
+			one, _ := pages(map[string]any{"search": "ep-11"})
+			assert.Len(t, one, 10)
+
+			first := ok(t, s, emu, "list_endpoints", map[string]any{"limit": 10})
+			assert.EqualValues(t, 120, first["total"])
+			assert.EqualValues(t, 10, first["count"])
+			row := first["endpoints"].([]any)[0].(map[string]any)
+			assert.Equal(t, "aws/us-east-1 cpu intel-spr x1", row["hardware"])
+			msg := failing(t, s, emu, "list_endpoints", map[string]any{"search": "ep-0", "cursor": first["next_cursor"]})
+			assert.Contains(t, msg, "cursor belongs to another list_endpoints query")
+			msg = failing(t, s, emu, "list_endpoints", map[string]any{"cursor": "bm90LWEtY3Vyc29y"})
+			assert.Contains(t, msg, "is not a next_cursor of list_endpoints")
+			msg = failing(t, s, emu, "list_endpoints", map[string]any{"limit": 501})
+			assert.Contains(t, msg, `argument "limit" must be at most 500`)
+
+			// resources/list pages the same namespace with MCP cursors.
+			var uris []string
+			var cursor string
+			for {
+				res, err := s.ListResources(t.Context(), &sdk.ListResourcesParams{Cursor: cursor})
+				require.NoError(t, err)
+				for _, r := range res.Resources {
+					uris = append(uris, r.URI)
+				}
+				if cursor = res.NextCursor; cursor == "" {
+					break
+				}
+			}
+			require.Len(t, uris, n)
+			assert.Contains(t, uris[0], "ep-000")
+			assert.Contains(t, uris[n-1], "ep-119")
+			_, err := s.ListResources(t.Context(), &sdk.ListResourcesParams{Cursor: "bm90LWEtY3Vyc29y"})
+			require.Error(t, err, "a cursor this server never issued is refused")
 		})
 	}
 }

@@ -53,19 +53,38 @@ func (e *Emulator) listEndpoints(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := baseURL(r)
+	var tags []string
+	if q := r.URL.Query().Get("tags"); q != "" {
+		tags = strings.Split(q, ",")
+	}
 	var buf bytes.Buffer
 	buf.WriteString(`{"items":[`)
 	e.store.mu.RLock()
 	eps := e.endpointsOfLocked(ns)
-	for i, ep := range eps {
-		if i > 0 {
+	first := true
+	for _, ep := range eps {
+		if !ep.hasTags(tags) {
+			continue
+		}
+		if !first {
 			buf.WriteByte(',')
 		}
+		first = false
 		buf.Write(ep.render(base))
 	}
 	e.store.mu.RUnlock()
 	buf.WriteString(`]}`)
 	writeRaw(w, http.StatusOK, "application/json", buf.Bytes())
+}
+
+// hasTags reports whether the endpoint carries every tag of want (GET …?tags=a,b filters this way).
+func (ep *endpoint) hasTags(want []string) bool {
+	for _, t := range want {
+		if !slices.Contains(ep.view.Tags, strings.TrimSpace(t)) {
+			return false
+		}
+	}
+	return true
 }
 
 // endpointsOfLocked lists a namespace's endpoints in creation order.

@@ -517,3 +517,26 @@ func TestLastUsedAtFollowsInferenceAndPublicCatalog(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "the public catalog needs no token")
 	assert.Len(t, cat["vendors"], 3)
 }
+
+func TestListFiltersByTags(t *testing.T) {
+	s := start(t, Options{})
+	c := newClient(t, s, s.Token())
+	for n, tags := range map[string][]string{"prod-a": {"prod", "team-a"}, "prod-b": {"prod"}, "dev": {"dev"}, "none": nil} {
+		code, m := c.obj("POST", "/v2/endpoint/emulator-user", createBody(n, map[string]any{"tags": tags}))
+		require.Equal(t, http.StatusAccepted, code, "%v", m)
+	}
+	names := func(query string) []string {
+		code, list := c.obj("GET", "/v2/endpoint/emulator-user"+query, nil)
+		require.Equal(t, http.StatusOK, code)
+		var out []string
+		for _, it := range list["items"].([]any) {
+			out = append(out, it.(map[string]any)["name"].(string))
+		}
+		sortStrings(out)
+		return out
+	}
+	assert.Equal(t, []string{"prod-a", "prod-b"}, names("?tags=prod"))
+	assert.Equal(t, []string{"prod-a"}, names("?tags=prod,team-a"), "every tag given")
+	assert.Empty(t, names("?tags=nobody"))
+	assert.Len(t, names(""), 4)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -67,12 +68,24 @@ func (c *Client) target(ctx context.Context, namespace, name string) (string, er
 // then every organisation of whoami; failures on organisation lists are skipped (as huggingface_hub
 // does: most are orgs without billing or access), but a failure on the user's own list is returned.
 func (c *Client) List(ctx context.Context, namespace string) ([]Endpoint, error) {
+	return c.ListTagged(ctx, namespace, nil)
+}
+
+// ListTagged is List keeping only the endpoints that carry every tag given. The tags are also
+// sent to the API (?tags=a,b), which filters server-side; the result is filtered here as well, so
+// it holds whatever the server does with them.
+func (c *Client) ListTagged(ctx context.Context, namespace string, tags []string) ([]Endpoint, error) {
+	for _, t := range tags {
+		if strings.TrimSpace(t) == "" || strings.Contains(t, ",") {
+			return nil, &ValidationError{"tags", fmt.Sprintf("%q is not a tag; tags are non-empty and have no comma", t)}
+		}
+	}
 	if namespace != "*" {
 		ns, err := c.namespace(ctx, namespace)
 		if err != nil {
 			return nil, err
 		}
-		return c.listOne(ctx, ns)
+		return c.listOne(ctx, ns, tags)
 	}
 	w, err := c.Whoami(ctx)
 	if err != nil {
@@ -84,7 +97,7 @@ func (c *Client) List(ctx context.Context, namespace string) ([]Endpoint, error)
 			return nil, err
 		}
 	}
-	all, err := c.listOne(ctx, own)
+	all, err := c.listOne(ctx, own, tags)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +107,7 @@ func (c *Client) List(ctx context.Context, namespace string) ([]Endpoint, error)
 			continue
 		}
 		done[org.Name] = true
-		eps, err := c.listOne(ctx, org.Name)
+		eps, err := c.listOne(ctx, org.Name, tags)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, err
@@ -106,15 +119,32 @@ func (c *Client) List(ctx context.Context, namespace string) ([]Endpoint, error)
 	return all, nil
 }
 
-func (c *Client) listOne(ctx context.Context, ns string) ([]Endpoint, error) {
+func (c *Client) listOne(ctx context.Context, ns string, tags []string) ([]Endpoint, error) {
 	var page endpointPage
-	if err := c.getJSON(ctx, "list endpoints of "+ns, endpointURL(c.api, "endpoint", ns), &page); err != nil {
+	u := endpointURL(c.api, "endpoint", ns)
+	if len(tags) > 0 {
+		u.RawQuery = url.Values{"tags": {strings.Join(tags, ",")}}.Encode()
+	}
+	if err := c.getJSON(ctx, "list endpoints of "+ns, u, &page); err != nil {
 		return nil, err
 	}
 	if page.Items == nil {
 		page.Items = []Endpoint{}
 	}
-	return page.Items, nil
+	if len(tags) == 0 {
+		return page.Items, nil
+	}
+	return slices.DeleteFunc(page.Items, func(ep Endpoint) bool { return !hasTags(ep.Tags, tags) }), nil
+}
+
+// hasTags reports whether have holds every tag of want.
+func hasTags(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // ListRaw returns the endpoints of one namespace ("" = default) as the API sent them, each checked to

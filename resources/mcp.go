@@ -98,6 +98,7 @@ func (s *Service) addHooks(h *server.Hooks, srv *server.MCPServer) {
 		}
 	})
 	h.AddBeforeSubscriptionsListen(s.listen)
+	h.AddBeforeListResources(refuseForeignCursor)
 	h.AddAfterListResources(s.fillList)
 }
 
@@ -133,20 +134,26 @@ func (s *Service) listen(ctx context.Context, id any, req *mcp.SubscriptionsList
 	}
 }
 
-// fillList adds the default namespace's endpoints to resources/list. mcp-go lists only
-// resources registered up front; registering each endpoint globally would go stale and make
-// every refresh broadcast list_changed to every session, so the listing is built per request.
-// Only the first page gets them (the endpoints are not paginated).
+// fillList adds the default namespace's endpoints to resources/list, ListPageSize at a time.
+// mcp-go lists only resources registered up front; registering each endpoint globally would go
+// stale and make every refresh broadcast list_changed to every session, so the listing is built
+// per request, and paged here with cursors of our own (see listCursor).
 func (s *Service) fillList(ctx context.Context, _ any, req *mcp.ListResourcesRequest, res *mcp.ListResourcesResult) {
-	if res == nil || req.Params.Cursor != "" {
+	if res == nil {
 		return
+	}
+	from, ok := parseListCursor(req.Params.Cursor)
+	if !ok {
+		return // refused before mcp-go answered (refuseForeignCursor)
 	}
 	list, err := s.List(ctx)
 	if err != nil {
 		s.log.Warn("resources/list without endpoints", "err", err)
 		return
 	}
-	res.Resources = append(res.Resources, list...)
+	page, next := pageOf(list, from)
+	res.Resources = append(res.Resources, page...)
+	res.NextCursor = next
 }
 
 // listenForListChanges records a pass-through caller's listen stream that asked for list

@@ -74,31 +74,49 @@ var whoami = Tool{
 	}),
 }
 
-// ListEndpointsInput selects endpoints to list.
+// ListEndpointsInput selects endpoints to list, a page at a time.
 type ListEndpointsInput struct {
-	Namespace string `json:"namespace,omitempty" jsonschema_description:"User or org; \"*\" for yours and all your orgs; default: the token's user."`
-	State     string `json:"state,omitempty" jsonschema:"enum=pending,enum=initializing,enum=updating,enum=updateFailed,enum=running,enum=paused,enum=failed,enum=scaledToZero" jsonschema_description:"Only endpoints in this state."`
+	Namespace string   `json:"namespace,omitempty" jsonschema_description:"User or org; \"*\" for yours and all your orgs; default: the token's user."`
+	State     string   `json:"state,omitempty" jsonschema:"enum=pending,enum=initializing,enum=updating,enum=updateFailed,enum=running,enum=paused,enum=failed,enum=scaledToZero" jsonschema_description:"Only endpoints in this state."`
+	Tags      []string `json:"tags,omitempty" jsonschema_description:"Having all these tags."`
+	Search    string   `json:"search,omitempty" jsonschema_description:"In the name or repository."`
+	Limit     *int     `json:"limit,omitempty" jsonschema:"minimum=1,maximum=500" jsonschema_description:"Default 50."`
+	Cursor    string   `json:"cursor,omitempty" jsonschema_description:"next_cursor of the previous page."`
 }
 
-// EndpointList is a list of endpoints.
+// EndpointRow is one endpoint of a listing, compact: get_endpoint has the rest.
+type EndpointRow struct {
+	Name       string `json:"name"`
+	State      string `json:"state"`
+	Repository string `json:"repository"`
+	Hardware   string `json:"hardware"`
+	URL        string `json:"url,omitempty"`
+}
+
+// EndpointList is one page of endpoints.
 type EndpointList struct {
-	Namespace string         `json:"namespace"`
-	Count     int            `json:"count"`
-	Endpoints []EndpointView `json:"endpoints"`
+	Namespace  string        `json:"namespace"`
+	Count      int           `json:"count"`
+	Total      int           `json:"total"`
+	Endpoints  []EndpointRow `json:"endpoints"`
+	NextCursor string        `json:"next_cursor,omitempty"`
 }
 
-// Summary is one line per endpoint.
+// Summary is one line per endpoint, then how to get the next page.
 func (l EndpointList) Summary() string {
 	where := l.Namespace
 	if where == "*" {
 		where = "your namespaces"
 	}
-	if l.Count == 0 {
-		return fmt.Sprintf("no endpoints in %s", where)
+	if l.Total == 0 {
+		return fmt.Sprintf("no endpoints in %s match", where)
 	}
-	lines := []string{fmt.Sprintf("%d endpoint(s) in %s:", l.Count, where)}
+	lines := []string{fmt.Sprintf("%d of %d endpoint(s) in %s:", l.Count, l.Total, where)}
 	for _, e := range l.Endpoints {
-		lines = append(lines, "- "+e.describe()+" · "+e.Repository)
+		lines = append(lines, fmt.Sprintf("- %s (%s) · %s · %s", e.Name, e.State, e.Repository, e.Hardware))
+	}
+	if l.NextCursor != "" {
+		lines = append(lines, "more: call list_endpoints again with the same arguments and cursor = next_cursor")
 	}
 	return strings.Join(lines, "\n")
 }
@@ -106,11 +124,16 @@ func (l EndpointList) Summary() string {
 var listEndpoints = Tool{
 	Name:        "list_endpoints",
 	Title:       "List endpoints",
-	Description: `List Inference Endpoints with their state, model and hardware. Example: {"namespace": "*", "state": "running"}`,
+	Description: `List Inference Endpoints, a page at a time, with state, model and hardware. Example: {"namespace": "*", "state": "running"}`,
 	Toolset:     EndpointsRead,
 	Hints:       readHints,
 	Handler: Handle(func(ctx context.Context, call *Call, in ListEndpointsInput) (EndpointList, error) {
-		eps, err := call.Client.List(ctx, in.Namespace)
+		q := in.query()
+		start, err := q.start(in.Cursor)
+		if err != nil {
+			return EndpointList{}, err
+		}
+		eps, err := call.Client.ListTagged(ctx, in.Namespace, in.Tags)
 		if err != nil {
 			return EndpointList{}, err
 		}
@@ -118,20 +141,20 @@ var listEndpoints = Tool{
 		if ns != "*" {
 			ns = namespaceFor(ctx, call, ns)
 		}
-		out := EndpointList{Namespace: ns, Endpoints: []EndpointView{}}
+		var rows []EndpointRow
 		for i := range eps {
-			if in.State != "" && string(eps[i].Status.State) != in.State {
-				continue
+			if q.matches(&eps[i]) {
+				rows = append(rows, rowOf(&eps[i]))
 			}
-			view := viewOf(&eps[i], ns)
-			if ns == "*" {
-				view.Namespace = ""
-			}
-			out.Endpoints = append(out.Endpoints, view)
 		}
-		out.Count = len(out.Endpoints)
-		return out, nil
+		return q.page(ns, rows, start), nil
 	}),
+}
+
+func rowOf(ep *hfapi.Endpoint) EndpointRow {
+	return EndpointRow{Name: ep.Name, State: string(ep.Status.State), Repository: ep.Model.Repository, URL: ep.Status.URL,
+		Hardware: fmt.Sprintf("%s/%s %s %s %s", ep.Provider.Vendor, ep.Provider.Region, ep.Compute.Accelerator,
+			ep.Compute.InstanceType, ep.Compute.InstanceSize)}
 }
 
 var getEndpoint = Tool{
