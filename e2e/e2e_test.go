@@ -291,11 +291,19 @@ var listening = regexp.MustCompile(`msg="serving MCP over HTTP" streamable=(http
 // loopback port and returns the process and its base URL; the process is killed when tb ends.
 func startHTTPBinary(tb testing.TB, emu *emulator.Server) (*exec.Cmd, string) {
 	tb.Helper()
-	var stderr lockedBuffer
+	cmd, base, _ := startBinary(tb, backendEnvFor(tb.TempDir(), emu), "--transport", "http", "--addr", "127.0.0.1:0")
+	return cmd, base
+}
+
+// startBinary starts the built server with env (later entries win) and args,
+// and returns it with the base URL it reported and its stderr so far and to come.
+func startBinary(tb testing.TB, env []string, args ...string) (*exec.Cmd, string, *lockedBuffer) {
+	tb.Helper()
+	stderr := &lockedBuffer{}
 	pr, pw := io.Pipe()
-	cmd := exec.Command(binPath, "--transport", "http", "--addr", "127.0.0.1:0")
-	cmd.Env = append([]string{"HOME=" + tb.TempDir()}, backendEnvFor(tb.TempDir(), emu)...)
-	cmd.Stderr = io.MultiWriter(&stderr, pw)
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append([]string{"HOME=" + tb.TempDir()}, env...)
+	cmd.Stderr = io.MultiWriter(stderr, pw)
 	require.NoError(tb, cmd.Start())
 	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	var base string
@@ -307,7 +315,7 @@ func startHTTPBinary(tb testing.TB, emu *emulator.Server) (*exec.Cmd, string) {
 	}
 	require.NotEmpty(tb, base, stderr.String())
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	return cmd, base
+	return cmd, base, stderr
 }
 
 // serveHTTP runs the serve command in-process on a free loopback port and

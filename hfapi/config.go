@@ -37,6 +37,10 @@ type Config struct {
 	// Confirmations issues and redeems confirmation tokens; nil gives the client its own. Share one
 	// between clients that must accept each other's tokens.
 	Confirmations *Issuer
+	// Caller is who confirmation tokens are bound to: a token issued to one caller is refused to
+	// another. Empty: the caller is Token. Set it when one caller's token changes, as an OAuth access
+	// token does on refresh, so that a confirmation survives the refresh.
+	Caller string
 }
 
 // RetryPolicy bounds the retries of idempotent reads. Zero fields take the defaults.

@@ -218,6 +218,9 @@ func (c *Client) initGuard(cfg Config) {
 		c.issuer = confirm.NewIssuer(0)
 	}
 	c.caller = callerID(cfg.Token)
+	if cfg.Caller != "" {
+		c.caller = callerID("caller\x00" + cfg.Caller) // never equal to a token's
+	}
 	switch {
 	case cfg.MaxHourlyCost == 0:
 		c.ceiling = DefaultMaxHourlyCost

@@ -212,6 +212,36 @@ func TestConfirmationsBelongToTheCallerWhoAsked(t *testing.T) {
 	assert.EqualValues(t, 1, g.deletes())
 }
 
+// TestConfirmationsFollowTheCallerAcrossTokens: with Config.Caller, a caller
+// whose token changed (an OAuth refresh) still redeems what it was issued,
+// and a client of the same token without that caller does not.
+func TestConfirmationsFollowTheCallerAcrossTokens(t *testing.T) {
+	g := newGuardEnv(t)
+	require.NoError(t, g.emu.Close())
+	emu, err := emulator.New(emulator.Options{Seed: 11, Tokens: []string{"hf_before_refresh", "hf_after_refresh"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = emu.Close() })
+	g.emu, g.cfg.HTTPClient = emu, &http.Client{Transport: inProcess{emu}}
+	shared := hfapi.NewIssuer(0)
+	as := func(token, caller string) *hfapi.Client {
+		return g.client(t, func(cfg *hfapi.Config) { cfg.Confirmations, cfg.Token, cfg.Caller = shared, token, caller })
+	}
+	before, after := as("hf_before_refresh", "hf-user:alice"), as("hf_after_refresh", "hf-user:alice")
+	ctx := t.Context()
+	_, err = before.Create(ctx, "", smallSpec("kept"))
+	require.NoError(t, err)
+	plan, err := before.PrepareDelete(ctx, "", "kept")
+	require.NoError(t, err)
+
+	for _, other := range []*hfapi.Client{as("hf_after_refresh", ""), as("hf_after_refresh", "hf-user:bob")} {
+		_, err = other.Delete(ctx, "", "kept", plan.Token)
+		assert.ErrorIs(t, err, hfapi.ErrConfirmationCaller)
+	}
+	_, err = after.Delete(ctx, "", "kept", plan.Token)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, g.deletes())
+}
+
 func TestDeleteTokenDoesNotOutliveTheEndpoint(t *testing.T) {
 	g := newGuardEnv(t)
 	c := g.client(t)

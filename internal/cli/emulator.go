@@ -27,9 +27,9 @@ func (t *tokenList) Set(v string) error {
 // emulatorHeader opens the emulator's usage.
 const emulatorHeader = `Usage: hf-endpoints-mcp emulator [flags]
 
-Runs an offline emulator of the Inference Endpoints API, the Hub's whoami and catalog
-routes, and the endpoints' inference routes (emulated models). It prints its base URL
-and the environment a client needs to use it.
+Runs an offline emulator of the Inference Endpoints API, the Hub's whoami, catalog and
+OAuth sign-in routes, and the endpoints' inference routes (emulated models). It prints
+its base URL and the environment a client needs to use it.
 `
 
 // runEmulator runs the offline Inference Endpoints emulator until ctx is cancelled.
@@ -41,6 +41,8 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		deploy, update, scaleUp, idleMinute *time.Duration
 		seed                                *int64
 		verbose                             *bool
+		consent                             *string
+		tokenTTL                            *time.Duration
 	)
 	c.group("Service", func(fs *flag.FlagSet) {
 		addr = fs.String("addr", "127.0.0.1:8765", "listen address")
@@ -57,8 +59,18 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		scaleUp = fs.Duration("scale-up-time", 2*time.Second, "time a scaled-to-zero endpoint takes to serve again")
 		idleMinute = fs.Duration("idle-minute", time.Minute, "length of one minute of scaleToZeroTimeout (shorten to see idle scale-to-zero quickly)")
 	})
+	c.group("OAuth (sign-in for serve --oauth)", func(fs *flag.FlagSet) {
+		consent = fs.String("oauth-consent", "approve", "answer to every sign-in: approve (as --user) or deny (the client gets error=access_denied)")
+		tokenTTL = fs.Duration("oauth-token-ttl", time.Hour, "lifetime of the OAuth access tokens it issues (refresh tokens live 30 days)")
+	})
 	if err := c.parse(args, stdout); err != nil {
 		return err
+	}
+	if *consent != "approve" && *consent != "deny" {
+		return fmt.Errorf("--oauth-consent %q: use approve or deny", *consent)
+	}
+	if *tokenTTL <= 0 {
+		return fmt.Errorf("--oauth-token-ttl %s: use a positive duration such as 1h or 30s", *tokenTTL)
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -67,6 +79,7 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	opts := emulator.Options{
 		User: *user, Tokens: tokens, StateFile: *state, Seed: *seed,
 		Timings: emulator.Timings{Deploy: *deploy, Update: *update, ScaleUp: *scaleUp, IdleMinute: *idleMinute},
+		OAuth:   emulator.OAuthOptions{Deny: *consent == "deny", TokenTTL: *tokenTTL},
 		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}
 	for _, o := range strings.Split(*orgs, ",") {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -97,4 +98,51 @@ func TestEmulatorCommandFlagErrors(t *testing.T) {
 	assert.ErrorContains(t, err, `unexpected argument "extra"`)
 	err = Run(context.Background(), []string{"emulator", "--addr", "256.0.0.1:99999"}, io.Discard, io.Discard)
 	assert.ErrorContains(t, err, "listen")
+	err = Run(context.Background(), []string{"emulator", "--oauth-consent", "maybe"}, io.Discard, io.Discard)
+	assert.ErrorContains(t, err, `--oauth-consent "maybe": use approve or deny`)
+	err = Run(context.Background(), []string{"emulator", "--oauth-token-ttl", "0s"}, io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "--oauth-token-ttl 0s: use a positive duration")
+}
+
+// TestEmulatorCommandRefusesSignInWhenAskedTo: with --oauth-consent deny, the
+// authorization page sends the client back with error=access_denied.
+func TestEmulatorCommandRefusesSignInWhenAskedTo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"emulator", "--addr", "127.0.0.1:0", "--oauth-consent", "deny"}, pw, io.Discard)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	require.True(t, sc.Scan())
+	go io.Copy(io.Discard, pr)
+	base := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(sc.Text())
+	require.Len(t, base, 2, sc.Text())
+
+	const redirect = "http://127.0.0.1:1/callback"
+	resp, err := http.Post(base[1]+"/oauth/register", "application/json",
+		strings.NewReader(`{"redirect_uris":["`+redirect+`"],"token_endpoint_auth_method":"none"}`))
+	require.NoError(t, err)
+	var client struct {
+		ClientID string `json:"client_id"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&client))
+	resp.Body.Close()
+	q := url.Values{"response_type": {"code"}, "client_id": {client.ClientID}, "redirect_uri": {redirect}, "state": {"s1"},
+		"code_challenge": {strings.Repeat("c", 43)}, "code_challenge_method": {"S256"}}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.Get(base[1] + "/oauth/authorize?" + q.Encode())
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	assert.Equal(t, "access_denied", loc.Query().Get("error"))
+	assert.Equal(t, "s1", loc.Query().Get("state"))
+	assert.Empty(t, loc.Query().Get("code"))
+
+	cancel()
+	require.NoError(t, <-done)
 }

@@ -160,6 +160,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer backend.audit.Close()
+	if cfg.http.oauth && cfg.emulator {
+		// The emulator signs callers in, so its URL must be known up front.
+		if _, err := backend.emulatorClient(); err != nil {
+			return err
+		}
+	}
 
 	opts := serverOptions(cfg, logger, backend)
 	opts.StartAttrs = startAttrs(cfg, backend.audit)
@@ -182,10 +188,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func startAttrs(cfg serveConfig, log *audit.Log) []any {
 	api := hfapi.ConfigFromEnv().APIBase
 	switch {
+	case cfg.emulator && cfg.http.oauth:
+		api = "in-process emulator (which also signs callers in)"
 	case cfg.emulator:
 		api = "in-process emulator (started on the first call)"
 	case cfg.http.passThrough:
 		api += " (each caller's token)"
+	}
+	if cfg.http.oauth {
+		api += "; callers sign in with OAuth"
 	}
 	auditPath := "off"
 	if log.Enabled() {

@@ -23,7 +23,13 @@ const (
 	envAllowedHosts   = "HF_MCP_ALLOWED_HOSTS"
 	envAllowedOrigins = "HF_MCP_ALLOWED_ORIGINS"
 	envSessionIdle    = "HF_MCP_SESSION_IDLE_TIMEOUT"
+	envOAuth          = "HF_MCP_OAUTH"
+	envOAuthScopes    = "HF_MCP_OAUTH_SCOPES"
 )
+
+// defaultOAuthScopes are the Hub scopes a caller's sign-in asks for: who they
+// are, and inference on their behalf.
+const defaultOAuthScopes = "openid profile inference-api"
 
 // minAuthTokenLen keeps guessable shared secrets out: 16 characters is 64
 // bits of hex.
@@ -34,11 +40,13 @@ const minAuthTokenLen = 16
 type httpConfig struct {
 	authToken      string
 	passThrough    bool
+	oauth          bool
+	oauthScopes    []string
 	allowedHosts   []string
 	allowedOrigins []string
 	sessionIdle    time.Duration
 
-	hostsRaw, originsRaw, idleRaw string
+	hostsRaw, originsRaw, idleRaw, scopesRaw string
 }
 
 // register adds the HTTP flags to fs; check validates them after parsing.
@@ -49,6 +57,11 @@ func (h *httpConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&h.passThrough, "hf-token-passthrough", envBool(envPassThrough),
 		"use each HTTP client's bearer token as its Hugging Face token (checked with whoami at connect) instead of "+
 			"the server's own; counts as auth for a non-loopback --addr; not with --auth-token (env "+envPassThrough+")")
+	fs.BoolVar(&h.oauth, "oauth", envBool(envOAuth),
+		"make the server an OAuth 2.1 protected resource (MCP authorization): clients sign their user in with the Hub "+
+			"($HF_ENDPOINT, or the emulator with --emulator) and each caller acts as themselves; implies --hf-token-passthrough (env "+envOAuth+")")
+	fs.StringVar(&h.scopesRaw, "oauth-scopes", envOr(envOAuthScopes, defaultOAuthScopes),
+		"space-separated scopes a caller's token needs with --oauth; a token the Hub says lacks one gets 403 insufficient_scope (env "+envOAuthScopes+")")
 	fs.StringVar(&h.hostsRaw, "allowed-hosts", envOr(envAllowedHosts, ""),
 		"comma-separated Host header values to accept besides localhost, 127.0.0.1 and [::1] on the listening port, "+
 			"e.g. mcp.example.com (any port) or mcp.example.com:443 (env "+envAllowedHosts+")")
@@ -66,6 +79,19 @@ func (h *httpConfig) check(transport string) error {
 		return fmt.Errorf("--session-idle-timeout (%s) %q: want a positive duration such as 30m or 2h", envSessionIdle, h.idleRaw)
 	}
 	h.sessionIdle = idle
+	if h.oauth {
+		h.oauthScopes = strings.Fields(h.scopesRaw)
+	}
+	switch {
+	case h.oauth && transport == "stdio":
+		return errors.New("--oauth needs --transport http or sse: a stdio client signs in with no one")
+	case h.oauth && h.authToken != "":
+		return fmt.Errorf("--oauth and --auth-token (%s) cannot be combined: with OAuth the bearer is the caller's Hub access token; choose one", envAuthToken)
+	case h.oauth && len(h.oauthScopes) == 0:
+		return fmt.Errorf("--oauth-scopes (%s) is empty: name the scopes a token needs, e.g. %q", envOAuthScopes, defaultOAuthScopes)
+	case h.oauth:
+		h.passThrough = true // each caller's access token is their Hugging Face token
+	}
 	switch {
 	case h.authToken != "" && len(h.authToken) < minAuthTokenLen:
 		return fmt.Errorf("--auth-token (%s) is too short: use at least %d characters, e.g. the output of `openssl rand -hex 32`", envAuthToken, minAuthTokenLen)
@@ -93,6 +119,13 @@ func (h httpConfig) options(logger *slog.Logger, b *backend) mcpserver.HTTPOptio
 		},
 		SessionIdleTTL: h.sessionIdle,
 	}
+	if h.oauth {
+		opts.Security.Auth.Resource = &httpsec.ProtectedResource{
+			AuthorizationServers: []string{b.authorizationServer()},
+			Scopes:               h.oauthScopes,
+			Name:                 "hf-endpoints-mcp",
+		}
+	}
 	if h.passThrough {
 		opts.TokenClient = b.tokenClient
 		opts.VerifyToken = b.verifyToken
@@ -116,11 +149,14 @@ var apiHTTPClient = &http.Client{Transport: func() http.RoundTripper {
 // tokenClient builds the client for a caller's own token (pass-through):
 // the same services and guardrails as the server's client, another token.
 // Only tokens that passed verifyToken get here.
-func (b *backend) tokenClient(_ context.Context, token string) (*hfapi.Client, error) {
+func (b *backend) tokenClient(ctx context.Context, token string) (*hfapi.Client, error) {
 	cfg, err := b.tokenConfig(token)
 	if err != nil {
 		return nil, err
 	}
+	// Under OAuth, confirmations belong to the signed-in user, not to one of
+	// their (refreshed) tokens.
+	cfg.Caller, _ = httpsec.CallerFrom(ctx)
 	b.guardCallerClient(&cfg)
 	return hfapi.New(cfg)
 }
@@ -138,6 +174,17 @@ func (b *backend) verifyToken(ctx context.Context, token string) (*hfapi.Whoami,
 		return nil, err
 	}
 	return c.Whoami(ctx)
+}
+
+// authorizationServer is the issuer of the tokens --oauth accepts: the Hub,
+// or the embedded emulator (started by runServe before the options are built).
+func (b *backend) authorizationServer() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.emu != nil {
+		return b.emu.URL
+	}
+	return hfapi.ConfigFromEnv().HubBase
 }
 
 // tokenConfig is the client configuration for token: Hugging Face from the

@@ -29,6 +29,13 @@ func TestHTTPFlags(t *testing.T) {
 			want: httpConfig{passThrough: true, sessionIdle: 30 * time.Minute}},
 		{name: "pass-through from the environment", env: map[string]string{envPassThrough: "1"}, args: []string{"--transport", "http"},
 			want: httpConfig{passThrough: true, sessionIdle: 30 * time.Minute}},
+		{name: "oauth", args: []string{"--transport", "http", "--oauth"},
+			want: httpConfig{oauth: true, passThrough: true, oauthScopes: []string{"openid", "profile", "inference-api"}, sessionIdle: 30 * time.Minute}},
+		{name: "oauth from the environment", env: map[string]string{envOAuth: "true", envOAuthScopes: "openid inference-api"}, args: []string{"--transport", "sse"},
+			want: httpConfig{oauth: true, passThrough: true, oauthScopes: []string{"openid", "inference-api"}, sessionIdle: 30 * time.Minute}},
+		{name: "oauth on stdio", args: []string{"--oauth"}, err: "--oauth needs --transport http or sse"},
+		{name: "oauth and token", args: []string{"--transport", "http", "--oauth", "--auth-token", secret}, err: "cannot be combined"},
+		{name: "oauth without scopes", args: []string{"--transport", "http", "--oauth", "--oauth-scopes", " "}, err: "--oauth-scopes (HF_MCP_OAUTH_SCOPES) is empty"},
 		{name: "short token", args: []string{"--auth-token", "short"}, err: "too short: use at least 16 characters"},
 		{name: "token and pass-through", args: []string{"--transport", "http", "--auth-token", secret, "--hf-token-passthrough"},
 			err: "cannot be combined"},
@@ -39,7 +46,7 @@ func TestHTTPFlags(t *testing.T) {
 		{name: "bad origin", args: []string{"--allowed-origins", "app.example"}, err: "invalid origin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{envAuthToken, envPassThrough, envAllowedHosts, envAllowedOrigins, envSessionIdle, envTransport} {
+			for _, k := range []string{envAuthToken, envPassThrough, envAllowedHosts, envAllowedOrigins, envSessionIdle, envTransport, envOAuth, envOAuthScopes} {
 				t.Setenv(k, tc.env[k])
 			}
 			got, _, err := parseServeFlags(tc.args, io.Discard)
@@ -50,7 +57,7 @@ func TestHTTPFlags(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			got.http.hostsRaw, got.http.originsRaw, got.http.idleRaw = "", "", ""
+			got.http.hostsRaw, got.http.originsRaw, got.http.idleRaw, got.http.scopesRaw = "", "", "", ""
 			assert.Equal(t, tc.want, got.http)
 		})
 	}

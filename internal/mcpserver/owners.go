@@ -80,7 +80,7 @@ func (s *Server) bindSessions(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		owned, created := s.sec.owners.claim(id, tokenDigest(tok))
+		owned, created := s.sec.owners.claim(id, callerDigest(r.Context(), tok))
 		if !owned {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusNotFound)

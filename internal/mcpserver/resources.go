@@ -65,8 +65,8 @@ func (l lazyAPI) ListHardware(ctx context.Context, namespace string) ([]hfapi.Ve
 	return c.ListHardware(ctx, namespace)
 }
 
-// callerKey names the caller of a pass-through request by a digest of their token (never
-// the token itself); "" without pass-through.
+// callerKey names the caller of a pass-through request by a digest of their token, or of
+// their subject under OAuth (never the token itself); "" without pass-through.
 func (s *Server) callerKey(ctx context.Context) string {
 	if s.sec.tokens == nil {
 		return ""
@@ -75,12 +75,13 @@ func (s *Server) callerKey(ctx context.Context) string {
 	if !ok {
 		return ""
 	}
-	d := tokenDigest(tok)
+	d := callerDigest(ctx, tok)
 	return hex.EncodeToString(d[:12])
 }
 
 // callerAPI is the client of a pass-through request's caller, bound to their token so that
-// their subscriptions can be polled outside any request.
+// their subscriptions can be polled outside any request. Under OAuth it follows the caller
+// to their latest token, since the one of this request expires.
 func (s *Server) callerAPI(ctx context.Context) (string, resources.API, error) {
 	tok, ok := httpsec.HFTokenFrom(ctx)
 	if !ok {
@@ -89,6 +90,12 @@ func (s *Server) callerAPI(ctx context.Context) (string, resources.API, error) {
 	c, err := s.sec.tokens.get(ctx, tok)
 	if err != nil {
 		return "", nil, err
+	}
+	if subject, ok := httpsec.CallerFrom(ctx); ok {
+		s.sec.tokens.remember(subject, c)
+		return s.callerKey(ctx), lazyAPI{client: func(context.Context) (*hfapi.Client, error) {
+			return s.sec.tokens.latestFor(subject)
+		}}, nil
 	}
 	return s.callerKey(ctx), c, nil
 }

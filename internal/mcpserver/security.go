@@ -43,7 +43,10 @@ type HTTPOptions struct {
 	// TokenClient builds the API client for a caller's own Hugging Face token.
 	// It is required with Security.Auth.PassThrough: every tool call then uses
 	// the client of the bearer its HTTP request carried (validated with whoami
-	// at connect), never Options.Client or NewClient.
+	// at connect), never Options.Client or NewClient. Under OAuth
+	// (Security.Auth.Resource) ctx names the caller (httpsec.CallerFrom): bind
+	// the client's confirmations to it (hfapi.Config.Caller), so that they
+	// survive a token refresh.
 	TokenClient func(ctx context.Context, token string) (*hfapi.Client, error)
 	// VerifyToken checks a pass-through token when it connects, with whoami
 	// on a bare client, so that tokens that turn out invalid never reach
@@ -81,6 +84,10 @@ func (s *Server) initSecurity() error {
 	s.opts.ServerOptions = append(slices.Clip(s.opts.ServerOptions), server.WithToolHandlerMiddleware(s.cancelOnShutdown))
 	s.releaseEndedSessions()
 	sec := s.opts.HTTP.Security
+	if sec != nil && sec.Auth.Resource != nil && !sec.Auth.PassThrough {
+		return errors.New("mcpserver: OAuth (Security.Auth.Resource) needs Security.Auth.PassThrough: " +
+			"each caller's access token is their Hugging Face token")
+	}
 	if sec == nil || !sec.Auth.PassThrough {
 		return nil
 	}
@@ -93,6 +100,7 @@ func (s *Server) initSecurity() error {
 	}
 	s.sec.tokens = newTokenClients(s.opts.HTTP.TokenClient, maxTokenClients)
 	s.sec.tokens.verify = s.opts.HTTP.VerifyToken
+	s.sec.tokens.subjects = sec.Auth.Resource != nil
 	copied := *sec
 	if copied.Auth.Validate == nil {
 		copied.Auth.Validate = s.sec.tokens.validate
@@ -116,7 +124,11 @@ func (s *Server) passThrough(ClientFunc) ClientFunc {
 		if !ok {
 			return nil, errNoPassThroughToken
 		}
-		return s.sec.tokens.get(ctx, tok)
+		client, err := s.sec.tokens.get(ctx, tok)
+		if subject, ok := httpsec.CallerFrom(ctx); ok && err == nil {
+			s.sec.tokens.remember(subject, client)
+		}
+		return client, err
 	}
 }
 
@@ -152,6 +164,11 @@ func (s *Server) secureHandler(addr string) (http.Handler, error) {
 	}
 	if cfg.Auth.Configured() {
 		h = s.bindSessions(h)
+	}
+	if res := cfg.Auth.Resource; res != nil && len(res.Paths) == 0 {
+		withPaths := *res
+		withPaths.Paths = []string{PathStreamable, PathSSE}
+		cfg.Auth.Resource = &withPaths
 	}
 	return cfg.Handler(h)
 }
@@ -198,6 +215,15 @@ func (s *Server) drainCalls(ctx context.Context, tick func()) {
 
 // tokenDigest is how tokens are keyed in memory: never the token itself.
 func tokenDigest(tok string) [sha256.Size]byte { return sha256.Sum256([]byte(tok)) }
+
+// callerDigest keys the caller of a request whose bearer is tok: their
+// subject under OAuth (the same across refreshed tokens), else the token.
+func callerDigest(ctx context.Context, tok string) [sha256.Size]byte {
+	if subject, ok := httpsec.CallerFrom(ctx); ok {
+		return sha256.Sum256([]byte("caller\x00" + subject))
+	}
+	return tokenDigest(tok)
+}
 
 // invalidToken marks a whoami refusal as httpsec.ErrInvalidToken (401 at connect).
 func invalidToken(err error) error {

@@ -224,6 +224,8 @@ func TestPassThroughOptionsAreChecked(t *testing.T) {
 		"no token client": {HTTPOptions{Security: &httpsec.Config{Auth: httpsec.AuthOptions{PassThrough: true}}}, "TokenClient"},
 		"with a static token": {HTTPOptions{Security: &httpsec.Config{Auth: httpsec.AuthOptions{PassThrough: true, Token: "x"}},
 			TokenClient: build}, "cannot be combined"},
+		"OAuth without pass-through": {HTTPOptions{Security: &httpsec.Config{Auth: httpsec.AuthOptions{Token: "x",
+			Resource: &httpsec.ProtectedResource{AuthorizationServers: []string{"https://huggingface.co"}}}}}, "needs Security.Auth.PassThrough"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := New(Options{NewClient: noToken, HTTP: tc.http})
@@ -489,4 +491,34 @@ func TestPassThroughVerifiesTokensBeforeBuildingClients(t *testing.T) {
 	assert.Equal(t, map[string]int{aliceToken: 1}, built, "only verified tokens get a client, once")
 	assert.Equal(t, map[string]int{aliceToken: 1, "hf_made_up_token_0000": 1}, verified,
 		"each token is checked with the Hub once: a rejection is remembered for a while too")
+}
+
+// TestOAuthCallersAreTheirAccount: under OAuth a caller is named by the Hub
+// account whoami reports (its id, which survives renames), and work done for
+// them outside a request uses the client of their latest token.
+func TestOAuthCallersAreTheirAccount(t *testing.T) {
+	for _, tc := range []struct{ whoami, want string }{
+		{`{"type":"user","id":"64a1","name":"alice"}`, "hf-user:64a1"},
+		{`{"type":"user","name":"alice"}`, "hf-user:alice"},
+		{`{"name":"alice"}`, "hf-user:alice"},
+	} {
+		var w hfapi.Whoami
+		require.NoError(t, json.Unmarshal([]byte(tc.whoami), &w))
+		assert.Equal(t, tc.want, subjectOf(&w), tc.whoami)
+	}
+
+	c := newTokenClients(func(_ context.Context, tok string) (*hfapi.Client, error) { return hfapi.New(hfapi.Config{Token: tok}) }, 2)
+	_, err := c.latestFor("hf-user:alice")
+	require.Error(t, err, "nobody seen yet")
+	first, _ := c.get(context.Background(), "hf_oauth_first")
+	c.remember("hf-user:alice", first)
+	refreshed, _ := c.get(context.Background(), "hf_oauth_refreshed")
+	c.remember("hf-user:alice", refreshed)
+	got, err := c.latestFor("hf-user:alice")
+	require.NoError(t, err)
+	assert.Same(t, refreshed, got)
+	for _, s := range []string{"hf-user:bob", "hf-user:carol", "hf-user:dave"} {
+		c.remember(s, first)
+	}
+	assert.LessOrEqual(t, len(c.latest), 2, "bounded like the client cache")
 }

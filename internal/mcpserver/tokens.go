@@ -1,9 +1,11 @@
 package mcpserver
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -24,6 +26,9 @@ type tokenClients struct {
 	build  func(ctx context.Context, token string) (*hfapi.Client, error)
 	verify func(ctx context.Context, token string) (*hfapi.Whoami, error) // nil: whoami on the built client
 	max    int
+	// subjects names callers by their Hub account rather than by their
+	// token (OAuth: a refresh changes the token, not the caller).
+	subjects bool
 
 	mu    sync.Mutex
 	byKey map[[sha256.Size]byte]*list.Element
@@ -33,6 +38,11 @@ type tokenClients struct {
 	// client retrying a bad token does not cost a whoami per request.
 	refusedMu sync.Mutex
 	refused   map[[sha256.Size]byte]time.Time
+
+	// latest is, by subject, the client of that caller's most recent token,
+	// for work done on their behalf outside a request (resource polling).
+	latestMu sync.Mutex
+	latest   map[string]*hfapi.Client
 }
 
 // refusedTTL is how long a rejected token is answered 401 without asking the
@@ -49,7 +59,7 @@ type tokenClient struct {
 
 func newTokenClients(build func(context.Context, string) (*hfapi.Client, error), max int) *tokenClients {
 	return &tokenClients{build: build, max: max, byKey: map[[sha256.Size]byte]*list.Element{}, order: list.New(),
-		refused: map[[sha256.Size]byte]time.Time{}}
+		refused: map[[sha256.Size]byte]time.Time{}, latest: map[string]*hfapi.Client{}}
 }
 
 // get returns the client for tok, building it on first use. Building does no
@@ -97,18 +107,61 @@ func (c *tokenClients) validate(ctx context.Context, tok string) (httpsec.Grant,
 		return httpsec.Grant{}, err
 	}
 	auth := who.Auth()
-	return httpsec.Grant{Expires: auth.ExpiresAt, Scopes: auth.Scopes}, nil
+	g := httpsec.Grant{Expires: auth.ExpiresAt, Scopes: auth.Scopes}
+	if c.subjects {
+		g.Subject = subjectOf(who)
+	}
+	return g, nil
 }
 
 func (c *tokenClients) check(ctx context.Context, tok string) (*hfapi.Whoami, error) {
 	if c.verify != nil {
 		return c.verify(ctx, tok)
 	}
-	client, err := c.get(ctx, tok)
+	get := c.get
+	if c.subjects {
+		// Not cached: the caller's client is built once their subject is
+		// known (TokenClient binds confirmations to it).
+		get = c.build
+	}
+	client, err := get(ctx, tok)
 	if err != nil {
 		return nil, err
 	}
 	return client.Whoami(ctx)
+}
+
+// subjectOf names the Hub account behind a token: its id, which survives
+// renames, else its name.
+func subjectOf(w *hfapi.Whoami) string {
+	var id string
+	if err := json.Unmarshal(w.Extra["id"], &id); err != nil || id == "" {
+		id = w.Name
+	}
+	return "hf-" + cmp.Or(w.Type, "user") + ":" + id
+}
+
+// remember makes client the one acting for subject outside requests.
+func (c *tokenClients) remember(subject string, client *hfapi.Client) {
+	c.latestMu.Lock()
+	defer c.latestMu.Unlock()
+	if _, ok := c.latest[subject]; !ok && len(c.latest) >= c.max {
+		for k := range c.latest { // bounded: one arbitrary caller makes room
+			delete(c.latest, k)
+			break
+		}
+	}
+	c.latest[subject] = client
+}
+
+// latestFor is the client of subject's most recent token.
+func (c *tokenClients) latestFor(subject string) (*hfapi.Client, error) {
+	c.latestMu.Lock()
+	defer c.latestMu.Unlock()
+	if client, ok := c.latest[subject]; ok {
+		return client, nil
+	}
+	return nil, errors.New("this caller has not been seen recently; their next request resumes the work done for them")
 }
 
 func (c *tokenClients) wasRefused(key [sha256.Size]byte) bool {
