@@ -61,7 +61,7 @@ func newEnv(ctx context.Context) (*env, error) {
 		return nil, fmt.Errorf("go build %s (run from inside the repository): %w\n%s", modulePath, err, out)
 	}
 	emu, err := e.spawnHTTP(ctx, "the emulator", "/api/whoami-v2", e.baseEnv(),
-		"emulator", "--seed", "1", "--deploy-time", "10ms", "--update-time", "10ms", "--scale-up-time", "10ms", "--idle-minute", "1h")
+		"emulator", "--seed", "1", "--orgs", bigNamespace, "--deploy-time", "10ms", "--update-time", "10ms", "--scale-up-time", "10ms", "--idle-minute", "1h")
 	if err != nil {
 		e.close()
 		return nil, err

@@ -24,13 +24,20 @@ func measureThroughput(ctx context.Context, e *env, o options, r *report) error 
 		return err
 	}
 	defer s.stop()
+	at8 := 0.0 // the rate with 8 sessions: more sessions must not lower it
 	for _, n := range o.sessions {
 		rate, lat, err := throughputRun(ctx, s.base+mcpserver.PathStreamable, n, o.throughput)
 		if err != nil {
 			return fmt.Errorf("throughput with %d sessions: %w", n, err)
 		}
+		target, ok := "", (*bool)(nil)
+		if n == 8 {
+			at8 = rate
+		} else if n > 8 && at8 > 0 {
+			target, ok = fmt.Sprintf("≥ %.0f (8's)", at8), check(rate >= at8)
+		}
 		r.line(fmt.Sprintf("throughput of the binary, %s, %s", plural(n, "streamable HTTP session"), o.throughput),
-			fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s", rate, ms(median(lat)), ms(percentile(lat, 0.99))), "", nil)
+			fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s", rate, ms(median(lat)), ms(percentile(lat, 0.99))), target, ok)
 	}
 	return nil
 }
@@ -135,7 +142,8 @@ func measureIdleSessions(ctx context.Context, e *env, o options, r *report) erro
 	if err != nil {
 		return err
 	}
-	r.line(name, fmt.Sprintf("%.1f KiB (RSS %.1f → %.1f MB)", (after-before)*1024/float64(o.idle), before, after), "", nil)
+	perSession := (after - before) * 1024 / float64(o.idle)
+	r.line(name, fmt.Sprintf("%.1f KiB (RSS %.1f → %.1f MB)", perSession, before, after), "≤ 32 KiB", check(perSession <= 32))
 	return nil
 }
 

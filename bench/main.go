@@ -25,6 +25,8 @@ type options struct {
 	idle          int           // idle sessions opened for the memory figure
 	emuFor        time.Duration // length of each emulator req/s run
 	notifySamples int           // state changes timed per subscription count
+	lists         int           // paired list_endpoints calls per measurement
+	pollCycles    int           // poll cycles the poller's CPU is measured over
 	strict        bool          // exit 1 when a target is missed
 }
 
@@ -53,21 +55,23 @@ func (l *intList) Set(v string) error {
 }
 
 func main() {
-	o := options{sessions: intList{1, 32, 200}}
+	o := options{sessions: intList{1, 8, 32, 200}}
 	flag.IntVar(&o.startups, "startups", 40, "stdio spawns to measure start-up over")
 	flag.IntVar(&o.calls, "calls", 2000, "get_endpoint calls per overhead measurement (each paired with a direct call)")
-	flag.Var(&o.sessions, "sessions", "concurrent streamable HTTP sessions, comma-separated: one throughput run per count")
+	flag.Var(&o.sessions, "sessions", "concurrent streamable HTTP sessions, comma-separated: one throughput run per count (counts above 8 must not fall below 8's rate)")
 	flag.DurationVar(&o.throughput, "throughput-time", 3*time.Second, "length of each throughput run")
 	flag.IntVar(&o.idle, "idle-sessions", 200, "idle streamable HTTP sessions opened for the memory per session")
 	flag.DurationVar(&o.emuFor, "emulator-time", 3*time.Second, "length of each emulator req/s measurement (GET, POST), split in 3 alternating rounds")
 	flag.IntVar(&o.notifySamples, "notify-samples", 30, "state changes timed per subscription count (1, 100, 1000)")
+	flag.IntVar(&o.lists, "lists", 30, "list_endpoints calls on 1,000 endpoints per measurement (each paired with a direct call)")
+	flag.IntVar(&o.pollCycles, "poll-cycles", 50, "poll cycles of a 1,000-endpoint namespace the poller's CPU is measured over")
 	flag.BoolVar(&o.strict, "strict", false, "exit with status 1 when a target is missed")
 	quick := flag.Bool("quick", false, "few iterations: a smoke run of every measurement, figures not meaningful")
 	readme := flag.String("readme", "", "also write the report into this README, between <!-- bench:start --> and <!-- bench:end -->")
 	flag.Parse()
 	if *quick {
-		o = options{startups: 3, calls: 50, sessions: intList{1, 32, 200}, throughput: 200 * time.Millisecond, idle: 20,
-			emuFor: 200 * time.Millisecond, notifySamples: 2, strict: o.strict}
+		o = options{startups: 3, calls: 50, sessions: intList{1, 8, 32, 200}, throughput: 200 * time.Millisecond, idle: 20,
+			emuFor: 200 * time.Millisecond, notifySamples: 2, lists: 3, pollCycles: 5, strict: o.strict}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -100,7 +104,7 @@ func run(ctx context.Context, o options, r *report) error {
 	defer e.close()
 	for _, m := range []func(context.Context, *env, options, *report) error{
 		measureStartup, measureStdioOverhead, measureHTTPOverhead, measureThroughput, measureIdleSessions,
-		measureNotifications, measureEmulator,
+		measureNotifications, measureBigNamespace, measureEmulator,
 	} {
 		if err := m(ctx, e, o, r); err != nil {
 			return err

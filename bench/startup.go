@@ -108,11 +108,11 @@ func measureStartup(ctx context.Context, e *env, o options, r *report) error {
 		fmt.Sprintf("median %s, p90 %s", ms(m), ms(percentile(times, 0.9))), "≤ 15 ms", check(m <= 15*time.Millisecond))
 	if len(rss) > 0 {
 		mb := medianFloat(rss)
-		r.line("idle RSS of the server after initialize, list, 1 call", fmt.Sprintf("%.1f MB", mb), "≤ 25 MB", check(mb <= 25))
+		r.line("idle RSS of the server after initialize, list, 1 call", fmt.Sprintf("%.1f MB", mb), "≤ 20 MB", check(mb <= 20))
 	} else {
-		r.line("idle RSS of the server", "n/a (no /proc)", "≤ 25 MB", nil)
+		r.line("idle RSS of the server", "n/a (no /proc)", "≤ 20 MB", nil)
 	}
-	r.line("tools/list response size (JSON-RPC line)", fmt.Sprintf("%.2f kB (%d bytes)", float64(listSize)/1000, listSize), "≤ 24 kB", check(listSize <= 24_000))
+	r.line("tools/list response size (JSON-RPC line)", fmt.Sprintf("%.2f kB (%d bytes)", float64(listSize)/1000, listSize), "≤ 28 kB", check(listSize <= 28_000))
 	return nil
 }
 
