@@ -68,14 +68,17 @@ func (d *Delivery) Flush(ctx context.Context, limit time.Duration) bool {
 	if d == nil {
 		return true
 	}
-	timer := time.NewTimer(limit)
-	defer timer.Stop()
+	var timer *time.Timer // started only when there is something to wait for: most calls queue nothing
 	for {
 		d.mu.Lock()
 		done, change := d.written >= d.queued, d.change
 		d.mu.Unlock()
 		if done {
 			return true
+		}
+		if timer == nil {
+			timer = time.NewTimer(limit)
+			defer timer.Stop()
 		}
 		select {
 		case <-change:
