@@ -1,0 +1,130 @@
+package mcpserver
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+)
+
+const (
+	benchInitialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`
+	benchInitalized = `{"jsonrpc":"2.0","method":"notifications/initialized"}`
+	benchGet        = `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_endpoint","arguments":{"endpoint_name":"load"}}}`
+	benchModernMeta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}},`
+)
+
+// overheadClient is an API client for an emulator holding one running endpoint ("load").
+func overheadClient(b *testing.B) *hfapi.Client {
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: emulator.Timings{Deploy: time.Millisecond, IdleMinute: time.Hour}})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = emu.Close() })
+	cfg := emuConfig(emu, emu.Token())
+	cfg.HTTPClient = &http.Client{Transport: pooledTransport(b)}
+	client, err := hfapi.New(cfg)
+	require.NoError(b, err)
+	createEndpoint(b, client, "load")
+	_, err = client.Wait(context.Background(), "", "load", hfapi.WaitOptions{Timeout: 10 * time.Second, Poll: time.Millisecond})
+	require.NoError(b, err)
+	return client
+}
+
+// BenchmarkGetEndpointOverhead times get_endpoint through the server in this process with a raw
+// JSON-RPC client, over stdio and over streamable HTTP in both eras, beside the direct call it
+// wraps. Profile the server's share with -cpuprofile:
+//
+//	go test -run '^$' -bench GetEndpointOverhead -count 6 -cpuprofile cpu.out ./internal/mcpserver/
+func BenchmarkGetEndpointOverhead(b *testing.B) {
+	client := overheadClient(b)
+	b.Run("direct", func(b *testing.B) {
+		for b.Loop() {
+			_, err := client.Get(context.Background(), "", "load")
+			require.NoError(b, err)
+		}
+	})
+	b.Run("stdio", func(b *testing.B) {
+		s, err := New(Options{Client: client})
+		require.NoError(b, err)
+		clientIn, serverOut := io.Pipe()
+		serverIn, clientOut := io.Pipe()
+		ctx, cancel := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- s.ServeStdio(ctx, serverIn, serverOut) }()
+		defer func() {
+			_ = clientOut.Close()
+			cancel()
+			<-served
+		}()
+		out := bufio.NewReader(clientIn)
+		send := func(line string, answer bool) string {
+			_, err := io.WriteString(clientOut, line+"\n")
+			require.NoError(b, err)
+			if !answer {
+				return ""
+			}
+			res, err := out.ReadString('\n')
+			require.NoError(b, err)
+			return res
+		}
+		send(benchInitialize, true)
+		send(benchInitalized, false)
+		for b.Loop() {
+			if res := send(benchGet, true); !strings.Contains(res, `"state"`) {
+				b.Fatalf("unexpected answer %s", res)
+			}
+		}
+	})
+	for _, version := range []string{"2025-11-25", "2026-07-28"} {
+		b.Run("http-"+version, func(b *testing.B) {
+			s, err := New(Options{Client: client})
+			require.NoError(b, err)
+			url := serve(b, s) + PathStreamable
+			hc := &http.Client{Transport: pooledTransport(b)}
+			var session string
+			post := func(body string) string {
+				req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+				require.NoError(b, err)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", "application/json, text/event-stream")
+				req.Header.Set("Mcp-Protocol-Version", version)
+				if session != "" {
+					req.Header.Set("Mcp-Session-Id", session)
+				}
+				if strings.Contains(body, `"tools/call"`) {
+					req.Header.Set("Mcp-Method", "tools/call")
+					req.Header.Set("Mcp-Name", "get_endpoint")
+				}
+				resp, err := hc.Do(req)
+				require.NoError(b, err)
+				defer resp.Body.Close()
+				raw, err := io.ReadAll(resp.Body)
+				require.NoError(b, err)
+				require.Less(b, resp.StatusCode, 300, "%s", raw)
+				if session == "" {
+					session = resp.Header.Get("Mcp-Session-Id")
+				}
+				return string(raw)
+			}
+			get := benchGet
+			if version == "2026-07-28" {
+				get = strings.Replace(get, `"arguments":`, benchModernMeta+`"arguments":`, 1)
+			} else {
+				post(benchInitialize)
+				post(benchInitalized)
+			}
+			for b.Loop() {
+				if res := post(get); !strings.Contains(res, `"state"`) {
+					b.Fatalf("unexpected answer %s", res)
+				}
+			}
+		})
+	}
+}
