@@ -30,6 +30,9 @@ type Config struct {
 	UserAgent   string
 	HTTPClient  *http.Client
 	Retry       RetryPolicy // zero = defaults
+	// Timeouts bound every upstream request (zero fields = the defaults, e.g. 30 s for the
+	// management API), so that an upstream that never answers cannot hold a call for ever.
+	Timeouts Timeouts
 	// MaxHourlyCost is the estimated cost (USD/h, pricePerHour × maxReplica) above which Create,
 	// CreateFromCatalog, Update and Resume need a confirmation: 0 means DefaultMaxHourlyCost (10),
 	// a negative value (NoCostCeiling) means no ceiling. Deletes always need one.
@@ -167,6 +170,8 @@ type Client struct {
 	// heartbeat is the longest silence between progress reports (Wait, cold starts).
 	heartbeat time.Duration
 
+	timeouts Timeouts // upstream deadlines (deadline.go)
+
 	nsMu sync.Mutex
 	ns   string // cached default namespace
 
@@ -184,7 +189,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("hfapi: %w", ErrNoToken)
 	}
 	cfg.Token = strings.TrimSpace(cfg.Token)
-	c := &Client{cfg: cfg, http: cfg.HTTPClient, retry: cfg.Retry.withDefaults(), clock: realClock{},
+	c := &Client{cfg: cfg, http: cfg.HTTPClient, retry: cfg.Retry.withDefaults(),
+		timeouts: cfg.Timeouts.withDefaults(), clock: realClock{},
 		heartbeat: heartbeatPeriod}
 	if c.http == nil {
 		c.http = &http.Client{}

@@ -170,6 +170,7 @@ func (c *Client) wake(ctx context.Context, ep *Endpoint, req request, opts CallO
 	}
 	req.header.Set("X-Scale-Up-Timeout", strconv.Itoa(max(1, int(limit.Round(time.Second)/time.Second))))
 	req.noRetry = true
+	req.timeout = max(limit+c.timeouts.Request, c.timeouts.Inference) // the proxy holds the request up to limit
 	start := c.clock.Now()
 	var mu sync.Mutex // OnProgress is called from the heartbeat goroutine too; never concurrently
 	report := func(attempt int, heartbeat bool) {

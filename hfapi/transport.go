@@ -61,6 +61,8 @@ type request struct {
 	// pace, when set, replaces the clock's Sleep between retries, so that a caller can report
 	// progress during a long Retry-After and end the retries at its own deadline (Wait).
 	pace func(ctx context.Context, d time.Duration) error
+	// timeout, when set, replaces the deadline for the answer's headers (deadline.go).
+	timeout time.Duration
 }
 
 // endpointURL joins escaped path segments under base.
@@ -170,26 +172,28 @@ func (c *Client) open(ctx context.Context, req request) (*http.Response, error) 
 }
 
 func (c *Client) once(ctx context.Context, req request, payload []byte) (*http.Response, error) {
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	hr, err := http.NewRequestWithContext(withRedirectPolicy(ctx, req.endpoint), req.method, req.url.String(), body)
-	if err != nil {
-		return nil, err
-	}
-	for k, vs := range req.header {
-		hr.Header[k] = vs
-	}
-	hr.Header.Set("Authorization", "Bearer "+c.cfg.Token)
-	hr.Header.Set("User-Agent", c.cfg.UserAgent)
-	if payload != nil {
-		hr.Header.Set("Content-Type", "application/json")
-	}
-	if hr.Header.Get("Accept") == "" {
-		hr.Header.Set("Accept", "application/json")
-	}
-	resp, err := c.http.Do(hr)
+	resp, err := c.doWithDeadlines(ctx, req.op, c.deadlinesOf(req), func(ctx context.Context) (*http.Request, error) {
+		var body io.Reader
+		if payload != nil {
+			body = bytes.NewReader(payload)
+		}
+		hr, err := http.NewRequestWithContext(withRedirectPolicy(ctx, req.endpoint), req.method, req.url.String(), body)
+		if err != nil {
+			return nil, err
+		}
+		for k, vs := range req.header {
+			hr.Header[k] = vs
+		}
+		hr.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+		hr.Header.Set("User-Agent", c.cfg.UserAgent)
+		if payload != nil {
+			hr.Header.Set("Content-Type", "application/json")
+		}
+		if hr.Header.Get("Accept") == "" {
+			hr.Header.Set("Accept", "application/json")
+		}
+		return hr, nil
+	})
 	if err != nil {
 		return nil, scrubURLError(err)
 	}

@@ -260,7 +260,7 @@ func (c *Client) healthy(ctx context.Context, ep *Endpoint) bool {
 		return false
 	}
 	resp, err := c.send(ctx, request{op: "health check of " + ep.Name, method: http.MethodGet, url: u, noRetry: true,
-		endpoint: true, header: http.Header{"Accept": {"*/*"}}})
+		endpoint: true, header: http.Header{"Accept": {"*/*"}}, timeout: c.timeouts.Request})
 	return err == nil && resp.status == http.StatusOK
 }
 
