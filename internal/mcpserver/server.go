@@ -22,9 +22,6 @@ import (
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/tools"
 )
 
-// stdioWorkers is how many tool calls stdio serves at once (mcp-go's default is 5).
-const stdioWorkers = 32
-
 // Name is the server name reported to clients.
 const Name = "hf-endpoints-mcp"
 
@@ -71,6 +68,12 @@ type Options struct {
 	// Audit receives one line per mutating tool call, refused ones included;
 	// nil or a disabled log records nothing.
 	Audit *audit.Log
+	// MaxConcurrentCalls caps the tool calls running at once (0 = DefaultMaxConcurrentCalls);
+	// a call beyond it gets an isError "busy, retry" result at once (calls.go).
+	MaxConcurrentCalls int
+	// MaxCallsPerCaller caps one caller's running tool calls under token pass-through
+	// (0 = DefaultMaxCallsPerCaller).
+	MaxCallsPerCaller int
 
 	// ClientMiddleware wraps the client provider, e.g. to use a per-request
 	// token that HTTP middleware put in the context. It sees every tool call.
@@ -121,6 +124,7 @@ type Server struct {
 	sec      securityState
 
 	resources *resources.Service // endpoint status resources and their poller
+	calls     *callLimiter       // caps on running tool calls (calls.go)
 }
 
 // New builds the server: selects and binds the tools, applies the options.
@@ -156,7 +160,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Audit.Enabled() {
 		hooks.AddOnError(tools.AuditUnservedCalls(opts.Audit, opts.Logger, selected))
 	}
-	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: hooks}
+	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: hooks,
+		calls: newCallLimiter(opts.MaxConcurrentCalls, opts.MaxCallsPerCaller)}
 	if err := s.initSecurity(); err != nil {
 		return nil, err
 	}
@@ -191,6 +196,7 @@ func (s *Server) serverOptions() []server.ServerOption {
 	if s.opts.Audit.Enabled() {
 		opts = append(opts, server.WithToolHandlerMiddleware(tools.AuditMiddleware(s.opts.Audit, s.log, s.tools)))
 	}
+	opts = append(opts, server.WithToolHandlerMiddleware(s.limitCalls))
 	for _, mw := range s.opts.ToolMiddleware {
 		opts = append(opts, server.WithToolHandlerMiddleware(mw))
 	}
@@ -293,9 +299,7 @@ func (s *Server) Tools() []tools.Tool { return slices.Clone(s.tools) }
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	stdio := server.NewStdioServer(s.mcp)
 	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
-	// Tool calls run on a worker pool; waits can take minutes, so leave room
-	// for many of them before a quick call would queue behind.
-	server.WithWorkerPoolSize(stdioWorkers)(stdio)
+	s.sizeStdioDispatch(stdio) // mcpgo_stdio_dispatch.go
 	s.log.Info("serving MCP over stdio", append([]any{"tools", len(s.tools)}, s.opts.StartAttrs...)...)
 	err := stdio.Listen(ctx, in, errorCodeWriter{out})
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
