@@ -42,7 +42,8 @@ func loadServer(t testing.TB) (base string, api, clients *http.Transport) {
 	client, err := hfapi.New(cfg)
 	require.NoError(t, err)
 	createEndpoint(t, client, "load")
-	s, err := New(Options{Client: client})
+	// Sized for the load: every session's call runs at once, none is refused as busy.
+	s, err := New(Options{Client: client, MaxConcurrentCalls: 256})
 	require.NoError(t, err)
 	require.NoError(t, s.RegisterTools())
 	return serve(t, s), api, pooledTransport(t)
