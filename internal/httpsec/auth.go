@@ -322,3 +322,10 @@ func RejectQueryTokens() Middleware {
 		})
 	}
 }
+
+// full reports whether the bucket has refilled completely.
+func (l *rateLimiter) full() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.tokens+l.now().Sub(l.last).Seconds()*l.rate >= l.burst
+}

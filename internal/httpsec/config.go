@@ -20,13 +20,17 @@ type Config struct {
 	MaxBodyBytes int64
 	// BodyReadTimeout bounds reading a request body; 0 means DefaultBodyReadTimeout.
 	BodyReadTimeout time.Duration
+	// BodyBudget bounds the request bodies held in memory at once; 0 means DefaultBodyBudget.
+	BodyBudget int64
+	// RequestRate caps one caller's requests a second; 0 means DefaultRequestRate, negative is no cap.
+	RequestRate float64
 	// Logger receives the request log; nil means slog.Default().
 	Logger *slog.Logger
 }
 
 // Handler checks the configuration and wraps h with every protection, outermost first: request log,
-// Host/Origin allowlist, query-token refusal, bearer auth, body limit. Refusals therefore happen before
-// any body is buffered, and every response, refusals included, is logged. Auth.PublicPaths skip the
+// Host/Origin allowlist, query-token refusal, bearer auth, per-caller rate limit, body limit. Refusals
+// therefore happen before any body is buffered, and every response, refusals included, is logged. Auth.PublicPaths skip the
 // allowlist as well as auth: a health check is probed by address (a Kubernetes probe sends the pod's IP
 // as Host) and reveals nothing a rebinding page could use.
 func (c Config) Handler(h http.Handler) (http.Handler, error) {
@@ -46,7 +50,8 @@ func (c Config) Handler(h http.Handler) (http.Handler, error) {
 		except(c.Auth.PublicPaths, allow.Guard()),
 		RejectQueryTokens(),
 		RequireBearer(auth),
-		LimitBody(c.MaxBodyBytes, c.BodyReadTimeout),
+		LimitRate(c.RequestRate),
+		LimitBodies(BodyLimits{Max: c.MaxBodyBytes, ReadTimeout: c.BodyReadTimeout, Budget: c.BodyBudget}),
 	), nil
 }
 

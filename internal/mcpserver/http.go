@@ -77,8 +77,8 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 		server.WithSSEDisableLocalhostProtection(s.localhostProtectionOff()),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(PathStreamable, explainMissingSession(completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(streamable)))))
-	mux.Handle(PathSSE, keepSSEAlive(correctHTTPErrorCodes(sse), s.sseKeepAlive()))
+	mux.Handle(PathStreamable, s.capSessions(explainMissingSession(completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(streamable))))))
+	mux.Handle(PathSSE, s.capSessions(keepSSEAlive(correctHTTPErrorCodes(sse), s.sseKeepAlive())))
 	mux.Handle(PathMessage, correctHTTPErrorCodes(sse))
 	mux.HandleFunc("GET "+PathHealth, s.health)
 	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse}

@@ -65,6 +65,12 @@ type HTTPOptions struct {
 	// StreamHeartbeat is how often an idle streamable HTTP GET stream carries
 	// a ping request (0 = 25 seconds).
 	StreamHeartbeat time.Duration
+	// MaxSessions caps the HTTP sessions held at once (0 = DefaultMaxSessions);
+	// a request that would open one more gets 503 with Retry-After (sessions.go).
+	MaxSessions int
+	// MaxSessionsPerCaller caps one caller's sessions under token pass-through
+	// (0 = DefaultMaxSessionsPerCaller).
+	MaxSessionsPerCaller int
 }
 
 // securityState is the Server's share of HTTPOptions at run time.

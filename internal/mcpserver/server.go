@@ -125,6 +125,7 @@ type Server struct {
 
 	resources *resources.Service // endpoint status resources and their poller
 	calls     *callLimiter       // caps on running tool calls (calls.go)
+	sessions  *sessionLimiter    // caps on HTTP sessions (sessions.go)
 }
 
 // New builds the server: selects and binds the tools, applies the options.
@@ -161,10 +162,12 @@ func New(opts Options) (*Server, error) {
 		hooks.AddOnError(tools.AuditUnservedCalls(opts.Audit, opts.Logger, selected))
 	}
 	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: hooks,
-		calls: newCallLimiter(opts.MaxConcurrentCalls, opts.MaxCallsPerCaller)}
+		calls:    newCallLimiter(opts.MaxConcurrentCalls, opts.MaxCallsPerCaller),
+		sessions: newSessionLimiter(opts.HTTP.MaxSessions, opts.HTTP.MaxSessionsPerCaller)}
 	if err := s.initSecurity(); err != nil {
 		return nil, err
 	}
+	s.countSessions()
 	s.mcp = server.NewMCPServer(Name, opts.Version, s.serverOptions()...)
 	s.installLazyTools()
 	if err := s.addResourcesAndPrompts(); err != nil {
