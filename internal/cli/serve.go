@@ -32,8 +32,9 @@ type serveConfig struct {
 	readOnly  bool
 	logLevel  slog.Level
 	waitPoll  time.Duration
-	guard     guardConfig // confirmations and audit (serve_guard.go)
-	http      httpConfig  // auth, allowlists, pass-through (serve_http.go)
+	guard     guardConfig  // confirmations and audit (serve_guard.go)
+	http      httpConfig   // auth, allowlists, pass-through (serve_http.go)
+	bounds    boundsConfig // caps on calls, sessions and request rates (serve_bounds.go)
 }
 
 // Environment variables that set serve's defaults (flags win).
@@ -58,6 +59,7 @@ const (
 	groupServer = "Server"
 	groupGuard  = "Guardrails"
 	groupHTTP   = "HTTP transports (--transport sse or http)"
+	groupLimits = "Limits"
 )
 
 // serveHeader opens the usage of serve, which is also the program's help.
@@ -90,6 +92,7 @@ func serveFlags(cfg *serveConfig, level *string) *commandFlags {
 		fs.StringVar(&cfg.addr, "addr", envOr(envAddr, "127.0.0.1:8080"), "listen address for sse and http (env "+envAddr+")")
 		cfg.http.register(fs)
 	})
+	c.group(groupLimits, cfg.bounds.register)
 	c.secret("auth-token")
 	return c
 }
@@ -105,6 +108,9 @@ func parseServeFlags(args []string, stdout io.Writer) (serveConfig, *commandFlag
 		return cfg, c, err
 	}
 	if err := cfg.http.check(cfg.transport); err != nil {
+		return cfg, c, err
+	}
+	if err := cfg.bounds.check(); err != nil {
 		return cfg, c, err
 	}
 	switch cfg.transport {
@@ -235,7 +241,10 @@ func serverOptions(cfg serveConfig, logger *slog.Logger, backend *backend) mcpse
 		DisableDestructive: cfg.guard.disableDestructive,
 		Audit:              backend.audit,
 
-		HTTP: cfg.http.options(logger, backend),
+		MaxConcurrentCalls: cfg.bounds.maxCalls,
+		MaxCallsPerCaller:  cfg.bounds.maxCallsPerCaller,
+
+		HTTP: cfg.http.options(logger, backend, cfg.bounds),
 	}
 }
 

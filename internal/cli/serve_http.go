@@ -109,15 +109,18 @@ func (h *httpConfig) check(transport string) error {
 }
 
 // options maps the configuration to the server's HTTP options.
-func (h httpConfig) options(logger *slog.Logger, b *backend) mcpserver.HTTPOptions {
+func (h httpConfig) options(logger *slog.Logger, b *backend, bounds boundsConfig) mcpserver.HTTPOptions {
 	opts := mcpserver.HTTPOptions{
 		Security: &httpsec.Config{
 			Auth:           httpsec.AuthOptions{Token: h.authToken, PassThrough: h.passThrough, Logger: logger},
 			AllowedHosts:   h.allowedHosts,
 			AllowedOrigins: h.allowedOrigins,
+			RequestRate:    bounds.rate,
 			Logger:         logger,
 		},
-		SessionIdleTTL: h.sessionIdle,
+		SessionIdleTTL:       h.sessionIdle,
+		MaxSessions:          bounds.maxSessions,
+		MaxSessionsPerCaller: bounds.maxSessionsPerCaller,
 	}
 	if h.oauth {
 		opts.Security.Auth.Resource = &httpsec.ProtectedResource{

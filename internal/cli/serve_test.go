@@ -48,8 +48,9 @@ func TestServeFlagsDefaultsEnvironmentAndErrors(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			got.guard = guardConfig{} // the guardrail flags: TestGuardFlags
-			got.http = httpConfig{}   // the HTTP flags: TestHTTPFlags
+			got.guard = guardConfig{}   // the guardrail flags: TestGuardFlags
+			got.http = httpConfig{}     // the HTTP flags: TestHTTPFlags
+			got.bounds = boundsConfig{} // the caps: TestBoundsFlags
 			assert.Equal(t, tc.want, got)
 		})
 	}
