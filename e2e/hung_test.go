@@ -6,7 +6,6 @@ package e2e
 // the built binary.
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -72,24 +71,6 @@ func (h *hungUpstream) env() []string {
 		"HF_ENDPOINT=" + base, "HF_ENDPOINTS_CATALOG_URL=" + base + "/api/catalog"}
 }
 
-// startBinary runs the built server with args and env and returns its base URL once it listens.
-func startBinary(t *testing.T, stderr *lockedBuffer, args []string, env ...string) string {
-	t.Helper()
-	pr, pw := io.Pipe()
-	cmd := serverCommand(t, io.MultiWriter(stderr, pw), args, env...)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); _ = pw.Close() })
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-			go func() { _, _ = io.Copy(io.Discard, pr) }()
-			return m[1]
-		}
-	}
-	t.Fatalf("server did not report its address; stderr:\n%s", stderr)
-	return ""
-}
-
 func TestE2EHungUpstreamNeverWedgesTheServer(t *testing.T) {
 	const calls = 140
 	cap := mcpserver.DefaultMaxConcurrentCalls
@@ -102,7 +83,8 @@ func TestE2EHungUpstreamNeverWedgesTheServer(t *testing.T) {
 			if transport == "stdio" {
 				tr = &sdk.CommandTransport{Command: serverCommand(t, stderr, []string{"serve"}, up.env()...), TerminateDuration: 5 * time.Second}
 			} else {
-				base := startBinary(t, stderr, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:0"}, up.env()...)
+				var base string
+				_, base, stderr = startBinary(t, up.env(), "serve", "--transport", "http", "--addr", "127.0.0.1:0")
 				tr = &sdk.StreamableClientTransport{Endpoint: base + mcpserver.PathStreamable, MaxRetries: -1}
 				// A session, so that ping and notifications/cancelled travel apart from the calls.
 				version = "2025-11-25"
