@@ -78,9 +78,10 @@ var fastTimings = emulator.Timings{Deploy: 60 * time.Millisecond, Update: 40 * t
 
 // wantTools is the tool set the server must expose, no more, no less.
 var wantTools = []string{
-	"call_endpoint", "chat_completion", "create_endpoint", "create_endpoint_from_catalog", "delete_endpoint", "feature_extraction", "get_endpoint",
-	"get_endpoint_metrics", "list_catalog", "list_endpoints", "list_hardware", "pause_endpoint", "recommend_hardware", "resume_endpoint",
-	"scale_endpoint_to_zero", "text_generation", "text_to_image", "update_endpoint", "wait_for_endpoint", "whoami",
+	"call_endpoint", "chat_completion", "create_endpoint", "create_endpoint_from_catalog", "delete_endpoint", "feature_extraction",
+	"get_endpoint", "get_endpoint_logs", "get_endpoint_metrics", "list_catalog", "list_endpoint_replicas", "list_endpoints",
+	"list_hardware", "pause_endpoint", "recommend_hardware", "resume_endpoint", "scale_endpoint_to_zero", "text_generation",
+	"text_to_image", "update_endpoint", "wait_for_endpoint", "whoami",
 }
 
 var mutatingTools = []string{"create_endpoint", "create_endpoint_from_catalog", "update_endpoint",

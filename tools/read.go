@@ -11,7 +11,8 @@ import (
 
 // ReadTools are the endpoints_read toolset: nothing here changes anything.
 func ReadTools() []Tool {
-	return []Tool{whoami, listEndpoints, getEndpoint, waitForEndpoint, listHardware, recommendHardware, listCatalog, getEndpointMetrics}
+	return []Tool{whoami, listEndpoints, getEndpoint, waitForEndpoint, listHardware, recommendHardware, listCatalog, getEndpointMetrics,
+		getEndpointLogs, listEndpointReplicas}
 }
 
 // readHints are the annotations of every read tool.
@@ -19,7 +20,7 @@ var readHints = Hints{ReadOnly: true, Destructive: false, Idempotent: true, Open
 
 // Target names one endpoint; every tool acting on an endpoint embeds it.
 type Target struct {
-	EndpointName string `json:"endpoint_name" jsonschema_description:"Endpoint name."`
+	EndpointName string `json:"endpoint_name"`
 	Namespace    string `json:"namespace,omitempty" jsonschema_description:"User or org; default: yours."`
 }
 
@@ -331,36 +332,5 @@ var listCatalog = Tool{
 			models = []string{}
 		}
 		return CatalogList{Count: len(models), Models: models}, nil
-	}),
-}
-
-// MetricsResult is an endpoint's metrics in OpenMetrics text.
-type MetricsResult struct {
-	Endpoint string `json:"endpoint"`
-	Metrics  string `json:"metrics"`
-}
-
-// Summary is the metrics text, cut to a readable size.
-func (m MetricsResult) Summary() string {
-	const limit = 4000
-	text := m.Metrics
-	if len(text) > limit {
-		text = text[:limit] + "\n… (truncated; full text in structured content)"
-	}
-	return "metrics of " + m.Endpoint + " (OpenMetrics):\n" + text
-}
-
-var getEndpointMetrics = Tool{
-	Name:        "get_endpoint_metrics",
-	Title:       "Get endpoint metrics",
-	Description: `An endpoint's current metrics (requests, latency, replicas) as OpenMetrics text. Example: {"endpoint_name": "my-gpt2"}`,
-	Toolset:     EndpointsRead,
-	Hints:       readHints,
-	Handler: Handle(func(ctx context.Context, call *Call, in Target) (MetricsResult, error) {
-		text, err := call.Client.Metrics(ctx, in.Namespace, in.EndpointName)
-		if err != nil {
-			return MetricsResult{}, err
-		}
-		return MetricsResult{Endpoint: in.EndpointName, Metrics: text}, nil
 	}),
 }
