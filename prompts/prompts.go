@@ -189,22 +189,25 @@ var costReview = Prompt{
 var troubleshootEndpoint = Prompt{
 	Name:        "troubleshoot_endpoint",
 	Title:       "Troubleshoot an endpoint",
-	Description: "Find out why an endpoint is failing, not starting or not answering, and fix it.",
+	Description: "Find out why an endpoint is failing, slow or not answering (state, replicas, logs, metrics), and fix it.",
 	Arguments: []Argument{
 		{Name: "endpoint_name", Description: "the endpoint to look at", Required: true},
 		{Name: "namespace", Description: "user or organization that owns it (optional: the default namespace)"},
 	},
 	Render: func(a map[string]string) (string, error) {
-		return fmt.Sprintf(`Find out what is wrong with the Inference Endpoint %[1]s and fix it.
+		return fmt.Sprintf(`Find out what is wrong with the Inference Endpoint %[1]s and fix it. Go from its state to its replicas, their logs and its metrics; stop as soon as you know the cause.
 
-1. Call get_endpoint {"endpoint_name": %[1]q%[2]s}: read its state, message, replicas, model, image and hardware.
-2. By state:
-   - failed or updateFailed: read the status message. Typical causes: the model does not fit the instance's memory (choose a larger instance_size or a GPU), a wrong task or framework, a private or gated repository, a custom image that does not answer its health route. Fix it with update_endpoint and "wait": true.
-   - pending or initializing for long: call wait_for_endpoint {"endpoint_name": %[1]q%[2]s, "timeout_seconds": 600} and watch the progress messages; check list_hardware for quota on that instance.
-   - paused: call resume_endpoint {"endpoint_name": %[1]q%[2]s, "wait": true}.
-   - scaledToZero: the first request wakes it; expect a cold start.
-   - running but requests fail: call get_endpoint_metrics {"endpoint_name": %[1]q%[2]s} for error and latency counters, then one small request (text_generation with "max_new_tokens": 5, or feature_extraction) to see the error text.
-3. Explain the cause to the user in one or two sentences, and the fix you applied or propose.`, a["endpoint_name"], nsArg(a["namespace"])), nil
+1. State: call get_endpoint {"endpoint_name": %[1]q%[2]s}. Read its state, message, ready/target replicas, model, image and hardware.
+   - paused: call resume_endpoint {"endpoint_name": %[1]q%[2]s, "wait": true}; nothing else is wrong.
+   - scaledToZero: the next request wakes it; expect a cold start.
+   - pending or initializing for long: call wait_for_endpoint {"endpoint_name": %[1]q%[2]s, "timeout_seconds": 600} and watch the progress; check list_hardware for quota on that instance.
+2. Replicas: call list_endpoint_replicas {"endpoint_name": %[1]q%[2]s}. Note each replica's state, restarts and message; a failed replica's message often names the cause, and restarts mean it crashes.
+3. Logs: call get_endpoint_logs {"endpoint_name": %[1]q%[2]s, "level": "warn", "since": "1h"}, then without "level" around the first error (add "replica" to follow one replica). Look for:
+   - "CUDA out of memory" or OOMKilled: the model does not fit; choose a GPU with more memory, more GPUs (instance_size) or a smaller model (update_endpoint, or recommend_hardware if it is available).
+   - a missing or gated repository, a wrong task or framework, a custom image that does not answer its health route.
+   - request errors (status 4xx/5xx lines): the callers' inputs, or timeouts.
+4. Metrics (when it runs but is slow or failing): call get_endpoint_metrics {"endpoint_name": %[1]q%[2]s, "metric": "p95-latency"}, then "request-count", "pending-requests" and "gpu-usage" (or "cpu-usage"). Rising latency with pending requests and usage near 100%% means it needs more replicas (max_replica) or bigger hardware; errors with low usage point back to the logs. Without "metric" you get every current counter.
+5. Explain the cause to the user in one or two sentences, with the log line or metric that shows it, and the fix. Apply a fix that changes hardware or cost (update_endpoint) only once the user agrees, then confirm with wait_for_endpoint.`, a["endpoint_name"], nsArg(a["namespace"])), nil
 	},
 }
 

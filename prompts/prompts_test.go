@@ -58,8 +58,8 @@ func TestPromptsRenderNamingToolsInOrder(t *testing.T) {
 			[]string{"list_endpoints"},
 			[]string{"every namespace you belong to", `{"namespace": "*"}`}},
 		{"troubleshoot_endpoint", map[string]string{"endpoint_name": "broken"},
-			[]string{"get_endpoint", "update_endpoint", "wait_for_endpoint", "resume_endpoint", "get_endpoint_metrics"},
-			[]string{`"broken"`}},
+			[]string{"get_endpoint", "resume_endpoint", "wait_for_endpoint", "list_endpoint_replicas", "get_endpoint_logs", "get_endpoint_metrics", "update_endpoint"},
+			[]string{`"broken"`, "CUDA out of memory", `"metric": "p95-latency"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.prompt, func(t *testing.T) {
