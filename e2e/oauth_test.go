@@ -199,6 +199,30 @@ func TestE2EOAuthConsentDenied(t *testing.T) {
 	assert.NotContains(t, stderr.String(), "tool call", "nothing ran")
 }
 
+// TestE2EOAuthOverLegacySSE: the SDK's SSE client has no OAuth handler, so
+// it is given a token signed in for it; /sse and /message are protected like
+// /mcp, and the caller acts as themselves there too.
+func TestE2EOAuthOverLegacySSE(t *testing.T) {
+	emu, base, stderr := startOAuthServer(t, emulator.OAuthOptions{})
+	code, h, _ := send(t, http.MethodGet, base+"/sse", "", nil)
+	require.Equal(t, http.StatusUnauthorized, code)
+	cs, err := oauthex.ParseWWWAuthenticate(h.Values("WWW-Authenticate"))
+	require.NoError(t, err)
+	require.Len(t, cs, 1)
+	assert.Equal(t, base+"/.well-known/oauth-protected-resource/sse", cs[0].Params["resource_metadata"])
+	code, _, body := send(t, http.MethodGet, base+"/.well-known/oauth-protected-resource/sse", "", nil)
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `"resource":"`+base+`/sse"`)
+
+	tok := emulatorToken(t, emu, "openid profile inference-api")
+	session, err := connectWith(t, base, "sse", withBearer(tok))
+	require.NoError(t, err, "stderr:\n%s", stderr)
+	who, res := structuredOf(t, session, "whoami", map[string]any{})
+	require.False(t, res.IsError, "%v", res.Content)
+	assert.Equal(t, "alice", who["name"])
+	assert.NotContains(t, stderr.String(), tok)
+}
+
 // TestE2EOAuthRefusals: what an unauthenticated, forged, expired or
 // under-scoped request gets, read the way the SDK reads it.
 func TestE2EOAuthRefusals(t *testing.T) {
