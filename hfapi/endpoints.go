@@ -440,7 +440,20 @@ func (c *Client) CreateFromCatalog(ctx context.Context, namespace string, spec C
 	setIf(body, "endpointName", spec.EndpointName, spec.EndpointName != "")
 	setIf(body, "accelerator", spec.Accelerator, spec.Accelerator != "")
 	req := request{op: "create endpoint from catalog " + spec.RepoID, method: http.MethodPost, url: endpointURL(c.catalog, "deploy"), body: body}
-	resp, err := c.change(ctx, req, intentOf(req, ns, spec.EndpointName))
+	in := intentOf(req, ns, spec.EndpointName)
+	resp, err := c.change(ctx, req, in)
+	if answerLost(err) && spec.EndpointName != "" {
+		// A named deploy can be looked up: record whether it happened, never deploy twice.
+		return c.settled(ctx, in, err, func(ep *Endpoint) (bool, string) {
+			switch {
+			case ep == nil:
+				return false, "the endpoint does not exist: it was not created"
+			case ep.Model.Repository != spec.RepoID:
+				return false, "an endpoint of that name exists with another model"
+			}
+			return true, "the endpoint exists with this model: it was created"
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -140,11 +140,12 @@ func answerWithheld(t *testing.T, emu http.Handler, withhold func(*http.Request)
 // TestCancelledChangesAreSettledByWhatHappened: a delete (and a pause) carried out by the API whose
 // answer never came, because the caller cancelled while waiting, is settled by reading the endpoint
 // again: the endpoint is gone, so the delete succeeded, and the WriteAhead hears so; not "cancelled".
+// A named catalog deploy is settled the same way.
 // A delete that never reached the API settles as not done.
 func TestCancelledChangesAreSettledByWhatHappened(t *testing.T) {
 	g := newGuardEnv(t)
 	isChange := func(r *http.Request) bool {
-		return r.Method == http.MethodDelete || strings.HasSuffix(r.URL.Path, "/pause")
+		return r.Method == http.MethodDelete || strings.HasSuffix(r.URL.Path, "/pause") || strings.HasSuffix(r.URL.Path, "/deploy")
 	}
 	base, done := answerWithheld(t, g.emu, isChange)
 	c := g.client(t, func(cfg *hfapi.Config) {
@@ -190,6 +191,13 @@ func TestCancelledChangesAreSettledByWhatHappened(t *testing.T) {
 	require.Len(t, ahead.settled, 1)
 	assert.True(t, ahead.settled[0].Done)
 	assert.Contains(t, ahead.settled[0].Found, "paused")
+
+	ctx, ahead = cancelOnceDone()
+	ep, err = c.CreateFromCatalog(ctx, "", hfapi.CatalogSpec{RepoID: "BAAI/bge-base-en-v1.5", EndpointName: "named", Accelerator: "cpu"})
+	require.NoError(t, err, "the named deploy happened")
+	assert.Equal(t, "named", ep.Name)
+	require.Len(t, ahead.settled, 1)
+	assert.Equal(t, "the endpoint exists with this model: it was created", ahead.settled[0].Found)
 }
 
 // TestLostDeleteThatDidNotHappen: the DELETE is cut off before the API carried it out; the re-read
