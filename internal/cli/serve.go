@@ -35,6 +35,7 @@ type serveConfig struct {
 	guard     guardConfig  // confirmations and audit (serve_guard.go)
 	http      httpConfig   // auth, allowlists, pass-through (serve_http.go)
 	bounds    boundsConfig // caps on calls, sessions and request rates (serve_bounds.go)
+	state     stateConfig  // signing key, ledger, Redis (serve_state.go)
 }
 
 // Environment variables that set serve's defaults (flags win).
@@ -88,6 +89,7 @@ func serveFlags(cfg *serveConfig, level *string) *commandFlags {
 		fs.StringVar(level, "log-level", envOr(envLogLevel, "info"), "log level on stderr: debug, info, warn or error (env "+envLogLevel+")")
 	})
 	c.group(groupGuard, cfg.guard.register)
+	c.group(groupState, cfg.state.register)
 	c.group(groupHTTP, func(fs *flag.FlagSet) {
 		fs.StringVar(&cfg.addr, "addr", envOr(envAddr, "127.0.0.1:8080"), "listen address for sse and http (env "+envAddr+")")
 		cfg.http.register(fs)
@@ -160,7 +162,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				"ignored", "--"+strings.Join(ignored, ", --"), "hint", "add --transport http (or sse) to serve over HTTP")
 		}
 	}
-	backend := newBackend(cfg, logger)
+	state, err := openState(cfg.state, logger)
+	if err != nil {
+		return err
+	}
+	defer state.close()
+	backend := newBackend(cfg, logger, state)
 	defer backend.close()
 	if backend.audit, err = openAuditLog(cfg.guard, logger); err != nil {
 		return err
@@ -244,7 +251,8 @@ func serverOptions(cfg serveConfig, logger *slog.Logger, backend *backend) mcpse
 		MaxConcurrentCalls: cfg.bounds.maxCalls,
 		MaxCallsPerCaller:  cfg.bounds.maxCallsPerCaller,
 
-		HTTP: cfg.http.options(logger, backend, cfg.bounds),
+		HTTP:         cfg.http.options(logger, backend, cfg.bounds),
+		SharePolling: backend.state.sharePolling(),
 	}
 }
 
@@ -255,15 +263,17 @@ type backend struct {
 	logger *slog.Logger
 
 	// issuer is shared by every client built, so a confirmation token issued
-	// through one is accepted by the next.
+	// through one is accepted by the next (and, through state, by replicas).
 	issuer *hfapi.Issuer
+	state  *sharedState
 	audit  *audit.Log
 
-	mu  sync.Mutex
-	emu *emulator.Server
+	mu     sync.Mutex
+	emu    *emulator.Server // the emulator this process serves
+	emuURL string           // or the one another process serves (serve_emulator.go)
 }
 
-func newBackend(cfg serveConfig, logger *slog.Logger) *backend {
+func newBackend(cfg serveConfig, logger *slog.Logger, state *sharedState) *backend {
 	if !cfg.emulator && !cfg.http.passThrough {
 		// A cheap check (environment and a few files) so a missing token is
 		// visible at start; tools report it too, and pick it up once it is set.
@@ -271,7 +281,7 @@ func newBackend(cfg serveConfig, logger *slog.Logger) *backend {
 			logger.Warn("no Hugging Face token yet; tools will fail until one is set", "err", err)
 		}
 	}
-	return &backend{cfg: cfg, logger: logger, issuer: hfapi.NewIssuer(0)}
+	return &backend{cfg: cfg, logger: logger, issuer: state.issuer, state: state}
 }
 
 func (b *backend) client(ctx context.Context) (*hfapi.Client, error) {
@@ -293,20 +303,13 @@ func (b *backend) client(ctx context.Context) (*hfapi.Client, error) {
 func (b *backend) emulatorClient() (*hfapi.Client, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.emu == nil {
-		emu, err := emulator.Start("127.0.0.1:0", emulator.Options{
-			Timings: embeddedEmulatorTimings,
-			Logger:  b.logger.With("component", "emulator"),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("start the emulator: %w", err)
-		}
-		b.emu = emu
-		b.logger.Info("emulator started", "url", emu.URL)
+	url, err := b.emulatorURL()
+	if err != nil {
+		return nil, err
 	}
 	cfg := hfapi.Config{
-		Token: b.emu.Token(), APIBase: b.emu.APIBase(), HubBase: b.emu.HubBase(),
-		CatalogBase: b.emu.CatalogBase(), UserAgent: "hf-endpoints-mcp/" + Version,
+		Token: emulator.DefaultToken, APIBase: url + "/v2", HubBase: url,
+		CatalogBase: url + "/api/catalog", UserAgent: "hf-endpoints-mcp/" + Version,
 		HTTPClient: apiHTTPClient,
 	}
 	b.guardClient(&cfg)
@@ -317,6 +320,7 @@ func (b *backend) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.emu != nil {
+		b.forgetEmulatorURL()
 		if err := b.emu.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			b.logger.Warn("closing the emulator", "err", err)
 		}
