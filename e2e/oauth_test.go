@@ -169,6 +169,36 @@ func testOAuthSignIn(t *testing.T, era string) {
 	assert.NotContains(t, stderr.String(), tok.AccessToken, "the access token is never logged")
 }
 
+// TestE2EOAuthSignInWithAClientIDMetadataDocument: a client that names
+// itself by the https URL of its metadata document needs no registration.
+func TestE2EOAuthSignInWithAClientIDMetadataDocument(t *testing.T) {
+	b := newBrowser(t)
+	var id string
+	docs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"client_id": id, "client_name": "e2e desktop client",
+			"redirect_uris": []string{b.redirectURI()}, "grant_types": []string{"authorization_code", "refresh_token"},
+			"token_endpoint_auth_method": "none"})
+	}))
+	t.Cleanup(docs.Close)
+	id = docs.URL + "/oauth/client.json"
+	emu, base, stderr := startOAuthServer(t, emulator.OAuthOptions{DocumentClient: docs.Client()})
+	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
+		ClientIDMetadataDocumentConfig: &auth.ClientIDMetadataDocumentConfig{URL: id},
+		RedirectURL:                    b.redirectURI(),
+		AuthorizationCodeFetcher:       b.fetch,
+	})
+	require.NoError(t, err)
+	cs, err := connectOAuth(t, base, h, "")
+	require.NoError(t, err, "stderr:\n%s", stderr)
+	who, res := structuredOf(t, cs, "whoami", map[string]any{})
+	require.False(t, res.IsError, "%v", res.Content)
+	assert.Equal(t, "alice", who["name"])
+	counts := oauthRequests(t, emu)
+	assert.Zero(t, counts["POST "+emulator.OAuthRegisterPath], "no registration")
+	assert.Equal(t, int64(1), counts["POST "+emulator.OAuthTokenPath])
+}
+
 // TestE2EOAuthRefreshKeepsTheSession: tokens that live 8 s are always within
 // the SDK's 10 s refresh margin, so every request carries a freshly refreshed
 // token; the 2025-11-25 session, bound to the signed-in user rather than to

@@ -2,12 +2,14 @@ package emulator
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,10 +19,11 @@ import (
 )
 
 // The emulator is also an OAuth 2.1 authorization server, like the Hub, so that MCP authorization can be
-// tried and tested offline: metadata (RFC 8414), dynamic client registration (RFC 7591), the
-// authorization endpoint with PKCE S256, which approves at once as the default user (or refuses, with
-// OAuthOptions.Deny), and the token endpoint (authorization_code and refresh_token grants, errors as in
-// RFC 6749 §5.2). Its access tokens act for that user on the API and whoami until they expire.
+// tried and tested offline: metadata (RFC 8414), dynamic client registration (RFC 7591) and client ID
+// metadata documents, the authorization endpoint with PKCE S256, which approves at once as the default
+// user (or refuses, with OAuthOptions.Deny), and the token endpoint (authorization_code and refresh_token
+// grants, errors as in RFC 6749 §5.2). Its access tokens act for that user on the API and whoami until
+// they expire.
 
 // OAuth paths, as on the Hub.
 const (
@@ -37,6 +40,9 @@ type OAuthOptions struct {
 	Deny bool
 	// TokenTTL is how long access tokens live (default 1h); refresh tokens live 30 days.
 	TokenTTL time.Duration
+	// DocumentClient fetches client ID metadata documents (a client_id that is an https URL); the
+	// default has a 5 s timeout. Tests serving documents over httptest.NewTLSServer pass its Client.
+	DocumentClient *http.Client
 }
 
 // OAuthScopes are the scopes the emulator grants, a subset of the Hub's.
@@ -91,6 +97,9 @@ func newOAuthServer(opts OAuthOptions) *oauthServer {
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = defaultTokenTTL
 	}
+	if opts.DocumentClient == nil {
+		opts.DocumentClient = &http.Client{Timeout: 5 * time.Second}
+	}
 	return &oauthServer{opts: opts, clients: map[string]*oauthClient{}, codes: map[string]*oauthCode{},
 		access: map[string]*oauthGrant{}, refresh: map[string]*oauthGrant{}}
 }
@@ -129,6 +138,7 @@ func (e *Emulator) oauthMetadata(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
+		"client_id_metadata_document_supported":          true,
 	})
 }
 
@@ -262,11 +272,21 @@ func checkScope(scope string) ([]string, error) {
 func (e *Emulator) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	o := e.oauth
-	o.mu.Lock()
-	c := o.clients[q.Get("client_id")]
-	o.mu.Unlock()
+	var c *oauthClient
+	if id := q.Get("client_id"); strings.HasPrefix(id, "https://") {
+		var err error
+		if c, err = o.clientFromDocument(r.Context(), id); err != nil {
+			oauthError(w, http.StatusBadRequest, "invalid_request", err.Error())
+			return
+		}
+	} else {
+		o.mu.Lock()
+		c = o.clients[id]
+		o.mu.Unlock()
+	}
 	if c == nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "unknown client_id: register the client first at "+OAuthRegisterPath)
+		oauthError(w, http.StatusBadRequest, "invalid_request", "unknown client_id: register the client first at "+
+			OAuthRegisterPath+", or use the https URL of its client ID metadata document")
 		return
 	}
 	redirect := q.Get("redirect_uri")
@@ -319,6 +339,57 @@ func (e *Emulator) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 		resource: q.Get("resource"), user: e.users[e.opts.User], exp: time.Now().Add(codeTTL)}
 	o.mu.Unlock()
 	back(url.Values{"code": {code}})
+}
+
+// clientFromDocument reads a client ID metadata document (draft-ietf-oauth-client-id-metadata-document):
+// the client_id is the https URL of a JSON document naming the client, its redirect_uris and grant types.
+// It is fetched at every authorization request and remembered for the token requests that follow.
+func (o *oauthServer) clientFromDocument(ctx context.Context, id string) (*oauthClient, error) {
+	u, err := url.Parse(id)
+	if err != nil || u.Host == "" || u.Path == "" || u.Path == "/" || u.Fragment != "" {
+		return nil, fmt.Errorf("client_id %q is not a client ID metadata document URL: use https://host/path", id)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, id, nil)
+	if err != nil {
+		return nil, fmt.Errorf("client_id %q: %w", id, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := o.opts.DocumentClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("could not fetch the client ID metadata document %s: %w", id, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the client ID metadata document %s answered %s; it must answer 200 with JSON", id, resp.Status)
+	}
+	var doc struct {
+		ClientID string `json:"client_id"`
+		registration
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("the client ID metadata document %s is not a JSON object: %w", id, err)
+	}
+	if doc.ClientID != id {
+		return nil, fmt.Errorf("the client ID metadata document %s names client_id %q; it must name its own URL", id, doc.ClientID)
+	}
+	if doc.TokenEndpointAuthMethod == "" {
+		doc.TokenEndpointAuthMethod = "none" // a document cannot carry a secret
+	}
+	if doc.TokenEndpointAuthMethod != "none" {
+		return nil, fmt.Errorf("the client ID metadata document %s asks for token_endpoint_auth_method %q; the emulator supports none for such clients", id, doc.TokenEndpointAuthMethod)
+	}
+	if err := doc.check(); err != nil {
+		return nil, fmt.Errorf("the client ID metadata document %s: %w", id, err)
+	}
+	c := &oauthClient{id: id, name: doc.ClientName, redirectURIs: doc.RedirectURIs, grantTypes: doc.GrantTypes,
+		authMethod: "none", scope: doc.Scope}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, known := o.clients[id]; !known && len(o.clients) >= maxOAuthClients {
+		return nil, fmt.Errorf("the emulator holds at most %d clients; restart it", maxOAuthClients)
+	}
+	o.clients[id] = c
+	return c, nil
 }
 
 // oauthToken answers the token endpoint.

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -323,4 +325,53 @@ func TestOAuthAccessTokensExpireAndRefresh(t *testing.T) {
 	status, fresh := f.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok["refresh_token"].(string)}})
 	require.Equal(t, http.StatusOK, status, fresh)
 	assert.Equal(t, "openid profile inference-api", fresh["scope"])
+}
+
+// TestOAuthClientIDMetadataDocuments: a client_id that is an https URL is read from there.
+func TestOAuthClientIDMetadataDocuments(t *testing.T) {
+	docs := map[string]string{}
+	docSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc, ok := docs[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, doc)
+	}))
+	t.Cleanup(docSrv.Close)
+	id := docSrv.URL + "/client.json"
+	docs["/client.json"] = `{"client_id":"` + id + `","client_name":"doc client","redirect_uris":["` + testRedirect + `"],` +
+		`"grant_types":["authorization_code","refresh_token"],"token_endpoint_auth_method":"none"}`
+	docs["/other.json"] = `{"client_id":"https://elsewhere.example/client.json","redirect_uris":["` + testRedirect + `"]}`
+	docs["/secret.json"] = `{"client_id":"` + docSrv.URL + `/secret.json","redirect_uris":["` + testRedirect + `"],"token_endpoint_auth_method":"client_secret_basic"}`
+
+	s := start(t, Options{OAuth: OAuthOptions{DocumentClient: docSrv.Client()}})
+	resp, body := newClient(t, s, "").do("GET", OAuthMetadataPath, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), `"client_id_metadata_document_supported":true`)
+
+	f := &oauthFlow{t: t, s: s, clientID: id, verifier: strings.Repeat("d", 50),
+		http: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	status, tok := f.exchange(f.code())
+	require.Equal(t, http.StatusOK, status, tok)
+	resp, _ = newClient(t, s, tok["access_token"].(string)).do("GET", "/api/whoami-v2", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	for _, tc := range []struct{ name, clientID, redirect, want string }{
+		{"document elsewhere names another client", docSrv.URL + "/other.json", testRedirect, "must name its own URL"},
+		{"no document", docSrv.URL + "/missing.json", testRedirect, "404"},
+		{"confidential", docSrv.URL + "/secret.json", testRedirect, "supports none"},
+		{"redirect not in the document", id, "http://127.0.0.1:9/evil", "redirect_uri must be one of"},
+		{"root URL", docSrv.URL + "/", testRedirect, "not a client ID metadata document URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.clientID = tc.clientID
+			q := url.Values{"response_type": {"code"}, "client_id": {tc.clientID}, "redirect_uri": {tc.redirect}, "state": {"s"},
+				"code_challenge": {f.challenge()}, "code_challenge_method": {"S256"}}
+			resp, body := newClient(t, s, "").do("GET", OAuthAuthorizePath+"?"+q.Encode(), nil)
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode, "never redirected: the redirect_uri is not trusted")
+			assert.Contains(t, string(body), tc.want)
+		})
+	}
 }
