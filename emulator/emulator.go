@@ -23,6 +23,9 @@
 //     memory" traceback in the logs (meta-llama/Llama-3.1-8B-Instruct on one nvidia-t4). An update onto
 //     such hardware ends updateFailed, the old replicas serving on. Models outside the catalog (their
 //     size is unknown) and CPU instances are not checked.
+//
+// Replicas, logs and served requests live in memory only: an emulator restarted from its StateFile
+// starts the replicas of its running endpoints afresh.
 package emulator
 
 import (

@@ -287,6 +287,21 @@ func TestFailedDeployIsExplainedByItsLogs(t *testing.T) {
 		_, err = c.TextGeneration(ctx, ep, hfapi.TextGenerationRequest{Inputs: "Hello", Parameters: hfapi.TextGenerationParameters{MaxNewTokens: ptr(6)}}, hfapi.CallOptions{})
 		require.NoError(t, err)
 	}
+	followed := make(chan hfapi.LogLine, 1)
+	follow, stop := context.WithCancel(ctx)
+	go func() {
+		_ = c.FollowLogs(follow, "", "llama-l4", hfapi.LogQuery{Contains: "generate{"}, func(l hfapi.LogLine) error {
+			followed <- l
+			return errors.New("seen one")
+		})
+	}()
+	select {
+	case l := <-followed:
+		assert.True(t, strings.HasSuffix(l.Text, ": Success"), "the stream starts with the recent lines: %s", l.Text)
+	case <-ctx.Done():
+		t.Fatal("no line followed")
+	}
+	stop()
 	tail, err := c.Logs(ctx, "", "llama-l4", hfapi.LogQuery{Tail: 3})
 	require.NoError(t, err)
 	require.Len(t, tail, 3)

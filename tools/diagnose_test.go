@@ -125,7 +125,7 @@ func TestMetricSeriesSummaryAndChart(t *testing.T) {
 	require.False(t, res.IsError, resultText(res))
 	assert.Equal(t, "2m", asked["step"], "about 60 points by default")
 	assert.EqualValues(t, 7200, asked["to"].(float64)-asked["from"].(float64))
-	assert.Contains(t, resultText(res), "p95-latency of a over the last 120 minutes (2 points, step 2m): min 20, mean 30, max 40, last 20 ms; chart attached")
+	assert.Contains(t, resultText(res), "p95-latency of a over the last 120 minutes (2 point(s), step 2m): min 20, mean 30, max 40, last 20 ms; chart attached")
 	var out MetricsResult
 	require.NoError(t, json.Unmarshal(res.StructuredContent.(json.RawMessage), &out))
 	assert.Equal(t, &SeriesSummary{Min: 20, Mean: 30, Max: 40, Last: 20}, out.Stats)

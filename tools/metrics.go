@@ -109,7 +109,7 @@ func (m MetricsResult) Summary() string {
 		unit = " " + m.Unit
 	}
 	s := m.Stats
-	return fmt.Sprintf("%s of %s over the last %d minutes (%d points, step %s): min %s, mean %s, max %s, last %s%s; chart attached",
+	return fmt.Sprintf("%s of %s over the last %d minutes (%d point(s), step %s): min %s, mean %s, max %s, last %s%s; chart attached",
 		m.Metric, m.Endpoint, m.minutes, len(m.Points), m.step, num(s.Min), num(s.Mean), num(s.Max), num(s.Last), unit)
 }
 
