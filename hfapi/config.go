@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/scrub"
 )
 
 // Default base URLs of the services the client talks to.
@@ -175,6 +177,8 @@ type Client struct {
 	nsMu sync.Mutex
 	ns   string // cached default namespace
 
+	secrets *scrub.Scrubber // the token, kept out of answers and errors (transport.go)
+
 	issuer  *Issuer // confirmation tokens (guard.go)
 	caller  string  // binds this client's confirmation tokens to its token (guard.go)
 	ceiling float64 // cost ceiling in USD/h; negative = none
@@ -191,7 +195,7 @@ func New(cfg Config) (*Client, error) {
 	cfg.Token = strings.TrimSpace(cfg.Token)
 	c := &Client{cfg: cfg, http: cfg.HTTPClient, retry: cfg.Retry.withDefaults(),
 		timeouts: cfg.Timeouts.withDefaults(), clock: realClock{},
-		heartbeat: heartbeatPeriod}
+		heartbeat: heartbeatPeriod, secrets: scrub.New(cfg.Token)}
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
@@ -262,6 +266,10 @@ func (c *Client) safe() string {
 	return fmt.Sprintf("hfapi.Client{API:%s Hub:%s Catalog:%s Namespace:%q Token:%s}",
 		c.api, c.hub, c.catalog, c.cfg.Namespace, redacted)
 }
+
+// ScrubTokenWith registers the client's token with s, so that whatever s scrubs (the MCP
+// transports' output, the audit log) never carries it, as is or encoded.
+func (c *Client) ScrubTokenWith(s *scrub.Scrubber) { s.Add(c.cfg.Token) }
 
 // String describes the client without its token.
 func (c *Client) String() string { return c.safe() }

@@ -113,13 +113,8 @@ func (c *Client) readResponse(op string, resp *http.Response) (*response, error)
 	return &response{status: resp.StatusCode, header: resp.Header, body: c.scrub(body)}, nil
 }
 
-// scrub replaces every occurrence of the token in b.
-func (c *Client) scrub(b []byte) []byte {
-	if c.cfg.Token == "" || !bytes.Contains(b, []byte(c.cfg.Token)) {
-		return b
-	}
-	return bytes.ReplaceAll(b, []byte(c.cfg.Token), []byte(redacted))
-}
+// scrub replaces the token in b, as is or encoded (JSON escapes, percent-encoding, base64).
+func (c *Client) scrub(b []byte) []byte { return c.secrets.Bytes(b) }
 
 // open performs req with retries and returns the live 2xx response (the caller closes the body).
 func (c *Client) open(ctx context.Context, req request) (*http.Response, error) {

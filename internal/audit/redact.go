@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"slices"
 	"strings"
-	"sync"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/scrub"
 )
 
 // Redacted replaces every secret value in an entry.
-const Redacted = "[REDACTED]"
+const Redacted = scrub.Redacted
 
 // sensitiveKeys are argument names (lower case, without '_' and '-') whose values are never recorded.
 var sensitiveKeys = map[string]bool{
@@ -95,89 +94,38 @@ func redactAll(v any) any {
 	return Redacted
 }
 
-// maxRecentSecrets bounds the secrets registered with AddRecent (one per caller
-// token under HF token pass-through): the oldest are forgotten beyond it.
-const maxRecentSecrets = 1024
-
-// hfTokenPattern matches Hugging Face access tokens, scrubbed whether
-// registered or not: a caller token forgotten by the bound above stays out of
-// the log all the same.
-var hfTokenPattern = regexp.MustCompile(`hf_[A-Za-z0-9]{20,}`)
-
-// Redactor scrubs secrets out of strings: literal secrets registered with it,
-// and anything shaped like a Hugging Face token. It is safe for concurrent use.
-type Redactor struct {
-	mu        sync.RWMutex
-	permanent []string // Add
-	recent    []string // AddRecent, oldest first, at most maxRecent
-	maxRecent int
-	repl      *strings.Replacer
-}
+// Redactor scrubs secrets out of the strings of an entry: literal secrets registered with it, and
+// anything shaped like a Hugging Face token, in any of the encodings package scrub knows. The
+// audit log's Redactor is the server's scrubber (Log.Scrubber), so what the transports scrub is
+// scrubbed here too.
+type Redactor struct{ *scrub.Scrubber }
 
 // NewRedactor returns a Redactor for the given secrets; empty strings are ignored.
-func NewRedactor(secrets ...string) *Redactor {
-	r := &Redactor{maxRecent: maxRecentSecrets}
-	r.Add(secrets...)
-	return r
-}
+func NewRedactor(secrets ...string) *Redactor { return &Redactor{scrub.New(secrets...)} }
 
-// Add registers secrets kept for the Redactor's lifetime (the server's own token).
-func (r *Redactor) Add(secrets ...string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, s := range secrets {
-		if s != "" && !slices.Contains(r.permanent, s) {
-			r.permanent = append(r.permanent, s)
-		}
-	}
-	r.rebuildLocked()
-}
-
-// AddRecent registers a secret among the most recent ones, of which the
-// Redactor keeps a bounded number (callers' tokens: there is no end to them).
-func (r *Redactor) AddRecent(secret string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if secret == "" || slices.Contains(r.permanent, secret) {
-		return
-	}
-	if i := slices.Index(r.recent, secret); i >= 0 {
-		r.recent = slices.Delete(r.recent, i, i+1) // refreshed: moves to the newest end
-	}
-	r.recent = append(r.recent, secret)
-	if over := len(r.recent) - r.maxRecent; over > 0 {
-		r.recent = slices.Delete(r.recent, 0, over)
-	}
-	r.rebuildLocked()
-}
-
-func (r *Redactor) rebuildLocked() {
-	all := slices.Concat(r.permanent, r.recent)
-	// Longest first, so a secret that contains another is replaced whole.
-	slices.SortFunc(all, func(a, b string) int { return len(b) - len(a) })
-	pairs := make([]string, 0, 2*len(all))
-	for _, s := range all {
-		pairs = append(pairs, s, Redacted)
-	}
-	r.repl = strings.NewReplacer(pairs...)
-}
-
-// Scrub returns s with every registered secret, and every Hugging Face token,
-// replaced by Redacted.
+// Scrub returns s with every registered secret, and every Hugging Face token, replaced by Redacted.
 func (r *Redactor) Scrub(s string) string {
-	if r == nil || s == "" {
+	if r == nil {
 		return s
 	}
-	r.mu.RLock()
-	repl := r.repl
-	r.mu.RUnlock()
-	if repl != nil {
-		s = repl.Replace(s)
+	return r.String(s)
+}
+
+// ShareScrubber makes s the scrubber of the log's entries (the secrets registered so far are kept
+// by whoever registered them with s). Call it before the log is used.
+func (l *Log) ShareScrubber(s *scrub.Scrubber) {
+	if l != nil && s != nil {
+		l.redactor = &Redactor{s}
 	}
-	if strings.Contains(s, "hf_") {
-		s = hfTokenPattern.ReplaceAllLiteralString(s, Redacted)
+}
+
+// Scrubber returns the scrubber of the log's entries, to be shared with whatever else must keep the
+// same secrets out (the MCP transports).
+func (l *Log) Scrubber() *scrub.Scrubber {
+	if l == nil {
+		return nil
 	}
-	return s
+	return l.redactor.Scrubber
 }
 
 // scrubMap returns m with secrets scrubbed from every string value and key, at any depth.
