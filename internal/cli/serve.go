@@ -18,6 +18,7 @@ import (
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/audit"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/scrub"
 )
 
 // serveStdin is where the stdio transport reads; tests replace it.
@@ -155,7 +156,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	// One scrubber keeps every secret the server learns out of its log, its
+	// audit log and everything it sends.
+	secrets := scrub.New()
+	logger := slog.New(slog.NewTextHandler(scrub.NewWriter(stderr, secrets), &slog.HandlerOptions{Level: cfg.logLevel}))
 	if cfg.transport == "stdio" {
 		if ignored := flags.explicitlySet(flags.groupNamed(groupHTTP)); len(ignored) > 0 {
 			logger.Warn("flags for the HTTP transports have no effect with --transport stdio",
@@ -179,6 +183,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	backend.audit.ShareScrubber(secrets)
 
 	opts := serverOptions(cfg, logger, backend)
 	opts.StartAttrs = startAttrs(cfg, backend.audit)
@@ -247,6 +252,7 @@ func serverOptions(cfg serveConfig, logger *slog.Logger, backend *backend) mcpse
 		ConfirmWith:        cfg.guard.confirmWith,
 		DisableDestructive: cfg.guard.disableDestructive,
 		Audit:              backend.audit,
+		Secrets:            backend.audit.Scrubber(),
 
 		MaxConcurrentCalls: cfg.bounds.maxCalls,
 		MaxCallsPerCaller:  cfg.bounds.maxCallsPerCaller,

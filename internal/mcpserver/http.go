@@ -77,9 +77,9 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 		server.WithSSEDisableLocalhostProtection(s.localhostProtectionOff()),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(PathStreamable, s.capSessions(explainMissingSession(completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(streamable))))))
-	mux.Handle(PathSSE, s.capSessions(keepSSEAlive(correctHTTPErrorCodes(sse), s.sseKeepAlive())))
-	mux.Handle(PathMessage, correctHTTPErrorCodes(sse))
+	mux.Handle(PathStreamable, s.onTheWire(s.capSessions(explainMissingSession(completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(streamable)))))))
+	mux.Handle(PathSSE, s.onTheWire(s.capSessions(keepSSEAlive(correctHTTPErrorCodes(sse), s.sseKeepAlive()))))
+	mux.Handle(PathMessage, s.onTheWire(correctHTTPErrorCodes(sse)))
 	mux.HandleFunc("GET "+PathHealth, s.health)
 	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse}
 }

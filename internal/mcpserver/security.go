@@ -94,6 +94,9 @@ func (s *Server) initSecurity() error {
 		return errors.New("mcpserver: OAuth (Security.Auth.Resource) needs Security.Auth.PassThrough: " +
 			"each caller's access token is their Hugging Face token")
 	}
+	if sec != nil {
+		s.secrets.Add(sec.Auth.Token)
+	}
 	if sec == nil || !sec.Auth.PassThrough {
 		return nil
 	}
@@ -107,6 +110,7 @@ func (s *Server) initSecurity() error {
 	s.sec.tokens = newTokenClients(s.opts.HTTP.TokenClient, maxTokenClients)
 	s.sec.tokens.verify = s.opts.HTTP.VerifyToken
 	s.sec.tokens.subjects = sec.Auth.Resource != nil
+	s.sec.tokens.secrets = s.secrets
 	copied := *sec
 	if copied.Auth.Validate == nil {
 		copied.Auth.Validate = s.sec.tokens.validate

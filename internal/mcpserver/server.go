@@ -18,6 +18,7 @@ import (
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/audit"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/scrub"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/resources"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/tools"
 )
@@ -101,6 +102,11 @@ type Options struct {
 	DisableLocalhostProtection bool
 	// HTTP hardens the HTTP transports: auth, allowlists, pass-through (security.go).
 	HTTP HTTPOptions
+	// Secrets scrubs what the transports send (wire.go); share it with the
+	// audit log (audit.Log.Scrubber) so both keep the same secrets out. The
+	// server adds its clients' tokens, pass-through callers' tokens and the
+	// auth token. Nil: a scrubber of the server's own.
+	Secrets *scrub.Scrubber
 }
 
 // ClientFunc returns the API client for a tool call.
@@ -126,6 +132,8 @@ type Server struct {
 	resources *resources.Service // endpoint status resources and their poller
 	calls     *callLimiter       // caps on running tool calls (calls.go)
 	sessions  *sessionLimiter    // caps on HTTP sessions (sessions.go)
+
+	secrets *scrub.Scrubber // kept out of everything sent (wire.go)
 }
 
 // New builds the server: selects and binds the tools, applies the options.
@@ -161,9 +169,16 @@ func New(opts Options) (*Server, error) {
 	if opts.Audit.Enabled() {
 		hooks.AddOnError(tools.AuditUnservedCalls(opts.Audit, opts.Logger, selected))
 	}
-	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: hooks,
+	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: hooks, secrets: opts.Secrets,
 		calls:    newCallLimiter(opts.MaxConcurrentCalls, opts.MaxCallsPerCaller),
 		sessions: newSessionLimiter(opts.HTTP.MaxSessions, opts.HTTP.MaxSessionsPerCaller)}
+	if s.secrets == nil {
+		s.secrets = scrub.New()
+	}
+	if opts.Client != nil {
+		opts.Client.ScrubTokenWith(s.secrets)
+	}
+	hooks.AddOnRequestInitialization(refuseBeforeInitialize)
 	if err := s.initSecurity(); err != nil {
 		return nil, err
 	}
@@ -285,6 +300,7 @@ func (s *Server) baseClientFunc() ClientFunc {
 		if err != nil {
 			return nil, err
 		}
+		c.ScrubTokenWith(s.secrets)
 		client = c
 		return c, nil
 	}
@@ -300,6 +316,11 @@ func (s *Server) Tools() []tools.Tool { return slices.Clone(s.tools) }
 // in ends or ctx is cancelled. Nothing but JSON-RPC is written to out.
 // mcp-go keeps one stdio session per process, so serve one stream at a time.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	out = &stdioOut{w: out, s: s}
+	pr, pw := io.Pipe()
+	go s.pumpStdin(in, pw, out.(*stdioOut))
+	defer pr.CloseWithError(errors.New("stdio server stopped")) // unblocks pumpStdin
+	in = pr
 	stdio := server.NewStdioServer(s.mcp)
 	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
 	s.sizeStdioDispatch(stdio) // mcpgo_stdio_dispatch.go

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/httpsec"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/scrub"
 )
 
 // maxTokenClients bounds the pass-through client cache; the least recently
@@ -29,6 +30,8 @@ type tokenClients struct {
 	// subjects names callers by their Hub account rather than by their
 	// token (OAuth: a refresh changes the token, not the caller).
 	subjects bool
+	// secrets learns each token a client is built for, to keep it out of what is sent.
+	secrets *scrub.Scrubber
 
 	mu    sync.Mutex
 	byKey map[[sha256.Size]byte]*list.Element
@@ -76,6 +79,7 @@ func (c *tokenClients) get(ctx context.Context, tok string) (*hfapi.Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("building the client for the caller's token: %w", err)
 	}
+	c.secrets.AddRecent(tok)
 	c.byKey[key] = c.order.PushFront(&tokenClient{key: key, client: client})
 	for c.order.Len() > c.max {
 		oldest := c.order.Remove(c.order.Back()).(*tokenClient)

@@ -1,0 +1,168 @@
+package mcpserver
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// Everything the server sends a client passes through outbound, on every
+// transport: stdio's output (stdioOut), and every HTTP response and event
+// stream (wireWriter). It restores exact request ids (mcpgo_float_ids.go) and
+// scrubs secrets: the HF tokens of the server and its callers, the auth token,
+// anything shaped like an HF token, as is or encoded (package scrub). mcp-go
+// writes each message in one Write, so a message is scrubbed whole.
+func (s *Server) outbound(p []byte) []byte {
+	return s.secrets.Bytes(restoreExactIDs(p))
+}
+
+// maxStdioLine bounds one JSON-RPC message on stdio. A longer line is skipped
+// (never held in memory) and answered with an error; the stream goes on.
+const maxStdioLine = 4 << 20
+
+// stdioOut serialises whole messages onto stdio's output and passes each
+// through outbound.
+type stdioOut struct {
+	mu sync.Mutex
+	w  io.Writer
+	s  *Server
+}
+
+func (o *stdioOut) Write(p []byte) (int, error) {
+	out := o.s.outbound(p)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, err := o.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// refuse writes a JSON-RPC error answering the request with the given raw
+// id (nil: no particular request).
+func (o *stdioOut) refuse(id json.RawMessage, code int, msg string) {
+	if id == nil {
+		id = json.RawMessage("null")
+	}
+	line, err := json.Marshal(struct {
+		JSONRPC string                  `json:"jsonrpc"`
+		ID      json.RawMessage         `json:"id"`
+		Error   mcp.JSONRPCErrorDetails `json:"error"`
+	}{mcp.JSONRPC_VERSION, id, mcp.NewJSONRPCErrorDetails(code, msg, nil)})
+	if err == nil {
+		_, _ = o.Write(append(line, '\n'))
+	}
+}
+
+// tooLongMessage is the error for a stdio line over maxStdioLine.
+var tooLongMessage = fmt.Sprintf("Invalid Request: message larger than %d MiB; it was skipped. "+
+	"Send smaller requests (one JSON-RPC message per line).", maxStdioLine>>20)
+
+// pumpStdin copies in to w line by line, making request ids exact, and skips
+// (answering an error on out) any line longer than maxStdioLine without
+// buffering it. It closes w when in ends.
+func (s *Server) pumpStdin(in io.Reader, w *io.PipeWriter, out *stdioOut) {
+	br := bufio.NewReaderSize(in, 64<<10)
+	var line []byte
+	skipping, initialized := false, false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		switch {
+		case skipping:
+		case len(line)+len(chunk) > maxStdioLine:
+			skipping, line = true, nil
+		default:
+			line = append(line, chunk...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if skipping {
+			s.log.Warn("skipped a stdio message over the size limit", "limit_bytes", maxStdioLine)
+			out.refuse(nil, mcp.INVALID_REQUEST, tooLongMessage)
+			skipping = false
+		} else if len(bytes.TrimSpace(line)) > 0 && !refusedBeforeInitialize(line, &initialized, out) {
+			if _, werr := w.Write(exactIDs(line)); werr != nil {
+				return // the server stopped reading
+			}
+		}
+		if cap(line) > 1<<20 {
+			line = nil // do not keep a large buffer for small messages
+		}
+		line = line[:0]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			_ = w.CloseWithError(err)
+			return
+		}
+	}
+}
+
+// refusedBeforeInitialize answers, on stdio, a request that must wait for
+// initialize (refuseBeforeInitialize), and notes when initialize is sent.
+func refusedBeforeInitialize(line []byte, initialized *bool, out *stdioOut) bool {
+	if *initialized {
+		return false
+	}
+	switch lifecycleStep(line) {
+	case stepInitialize:
+		*initialized = true
+	case stepRefused:
+		var head struct {
+			ID json.RawMessage `json:"id"`
+		}
+		_ = json.Unmarshal(line, &head)
+		out.refuse(head.ID, mcp.INVALID_REQUEST, errNotInitialized.Error())
+		return true
+	}
+	return false
+}
+
+// wireWriter passes every HTTP response and event through outbound.
+type wireWriter struct {
+	http.ResponseWriter
+	s *Server
+}
+
+func (w *wireWriter) Write(p []byte) (int, error) {
+	if _, err := w.ResponseWriter.Write(w.s.outbound(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush keeps the response streamable.
+func (w *wireWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Unwrap lets http.ResponseController reach the connection (write deadlines).
+func (w *wireWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// onTheWire wraps the HTTP transports: request ids are made exact on the way
+// in, and every response goes through outbound.
+func (s *Server) onTheWire(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.Body != nil {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			if fixed := exactIDs(body); len(body) > 0 && &fixed[0] != &body[0] {
+				body = fixed
+				r.ContentLength = int64(len(body))
+				r.Header.Del("Content-Length")
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		next.ServeHTTP(&wireWriter{ResponseWriter: w, s: s}, r)
+	})
+}

@@ -1,0 +1,196 @@
+package mcpserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/scrub/scrubtest"
+)
+
+// wireToken is the server's HF token in these tests.
+const wireToken = "hf_WIREwireWIREwire0123456789xyz"
+
+// echoingUpstream is a hostile API and endpoint: every answer carries the
+// token in the encoding set with use: an error message, an endpoint document
+// (in an env value) and an inference answer.
+type echoingUpstream struct {
+	mu  sync.Mutex
+	enc string
+	srv *httptest.Server
+}
+
+func newEchoingUpstream(t *testing.T) *echoingUpstream {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "hfapi", "testdata", "ie-endpoint-running.json"))
+	require.NoError(t, err)
+	u := &echoingUpstream{}
+	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.mu.Lock()
+		enc := u.enc
+		u.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/v2/endpoint/acme/ep":
+			var ep map[string]any
+			require.NoError(t, json.Unmarshal(doc, &ep))
+			ep["name"] = "ep"
+			ep["status"].(map[string]any)["url"] = u.srv.URL + "/e"
+			b, _ := json.Marshal(ep)
+			// The env value is written raw, so that its JSON escapes stay escapes on the wire.
+			b = bytes.Replace(b, []byte(`"model":{`), []byte(`"model":{"env":{"ECHO":"`+enc+`"},`), 1)
+			_, _ = w.Write(b)
+		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/e"):
+			_, _ = w.Write([]byte(`{"generated_text":"you sent ` + enc + `"}`))
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"token ` + enc + ` is not valid for ` + r.URL.Path + `"}`))
+		}
+	}))
+	t.Cleanup(u.srv.Close)
+	return u
+}
+
+func (u *echoingUpstream) use(enc string) {
+	u.mu.Lock()
+	u.enc = enc
+	u.mu.Unlock()
+}
+
+// wire records the bytes a client receives.
+type wire struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *wire) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *wire) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// recordingTransport tees every response body into a wire.
+type recordingTransport struct{ w *wire }
+
+func (t recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(resp.Body, t.w), resp.Body}
+	}
+	return resp, err
+}
+
+// TestTokenReachesNoClientInAnyEncoding drives the tools, over each
+// transport, against an upstream that echoes the token in every encoding, and
+// looks for the token, in every encoding, in all the client received.
+func TestTokenReachesNoClientInAnyEncoding(t *testing.T) {
+	up := newEchoingUpstream(t)
+	client, err := hfapi.New(hfapi.Config{Token: wireToken, APIBase: up.srv.URL + "/v2", HubBase: up.srv.URL,
+		CatalogBase: up.srv.URL + "/api/catalog", Namespace: "acme", MaxHourlyCost: hfapi.NoCostCeiling})
+	require.NoError(t, err)
+	encodings := scrubtest.Encodings(wireToken)
+	names := slices.Sorted(func(yield func(string) bool) {
+		for n := range encodings {
+			if !yield(n) {
+				return
+			}
+		}
+	})
+
+	for _, transport := range []string{"stdio", "streamable", "sse"} {
+		t.Run(transport, func(t *testing.T) {
+			s := newServer(t, Options{Client: client})
+			rec := &wire{}
+			var cs *sdk.ClientSession
+			switch transport {
+			case "stdio":
+				clientToServer, serverIn := io.Pipe()
+				serverOut, serverToClient := io.Pipe()
+				go func() {
+					_ = s.ServeStdio(context.Background(), clientToServer, serverToClient)
+					_ = serverToClient.Close()
+				}()
+				t.Cleanup(func() { _ = serverIn.Close() })
+				cs = connect(t, &sdk.IOTransport{Reader: io.NopCloser(io.TeeReader(serverOut, rec)), Writer: serverIn}, "2025-11-25")
+			case "streamable":
+				ts := httptest.NewServer(s.Handler())
+				t.Cleanup(func() { s.HTTPHandler().CloseSessions(context.Background()); ts.Close() })
+				cs = connect(t, &sdk.StreamableClientTransport{Endpoint: ts.URL + PathStreamable, MaxRetries: -1,
+					HTTPClient: &http.Client{Transport: recordingTransport{rec}}}, "")
+			case "sse":
+				ts := httptest.NewServer(s.Handler())
+				t.Cleanup(func() { s.HTTPHandler().CloseSessions(context.Background()); ts.Close() })
+				cs = connect(t, &sdk.SSEClientTransport{Endpoint: ts.URL + PathSSE,
+					HTTPClient: &http.Client{Transport: recordingTransport{rec}}}, "2025-11-25")
+			}
+			for _, name := range names {
+				up.use(encodings[name])
+				_, msg := structured(t, cs, "get_endpoint", map[string]any{"endpoint_name": "refused"})
+				assert.Contains(t, msg, "is not valid for", "%s: the upstream's error reaches the client", name)
+				doc, _ := structured(t, cs, "get_endpoint", map[string]any{"endpoint_name": "ep"})
+				assert.NotNil(t, doc, "%s: the endpoint is read", name)
+				out, msg := structured(t, cs, "text_generation", map[string]any{"endpoint_name": "ep", "prompt": "hi"})
+				require.NotNil(t, out, "%s: %s", name, msg)
+				assert.Contains(t, out["generated_text"], "you sent ", name)
+			}
+			got := rec.String()
+			assert.Contains(t, got, "[REDACTED]")
+			assert.Empty(t, scrubtest.Leaks(got, wireToken), "the token in some encoding reached the client")
+			var decoded strings.Builder
+			for line := range strings.SplitSeq(got, "\n") {
+				line = strings.TrimPrefix(strings.TrimSpace(line), "data: ")
+				var v any
+				if json.Unmarshal([]byte(line), &v) == nil {
+					collectStrings(v, &decoded)
+				}
+			}
+			require.NotZero(t, decoded.Len(), "the wire carried JSON-RPC messages")
+			assert.Empty(t, scrubtest.Leaks(decoded.String(), wireToken), "nor after decoding the messages")
+		})
+	}
+}
+
+// collectStrings writes every string in v, decoded, one per line, text content
+// that is itself JSON decoded again.
+func collectStrings(v any, out *strings.Builder) {
+	switch t := v.(type) {
+	case string:
+		out.WriteString(t + "\n")
+		var inner any
+		if json.Unmarshal([]byte(t), &inner) == nil {
+			collectStrings(inner, out)
+		}
+	case map[string]any:
+		for k, child := range t {
+			out.WriteString(k + "\n")
+			collectStrings(child, out)
+		}
+	case []any:
+		for _, child := range t {
+			collectStrings(child, out)
+		}
+	}
+}
