@@ -48,8 +48,16 @@ func (o *sessionOwners) len() int {
 }
 
 // releaseEndedSessions drops the owner of every session that ends (DELETE,
-// idle expiry, a closed SSE stream, shutdown).
+// idle expiry, a closed SSE stream, shutdown). With pass-through, a session
+// is claimed as it is registered, by the caller of the request that opened it
+// (a legacy GET /sse, a streamable initialize): whoever learns its id cannot
+// be first to post into it.
 func (s *Server) releaseEndedSessions() {
+	s.hooks.AddOnRegisterSession(func(ctx context.Context, session server.ClientSession) {
+		if tok, ok := httpsec.HFTokenFrom(ctx); ok {
+			s.sec.owners.claim(session.SessionID(), callerDigest(ctx, tok))
+		}
+	})
 	s.hooks.AddOnUnregisterSession(func(_ context.Context, session server.ClientSession) {
 		s.sec.owners.release(session.SessionID())
 	})
