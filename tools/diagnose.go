@@ -177,7 +177,7 @@ func (r ReplicasResult) Summary() string {
 var listEndpointReplicas = Tool{
 	Name:        "list_endpoint_replicas",
 	Title:       "List endpoint replicas",
-	Description: `An endpoint's replicas: state, start, restarts, message. Example: {"endpoint_name": "my-gpt2"}`,
+	Description: `An endpoint's replicas and their state. Example: {"endpoint_name": "my-gpt2"}`,
 	Toolset:     EndpointsRead,
 	Hints:       readHints,
 	Handler: Handle(func(ctx context.Context, call *Call, in Target) (ReplicasResult, error) {

@@ -19,7 +19,7 @@ type MetricsInput struct {
 	Target
 	Metric       string `json:"metric,omitempty" jsonschema:"enum=request-count,enum=median-latency,enum=p95-latency,enum=pending-requests,enum=ready-replicas,enum=gpu-usage,enum=cpu-usage,enum=memory-usage"`
 	SinceMinutes *int   `json:"since_minutes,omitempty" jsonschema:"minimum=1,maximum=10080" jsonschema_description:"Default 60."`
-	Step         string `json:"step,omitempty" jsonschema_description:"e.g. 1m."`
+	Step         string `json:"step,omitempty"`
 }
 
 // Series bounds.
@@ -126,8 +126,8 @@ func (m MetricsResult) Content() []mcp.Content {
 var getEndpointMetrics = Tool{
 	Name:  "get_endpoint_metrics",
 	Title: "Get endpoint metrics",
-	Description: `An endpoint's current metrics (OpenMetrics text), or one metric over time: points, min/mean/max/last, PNG chart. ` +
-		`Example: {"endpoint_name": "my-gpt2", "metric": "p95-latency"}`,
+	Description: `Current metrics as OpenMetrics text, or one metric over time with min/mean/max/last and a PNG chart. ` +
+		`Example: {"endpoint_name": "my-gpt2", "metric": "p95-latency", "step": "1m"}`,
 	Toolset: EndpointsRead,
 	Hints:   readHints,
 	Handler: Handle(func(ctx context.Context, call *Call, in MetricsInput) (MetricsResult, error) {
