@@ -169,6 +169,26 @@ func testOAuthSignIn(t *testing.T, era string) {
 	assert.NotContains(t, stderr.String(), tok.AccessToken, "the access token is never logged")
 }
 
+// TestE2EOAuthWithTheEmbeddedEmulator: `serve --oauth --emulator` is the
+// whole thing offline in one process, the README's way to try it.
+func TestE2EOAuthWithTheEmbeddedEmulator(t *testing.T) {
+	_, base, stderr := startBinary(t, []string{"HF_TOKEN=", "HF_MCP_WAIT_POLL=20ms"},
+		"serve", "--transport", "http", "--addr", "127.0.0.1:0", "--oauth", "--emulator")
+	code, _, body := send(t, http.MethodGet, base+"/.well-known/oauth-protected-resource/mcp", "", nil)
+	require.Equal(t, http.StatusOK, code)
+	var prm oauthex.ProtectedResourceMetadata
+	require.NoError(t, json.Unmarshal([]byte(body), &prm))
+	require.Len(t, prm.AuthorizationServers, 1)
+	assert.NotEqual(t, base, prm.AuthorizationServers[0], "the emulator has a listener of its own")
+
+	b := newBrowser(t)
+	cs, err := connectOAuth(t, base, signInHandler(t, b), "")
+	require.NoError(t, err, "stderr:\n%s", stderr)
+	who, res := structuredOf(t, cs, "whoami", map[string]any{})
+	require.False(t, res.IsError, "%v", res.Content)
+	assert.Equal(t, emulator.DefaultUser, who["name"])
+}
+
 // TestE2EOAuthSignInWithAClientIDMetadataDocument: a client that names
 // itself by the https URL of its metadata document needs no registration.
 func TestE2EOAuthSignInWithAClientIDMetadataDocument(t *testing.T) {
