@@ -1,9 +1,11 @@
 package hfapi
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,20 +15,40 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// hungUpstream accepts connections and never answers (nor reads), like a wedged load balancer. It
-// counts the connections it accepted.
+// hungUpstream accepts connections and never answers, like a wedged load balancer. It counts the
+// connections it accepted and, by their request line, the requests of each method.
 type hungUpstream struct {
 	ln       net.Listener
 	accepted atomic.Int64
 	mu       sync.Mutex
 	conns    []net.Conn
+	methods  map[string]int
+}
+
+// requests returns how many requests of method arrived, once every accepted connection's request
+// line has been read.
+func (h *hungUpstream) requests(t *testing.T, method string) int {
+	t.Helper()
+	read := func() int {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		n := 0
+		for _, c := range h.methods {
+			n += c
+		}
+		return n
+	}
+	require.Eventually(t, func() bool { return int64(read()) == h.accepted.Load() }, 10*time.Second, time.Millisecond)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.methods[method]
 }
 
 func newHungUpstream(t *testing.T) *hungUpstream {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	h := &hungUpstream{ln: ln}
+	h := &hungUpstream{ln: ln, methods: map[string]int{}}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -37,6 +59,12 @@ func newHungUpstream(t *testing.T) *hungUpstream {
 			h.mu.Lock()
 			h.conns = append(h.conns, c)
 			h.mu.Unlock()
+			go func() {
+				line, _ := bufio.NewReader(c).ReadString(' ') // "" when the client gave up before sending
+				h.mu.Lock()
+				h.methods[strings.TrimSpace(line)]++
+				h.mu.Unlock()
+			}()
 		}
 	}()
 	t.Cleanup(func() {
@@ -97,7 +125,8 @@ func TestRequestsToAHungUpstreamEndAtTheirDeadline(t *testing.T) {
 			if tc.retried {
 				assert.Greater(t, h.accepted.Load(), int64(1), "a timed-out read is tried again")
 			} else {
-				assert.Equal(t, int64(1), h.accepted.Load(), "a timed-out mutation is not repeated")
+				assert.Equal(t, 1, h.requests(t, http.MethodPost), "a timed-out mutation is not repeated")
+				assert.Contains(t, err.Error(), "reading the endpoint failed", "then the endpoint is read to learn what happened")
 			}
 		})
 	}
