@@ -120,10 +120,11 @@ type proc struct {
 // startHTTP spawns the server with --transport http on a free loopback port
 // and waits until /healthz answers. Throughput is measured with up to 200
 // sessions calling in a loop: the call cap and the rate limit are lifted so
-// that what is measured is the server's speed, not its refusals.
+// that what is measured is the server's speed, not its refusals; the loopback
+// listener serves without a bearer token (--auth-token off).
 func (e *env) startHTTP(ctx context.Context) (*proc, error) {
 	return e.spawnHTTP(ctx, "the HTTP server", "/healthz", e.serverEnv(), "serve", "--transport", "http", "--log-level", "warn",
-		"--max-concurrent-calls", "256", "--rate-limit", "off")
+		"--max-concurrent-calls", "256", "--rate-limit", "off", "--auth-token", "off")
 }
 
 // spawnHTTP runs the binary with args and --addr on a free loopback port, in

@@ -292,7 +292,7 @@ var listening = regexp.MustCompile(`msg="serving MCP over HTTP" streamable=(http
 // loopback port and returns the process and its base URL; the process is killed when tb ends.
 func startHTTPBinary(tb testing.TB, emu *emulator.Server) (*exec.Cmd, string) {
 	tb.Helper()
-	cmd, base, _ := startBinary(tb, backendEnvFor(tb.TempDir(), emu), "--transport", "http", "--addr", "127.0.0.1:0")
+	cmd, base, _ := startBinary(tb, append(backendEnvFor(tb.TempDir(), emu), authOff), "--transport", "http", "--addr", "127.0.0.1:0")
 	return cmd, base
 }
 
@@ -319,6 +319,18 @@ func startBinary(tb testing.TB, env []string, args ...string) (*exec.Cmd, string
 	return cmd, base, stderr
 }
 
+// authOff serves loopback HTTP without a bearer token, explicitly: tests that configure no
+// authentication are about something else (the generated token has tests of its own,
+// TestE2ELoopbackHTTPNeedsTheGeneratedToken).
+const authOff = "MCP_AUTH_TOKEN=off"
+
+// authOffUnlessSet sets authOff in the environment unless the test set MCP_AUTH_TOKEN itself.
+func authOffUnlessSet(t *testing.T) {
+	if os.Getenv("MCP_AUTH_TOKEN") == "" {
+		t.Setenv("MCP_AUTH_TOKEN", "off")
+	}
+}
+
 // serveHTTP runs the serve command in-process on a free loopback port and
 // returns its base URL; the server stops when the test ends.
 func serveHTTP(t *testing.T, emu *emulator.Server, transport string, stderr *lockedBuffer, args ...string) string {
@@ -327,6 +339,7 @@ func serveHTTP(t *testing.T, emu *emulator.Server, transport string, stderr *loc
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
+	authOffUnlessSet(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	pr, pw := io.Pipe()

@@ -66,6 +66,7 @@ func startServe(t *testing.T, emu *emulator.Server, token string, args ...string
 		t.Setenv(k, v)
 	}
 	t.Setenv("HF_TOKEN", token)
+	authOffUnlessSet(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{stderr: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	pr, pw := io.Pipe()

@@ -68,7 +68,7 @@ func newHungUpstream(t *testing.T) *hungUpstream {
 func (h *hungUpstream) env() []string {
 	base := "http://" + h.ln.Addr().String()
 	return []string{"HF_TOKEN=hf_hungUpstreamTestToken0123456789", "HF_ENDPOINTS_API_URL=" + base + "/v2",
-		"HF_ENDPOINT=" + base, "HF_ENDPOINTS_CATALOG_URL=" + base + "/api/catalog"}
+		"HF_ENDPOINT=" + base, "HF_ENDPOINTS_CATALOG_URL=" + base + "/api/catalog", authOff}
 }
 
 func TestE2EHungUpstreamNeverWedgesTheServer(t *testing.T) {

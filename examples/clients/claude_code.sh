@@ -12,4 +12,7 @@ claude mcp add hf-endpoints-emulator --scope user -- hf-endpoints-mcp serve --em
 
 # Streamable HTTP: first start the server yourself, in another terminal:
 #   hf-endpoints-mcp serve --transport http --addr 127.0.0.1:8080
-claude mcp add hf-endpoints-http --scope user --transport http http://127.0.0.1:8080/mcp
+# On its first start it generates a bearer token, keeps it in its state directory
+# (the file below, mode 0600) and prints the header to send; it reuses it afterwards.
+HTTP_TOKEN_FILE="${XDG_STATE_HOME:-$HOME/.local/state}/hf-endpoints-mcp/http-token"
+claude mcp add hf-endpoints-http --header "Authorization: Bearer $(cat $HTTP_TOKEN_FILE)" --scope user --transport http http://127.0.0.1:8080/mcp

@@ -55,6 +55,7 @@ type server struct {
 	Args    []string          `json:"args"`
 	Env     map[string]string `json:"env"`
 	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
 }
 
 // placeholders stand for what clients substitute at start-up.
@@ -127,6 +128,7 @@ func TestJSONConfigs(t *testing.T) {
 					if tc.http != nil {
 						if u, ok := tc.http(s); ok {
 							checkHTTP(t, u)
+							checkBearer(t, s.Headers["Authorization"])
 							return
 						}
 					}
@@ -148,11 +150,13 @@ func TestVSCodePromptsForTheToken(t *testing.T) {
 		Servers map[string]server
 	}
 	require.NoError(t, json.Unmarshal(raw, &doc))
-	require.Len(t, doc.Inputs, 1)
-	in := doc.Inputs[0]
-	assert.Equal(t, "promptString", in.Type)
-	assert.True(t, in.Password, "the token is typed like a password")
-	assert.Equal(t, "${input:"+in.ID+"}", doc.Servers["hf-endpoints"].Env["HF_TOKEN"])
+	require.Len(t, doc.Inputs, 2, "the HF token, and the HTTP server's bearer token")
+	for _, in := range doc.Inputs {
+		assert.Equal(t, "promptString", in.Type)
+		assert.True(t, in.Password, "a token is typed like a password")
+	}
+	assert.Equal(t, "${input:"+doc.Inputs[0].ID+"}", doc.Servers["hf-endpoints"].Env["HF_TOKEN"])
+	assert.Equal(t, "Bearer ${input:"+doc.Inputs[1].ID+"}", doc.Servers["hf-endpoints-http"].Headers["Authorization"])
 }
 
 // TestClaudeCodeCommands checks every `claude mcp add` line and the server
@@ -184,6 +188,7 @@ func TestClaudeCodeCommands(t *testing.T) {
 type claudeAdd struct {
 	name, transport, scope string
 	env                    map[string]string
+	headers                []string
 	command                []string // the command and its arguments, or the URL
 	dashDash               bool     // the command came after --
 }
@@ -243,6 +248,8 @@ func parseClaudeAdd(words []string) (claudeAdd, error) {
 			c.scope = values[0]
 		case "--transport":
 			c.transport = values[0]
+		case "--header":
+			c.headers = append(c.headers, values...)
 		case "--env":
 			for _, v := range values {
 				key, val, ok := strings.Cut(v, "=")
@@ -271,6 +278,10 @@ func checkClaudeAdd(t *testing.T, words []string) {
 		require.Len(t, c.command, 1, "an HTTP entry is a URL")
 		require.False(t, c.dashDash, "an HTTP entry has no command after --")
 		checkHTTP(t, c.command[0])
+		require.Len(t, c.headers, 1, "an HTTP entry sends one header")
+		name, value, _ := strings.Cut(c.headers[0], ":")
+		require.Equal(t, "Authorization", name)
+		checkBearer(t, strings.TrimSpace(value))
 		return
 	}
 	require.True(t, c.dashDash, "the command follows --, so that its flags are not taken for claude's")
@@ -345,6 +356,14 @@ func checkServeHTTP(t *testing.T, args []string) {
 		}
 	}
 	t.Fatalf("%s %s did not start serving:\n%s", binaryName, strings.Join(args, " "), log.String())
+}
+
+// checkBearer checks an HTTP entry's Authorization header: the server generates a bearer token for
+// loopback HTTP, so an entry without one would be refused.
+func checkBearer(t *testing.T, value string) {
+	t.Helper()
+	assert.True(t, strings.HasPrefix(value, "Bearer ") && len(value) > len("Bearer "),
+		"an HTTP entry sends the server's bearer token: Authorization %q", value)
 }
 
 // shellWords splits a simple shell line: words, double quotes, $VARS kept as text.

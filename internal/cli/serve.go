@@ -166,6 +166,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				"ignored", "--"+strings.Join(ignored, ", --"), "hint", "add --transport http (or sse) to serve over HTTP")
 		}
 	}
+	if cfg.http.needsLocalToken(cfg.transport, cfg.addr, cfg.emulator) {
+		if err := cfg.http.useLocalToken(cfg.state, stderr); err != nil {
+			return err
+		}
+	}
 	state, err := openState(cfg.state, logger)
 	if err != nil {
 		return err

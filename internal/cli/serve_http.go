@@ -45,6 +45,8 @@ type httpConfig struct {
 	allowedHosts   []string
 	allowedOrigins []string
 	sessionIdle    time.Duration
+	authOff        bool              // --auth-token off: loopback HTTP without a bearer token
+	onListen       func(base string) // prints how to connect (serve_localtoken.go)
 
 	hostsRaw, originsRaw, idleRaw, scopesRaw string
 }
@@ -53,7 +55,8 @@ type httpConfig struct {
 func (h *httpConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.authToken, "auth-token", os.Getenv(envAuthToken),
 		"require \"Authorization: Bearer <token>\" on /mcp, /sse and /message; prefer the environment variable, "+
-			"which other users cannot see in the process list (env "+envAuthToken+")")
+			"which other users cannot see in the process list; without it (and without pass-through, OAuth or --emulator) "+
+			"a token is generated and kept in the state directory; off serves loopback without one (env "+envAuthToken+")")
 	fs.BoolVar(&h.passThrough, "hf-token-passthrough", envBool(envPassThrough),
 		"use each HTTP client's bearer token as its Hugging Face token (checked with whoami at connect) instead of "+
 			"the server's own; counts as auth for a non-loopback --addr; not with --auth-token (env "+envPassThrough+")")
@@ -73,6 +76,9 @@ func (h *httpConfig) register(fs *flag.FlagSet) {
 
 func (h *httpConfig) check(transport string) error {
 	h.authToken = strings.TrimSpace(h.authToken)
+	if strings.EqualFold(h.authToken, authOff) {
+		h.authToken, h.authOff = "", true
+	}
 	h.allowedHosts, h.allowedOrigins = splitList(h.hostsRaw), splitList(h.originsRaw)
 	idle, err := time.ParseDuration(strings.TrimSpace(h.idleRaw))
 	if err != nil || idle <= 0 {
@@ -119,6 +125,7 @@ func (h httpConfig) options(logger *slog.Logger, b *backend, bounds boundsConfig
 			Logger:         logger,
 		},
 		SessionIdleTTL:       h.sessionIdle,
+		OnListen:             h.onListen,
 		MaxSessions:          bounds.maxSessions,
 		MaxSessionsPerCaller: bounds.maxSessionsPerCaller,
 	}

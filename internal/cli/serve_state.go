@@ -33,7 +33,7 @@ type stateConfig struct {
 
 func (s *stateConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.dir, "state-dir", envOr(envStateDir, ""),
-		"directory for the signing key, the ledger of used confirmations and the emulator's endpoints (default $XDG_STATE_HOME/hf-endpoints-mcp) (env "+envStateDir+")")
+		"directory for the signing key, the ledger of used confirmations, the emulator's endpoints and the generated HTTP token (default $XDG_STATE_HOME/hf-endpoints-mcp) (env "+envStateDir+")")
 	fs.StringVar(&s.keyFile, "signing-key-file", envOr(envSigningKeyFile, ""),
 		"file holding the key that signs confirmations (≥ 32 bytes, mode 0600); replicas share it (default: one created in the state directory) (env "+envSigningKeyFile+")")
 	fs.StringVar(&s.redisURL, "redis-url", envOr(envRedisURL, ""),

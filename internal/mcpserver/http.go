@@ -134,6 +134,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	base := "http://" + ln.Addr().String()
 	s.log.Info("serving MCP over HTTP", append([]any{"streamable", base + PathStreamable, "sse", base + PathSSE,
 		"health", base + PathHealth, "tools", len(s.tools)}, s.opts.StartAttrs...)...)
+	if s.opts.HTTP.OnListen != nil {
+		s.opts.HTTP.OnListen(base)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

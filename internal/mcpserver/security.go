@@ -71,6 +71,9 @@ type HTTPOptions struct {
 	// MaxSessionsPerCaller caps one caller's sessions under token pass-through
 	// (0 = DefaultMaxSessionsPerCaller).
 	MaxSessionsPerCaller int
+	// OnListen, when set, is called with the base URL (http://host:port) once
+	// the listener is open, e.g. to tell the user where and how to connect.
+	OnListen func(base string)
 }
 
 // securityState is the Server's share of HTTPOptions at run time.
