@@ -103,14 +103,19 @@ func (c *Client) settle(ctx context.Context, in Intent, lost error, judge verdic
 	checkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.retry.MaxElapsed)
 	defer cancel()
 	ep, err := c.get(checkCtx, in.Namespace, in.Name, nil)
-	if err != nil && !IsNotFound(err) {
+	s := Settlement{Intent: in, Lost: lost.Error()}
+	switch {
+	case err != nil && !IsNotFound(err):
+		// Still on record: the outcome is unknown, and why.
+		s.Found = "the endpoint could not be read (" + err.Error() + "): whether the change took effect is unknown"
+		if w := writeAheadOf(ctx); w != nil {
+			w.Settled(ctx, s)
+		}
 		return nil, Settlement{}, err
-	}
-	if err != nil {
+	case err != nil:
 		ep = nil
 	}
-	done, found := judge(ep)
-	s := Settlement{Intent: in, Lost: lost.Error(), Found: found, Done: done}
+	s.Done, s.Found = judge(ep)
 	if w := writeAheadOf(ctx); w != nil {
 		w.Settled(ctx, s)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/audit"
 )
 
@@ -168,4 +169,46 @@ func TestPreviewTextCarriesTheToken(t *testing.T) {
 		Preview: &Preview{Summary: "Delete endpoint acme/ep permanently"}, Note: "nothing was deleted"}
 	assert.Equal(t, "Delete endpoint acme/ep permanently\nnothing was deleted\nconfirmation_token: tok.sig", r.Summary())
 	assert.Equal(t, "the user declined; nothing was deleted", DeleteResult{Note: "the user declined; nothing was deleted"}.Summary())
+}
+
+// TestAuditRecordsIntentsAndSettlements: the write-ahead side of the audit
+// middleware writes an intent line naming the change, and a call whose change
+// got no answer is recorded by what the re-read found: ok when it took effect
+// (whatever the call returned), unknown when it could not be shown.
+func TestAuditRecordsIntentsAndSettlements(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	log, err := audit.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = log.Close() })
+	var req mcp.CallToolRequest
+	req.Params.Name, req.Params.Arguments = "delete_endpoint", map[string]any{"endpoint_name": "ep", "confirmation_token": "tok.sig"}
+	note := &auditNote{}
+	ahead := &auditAhead{log: log, req: req, note: note}
+	in := hfapi.Intent{Op: "delete endpoint acme/ep", Method: "DELETE", Namespace: "acme", Name: "ep"}
+	require.NoError(t, ahead.Intent(context.Background(), in))
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var intent audit.Entry
+	require.NoError(t, json.Unmarshal(raw, &intent))
+	assert.Equal(t, audit.OutcomeIntent, intent.Outcome)
+	assert.Equal(t, "delete endpoint acme/ep", intent.Action)
+	assert.Equal(t, "acme", intent.Namespace)
+	assert.Equal(t, audit.Redacted, intent.Arguments["confirmation_token"])
+
+	cancelled := errors.New("delete_endpoint was cancelled before it finished")
+	for _, tc := range []struct {
+		done    bool
+		outcome string
+	}{{true, audit.OutcomeOK}, {false, audit.OutcomeUnknown}} {
+		note := &auditNote{}
+		(&auditAhead{log: log, req: req, note: note}).Settled(context.Background(),
+			hfapi.Settlement{Intent: in, Lost: "context canceled", Found: "what was found", Done: tc.done})
+		e := auditEntry(context.Background(), req, note, nil, cancelled)
+		assert.Equal(t, tc.outcome, e.Outcome)
+		assert.Equal(t, "no answer (context canceled); re-read: what was found", e.Note)
+	}
+
+	require.NoError(t, log.Close())
+	err = ahead.Intent(context.Background(), in)
+	assert.ErrorContains(t, err, "the audit log cannot be written", "a closed log refuses the change")
 }
