@@ -202,6 +202,10 @@ func TestE2EBearerAuthOnEveryMCPPath(t *testing.T) {
 			assert.NotContains(t, body, e2eAuthToken)
 			code, _, _ = send(t, method, srv.base+path+sep+"token="+e2eAuthToken, e2eInitialize, right)
 			assert.Equal(t, http.StatusBadRequest, code, "even next to a right header")
+			code, _, body = send(t, method, srv.base+path+sep+"cursor="+queryHFToken, e2eInitialize, right)
+			assert.Equal(t, http.StatusBadRequest, code, "a value shaped like an HF token, whatever its name")
+			assert.Contains(t, body, "looks like a Hugging Face token")
+			assert.NotContains(t, body, queryHFToken)
 		})
 	}
 	code, _, _ := send(t, http.MethodGet, srv.base+"/healthz", "", nil)
@@ -224,7 +228,11 @@ func TestE2EBearerAuthOnEveryMCPPath(t *testing.T) {
 	assert.NotContains(t, logs, e2eAuthToken, "no token in the logs")
 	assert.NotContains(t, logs, emu.Token())
 	assert.NotContains(t, logs, "access_token", "no query strings in the logs")
+	assert.NotContains(t, logs, queryHFToken)
 }
+
+// queryHFToken is an HF token a client put in a query string.
+const queryHFToken = "hf_QUERYqueryQUERYquery0123456789"
 
 func TestE2EHostAndOriginAllowlists(t *testing.T) {
 	emu := startEmulator(t, fastTimings)
@@ -246,6 +254,8 @@ func TestE2EHostAndOriginAllowlists(t *testing.T) {
 		{"localhost on another port", map[string]string{"Host": "localhost:1"}, http.StatusForbidden},
 		{"foreign origin", map[string]string{"Origin": "https://evil.example.com"}, http.StatusForbidden},
 		{"null origin", map[string]string{"Origin": "null"}, http.StatusForbidden},
+		{"localhost page on port 80", map[string]string{"Origin": "http://localhost"}, http.StatusForbidden},
+		{"localhost page on another port", map[string]string{"Origin": "http://127.0.0.1:1" + port}, http.StatusForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, path := range []string{"/mcp", "/sse"} {

@@ -8,10 +8,14 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/scrub"
 )
 
 // Realm is the realm announced in WWW-Authenticate challenges.
@@ -307,10 +311,18 @@ var queryTokenParams = map[string]bool{
 }
 
 // RejectQueryTokens returns middleware that answers 400 when the query string carries a parameter that
-// looks like a credential (access_token, token, api_key, …), telling the client to use the header instead.
+// looks like a credential (access_token, token, api_key, …), or any name or value that looks like a
+// Hugging Face token, as is or encoded, telling the client to use the header instead. The refusal
+// never repeats what the query carried.
 func RejectQueryTokens() Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if hfTokenInQuery(r.URL.RawQuery) {
+				writeError(w, http.StatusBadRequest, "the URL query string carries what looks like a Hugging "+
+					"Face token, which is refused (URLs end up in logs and histories); send it in the header "+
+					"Authorization: Bearer <token>")
+				return
+			}
 			for k := range r.URL.Query() {
 				if queryTokenParams[strings.ToLower(k)] {
 					writeError(w, http.StatusBadRequest, "credentials in the URL query string are refused "+
@@ -321,6 +333,24 @@ func RejectQueryTokens() Middleware {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// hfTokenInQuery reports whether a raw query string holds an HF token, in any parameter's name or
+// value, raw, percent-encoded or JSON-escaped.
+func hfTokenInQuery(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	if scrub.ContainsHFToken(raw) {
+		return true
+	}
+	q, _ := url.ParseQuery(raw) // '+' for spaces and the like
+	for k, vs := range q {
+		if scrub.ContainsHFToken(k) || slices.ContainsFunc(vs, scrub.ContainsHFToken) {
+			return true
+		}
+	}
+	return false
 }
 
 // full reports whether the bucket has refilled completely.

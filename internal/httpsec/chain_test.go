@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -158,4 +159,31 @@ func TestPublicPathsSkipTheAllowlist(t *testing.T) {
 	code, _, _ = do(t, http.MethodPost, base+"/healthz/x", nil, probe)
 	assert.Equal(t, http.StatusForbidden, code, "exact paths only")
 	assert.Equal(t, int32(1), h.n.Load())
+}
+
+// TestQueryValuesShapedLikeHFTokensAreRefused: whatever a parameter is
+// called, a value (or name) that looks like an HF token, as is or encoded, is
+// refused before auth and never written to the log or the answer.
+func TestQueryValuesShapedLikeHFTokensAreRefused(t *testing.T) {
+	const hfTok = "hf_QUERYqueryQUERYquery0123456789"
+	var logs syncBuffer
+	h := &reached{}
+	base := startSecured(t, h, Config{Auth: AuthOptions{Token: secret}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	auth := map[string]string{"Authorization": "Bearer " + secret}
+	for _, q := range []string{
+		"sessionId=" + hfTok, "x=" + hfTok, "cursor=abc&q=Bearer%20" + hfTok, "x=" + url.QueryEscape("%68%66%5f") + "QUERYqueryQUERYquery0123456789",
+		"x=%68%66%5FQUERYqueryQUERYquery0123456789", hfTok + "=1", "x=\\u0068f_QUERYqueryQUERYquery0123456789",
+	} {
+		code, _, body := do(t, http.MethodPost, base+"/message?"+q, nil, auth)
+		assert.Equal(t, http.StatusBadRequest, code, "?%s", q)
+		assert.Contains(t, body, "looks like a Hugging Face token")
+		assert.Contains(t, body, "Authorization: Bearer")
+		assert.NotContains(t, body, "QUERYquery", "the answer does not repeat it")
+	}
+	assert.Zero(t, h.n.Load(), "no refused request reaches the server")
+	assert.NotContains(t, logs.String(), "QUERYquery", "nor the log")
+	assert.Contains(t, logs.String(), `"status":400`)
+
+	code, _, _ := do(t, http.MethodPost, base+"/message?sessionId=0f5e7c2a-hf_short&cursor=hf_abc", nil, auth)
+	assert.Equal(t, http.StatusOK, code, "ordinary parameters pass")
 }

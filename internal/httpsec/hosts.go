@@ -71,7 +71,10 @@ func (a *Allowlist) AllowHost(host string) bool {
 }
 
 // AllowOrigin reports whether an Origin header value is allowed: "" (no Origin, a non-browser client)
-// is allowed; otherwise it must be an http(s) origin whose host is allowed, or a configured origin.
+// is allowed; otherwise it must be a configured origin, or an http(s) origin whose host and port are
+// allowed. An origin's port is its scheme's default when it names none, so http://localhost is
+// localhost:80: a page served by another program on that port is not this server's (the bare host
+// names allowed for Host headers do not count here).
 func (a *Allowlist) AllowOrigin(origin string) bool {
 	if origin == "" {
 		return true
@@ -84,7 +87,8 @@ func (a *Allowlist) AllowOrigin(origin string) bool {
 		return true
 	}
 	_, hostport, _ := strings.Cut(norm, "://")
-	return a.AllowHost(hostport)
+	name, _, err := net.SplitHostPort(hostport)
+	return err == nil && (a.hosts[hostport] || a.anyPort[bracket(name)])
 }
 
 // Guard returns middleware answering 403 before the wrapped handler runs when the Host or Origin header
@@ -107,7 +111,7 @@ func (a *Allowlist) Guard() Middleware {
 	}
 }
 
-// normalizeOrigin returns "scheme://host[:port]" in lower case, or false unless o is a serialized http or
+// normalizeOrigin returns "scheme://host:port" in lower case, the port made explicit, or false unless o is a serialized http or
 // https origin (no path, query, fragment or user info).
 func normalizeOrigin(o string) (string, bool) {
 	u, err := url.Parse(o)
@@ -119,7 +123,11 @@ func normalizeOrigin(o string) (string, bool) {
 	if scheme != "http" && scheme != "https" {
 		return "", false
 	}
-	return scheme + "://" + strings.ToLower(u.Host), true
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port), true
 }
 
 // bracket wraps an IPv6 literal in brackets, as it appears in Host headers.

@@ -28,7 +28,8 @@ func TestAllowlistRules(t *testing.T) {
 	}
 	origins := map[string]bool{
 		"": true, "http://localhost:8080": true, "http://127.0.0.1:8080": true, "https://[::1]:8080": true,
-		"http://localhost": true, "https://app.example.com": true, "HTTPS://APP.EXAMPLE.COM": true,
+		"https://app.example.com": true, "HTTPS://APP.EXAMPLE.COM": true, "https://app.example.com:443": true,
+		"http://localhost": false, "http://127.0.0.1": false, "https://localhost": false, // ports 80 and 443, not 8080
 		"https://mcp.example.com": true,
 		"null":                    false, "http://evil.example.com": false, "http://localhost:9999": false,
 		"file://localhost:8080": false, "http://user@localhost:8080": false,
@@ -38,6 +39,31 @@ func TestAllowlistRules(t *testing.T) {
 	for o, want := range origins {
 		assert.Equal(t, want, a.AllowOrigin(o), "origin %q", o)
 	}
+}
+
+// TestOriginMustMatchTheListeningPort: a page on http://localhost (port 80,
+// another program) is not this server's origin, over a real connection.
+func TestOriginMustMatchTheListeningPort(t *testing.T) {
+	h := &reached{}
+	var a *Allowlist
+	base := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.Guard()(h).ServeHTTP(w, r) }))
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	a, err = NewAllowlist(u.Host, nil, nil)
+	require.NoError(t, err)
+	_, port, _ := net.SplitHostPort(u.Host)
+	require.NotEqual(t, "80", port)
+	for origin, want := range map[string]int{
+		"http://localhost": 403, "http://127.0.0.1": 403, "http://[::1]": 403, "http://localhost:1" + port: 403,
+		"http://localhost:" + port: 200, "http://127.0.0.1:" + port: 200,
+	} {
+		code, _, body := do(t, http.MethodPost, base+"/mcp", nil, map[string]string{"Origin": origin})
+		assert.Equal(t, want, code, "Origin %s: %s", origin, body)
+	}
+	b, err := NewAllowlist("127.0.0.1:80", nil, nil)
+	require.NoError(t, err)
+	assert.True(t, b.AllowOrigin("http://localhost"), "on port 80, http://localhost is the server's own origin")
+	assert.False(t, b.AllowOrigin("https://localhost"), "https://localhost is port 443")
 }
 
 func TestNewAllowlistErrors(t *testing.T) {

@@ -210,6 +210,17 @@ func (r *rules) replaceEscaped(v string) string {
 	return b.String()
 }
 
+// ContainsHFToken reports whether v holds something shaped like a Hugging Face token ("hf_" and 20
+// or more letters and digits), as is or with characters JSON-escaped or percent-encoded.
+func ContainsHFToken(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c == 'h' || c == '\\' || c == '%') && matchHFToken(v, i) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // matchSecret returns where secret, each character as is or escaped, ends when it starts at v[i];
 // -1 if it does not.
 func matchSecret(v string, i int, secret []rune) int {
