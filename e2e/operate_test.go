@@ -172,3 +172,84 @@ func TestE2EListEndpointsAndResourcesPageThroughANamespace(t *testing.T) {
 		})
 	}
 }
+
+// seedCreate is huggingface_hub's guide example of create_inference_endpoint, as create_endpoint
+// arguments: it still says type="protected".
+var seedCreate = map[string]any{"endpoint_name": "my-endpoint-name", "repository": "gpt2", "framework": "pytorch",
+	"task": "text-generation", "accelerator": "cpu", "vendor": "aws", "region": "us-east-1", "type": "protected",
+	"instance_size": "x2", "instance_type": "intel-icl"}
+
+func TestE2ECreateAndUpdateHaveHuggingfaceHubParity(t *testing.T) {
+	for _, transport := range operateTransports {
+		t.Run(transport, func(t *testing.T) {
+			emu := startEmulator(t, fastTimings)
+			s := connect(t, emu, transport, "")
+			api := outOfBand(t, emu)
+
+			seed := ok(t, s, emu, "create_endpoint", seedCreate)
+			assert.Contains(t, seed["note"], `type "protected" is the former name of "authenticated"`)
+			got, err := api.Get(t.Context(), "", "my-endpoint-name")
+			require.NoError(t, err)
+			assert.Equal(t, "authenticated", got.Type)
+
+			ok(t, s, emu, "create_endpoint", map[string]any{"endpoint_name": "vllm-ep", "repository": "Qwen/Qwen2.5-7B-Instruct",
+				"accelerator": "gpu", "vendor": "aws", "region": "us-east-1", "instance_type": "nvidia-l4", "instance_size": "x4",
+				"custom_image":         map[string]any{"vLLM": map[string]any{"url": "vllm/vllm-openai:latest"}},
+				"tensor_parallel_size": 2, "data_parallel_size": 2, "scaling_metric": "pendingRequests", "scaling_threshold": 3,
+				"container_command": []string{"vllm", "serve"}, "container_args": []string{"--max-model-len", "8192"},
+				"cache_http_responses": true, "account_id": "acme-billing"})
+			ep, err := api.Get(t.Context(), "", "vllm-ep")
+			require.NoError(t, err)
+			require.NotNil(t, ep.Model.Image.VLLM)
+			assert.Equal(t, 2, *ep.Model.Image.VLLM.TensorParallelSize)
+			assert.Equal(t, 2, *ep.Model.Image.VLLM.DataParallelSize)
+			assert.Equal(t, "pendingRequests", ep.Compute.Scaling.Metric)
+			assert.Equal(t, 3.0, *ep.Compute.Scaling.Measure["pendingRequests"])
+			assert.Equal(t, []string{"vllm", "serve"}, ep.Model.Command)
+			assert.Equal(t, []string{"--max-model-len", "8192"}, ep.Model.Args)
+			assert.True(t, *ep.CacheHTTPResponses)
+			assert.Equal(t, "acme-billing", *ep.AccountID)
+
+			ok(t, s, emu, "update_endpoint", map[string]any{"endpoint_name": "vllm-ep", "tensor_parallel_size": 4, "data_parallel_size": 1,
+				"scaling_metric": "hardwareUsage", "scaling_threshold": 80, "cache_http_responses": false, "container_args": []string{"--max-model-len", "4096"}})
+			ep, err = api.Get(t.Context(), "", "vllm-ep")
+			require.NoError(t, err)
+			assert.Equal(t, 4, *ep.Model.Image.VLLM.TensorParallelSize)
+			assert.Equal(t, 1, *ep.Model.Image.VLLM.DataParallelSize)
+			assert.Equal(t, "vllm/vllm-openai:latest", ep.Model.Image.VLLM.URL, "the image is resent whole")
+			assert.Equal(t, map[string]*float64{"hardwareUsage": ptrTo(80.0)}, ep.Compute.Scaling.Measure)
+			assert.False(t, *ep.CacheHTTPResponses)
+			assert.Equal(t, []string{"--max-model-len", "4096"}, ep.Model.Args)
+
+			for _, tc := range []struct {
+				tool string
+				args map[string]any
+				want string
+			}{
+				{"create_endpoint", withArgs(seedCreate, "endpoint_name", "tp-no-image", "tensor_parallel_size", 2), "give a vLLM or sGLang image"},
+				{"create_endpoint", withArgs(seedCreate, "endpoint_name", "threshold-only", "scaling_threshold", 5), "needs scalingMetric (hardwareUsage or pendingRequests)"},
+				{"create_endpoint", withArgs(seedCreate, "type", "secret"), `argument "type" must be one of public, authenticated, protected, private`},
+				{"create_endpoint", withArgs(seedCreate, "scaling_metric", "cpu"), `must be one of hardwareUsage, pendingRequests`},
+				{"update_endpoint", map[string]any{"endpoint_name": "vllm-ep", "tensor_parallel_size": 8}, "needs 8 accelerators; nvidia-l4 x4 has 4"},
+				{"update_endpoint", map[string]any{"endpoint_name": "my-endpoint-name", "tensor_parallel_size": 2}, "a huggingface image takes no parallelism settings"},
+			} {
+				msg := failing(t, s, emu, tc.tool, tc.args)
+				assert.Contains(t, msg, tc.want)
+			}
+		})
+	}
+}
+
+// withArgs copies args with the given key/value pairs set.
+func withArgs(args map[string]any, kv ...any) map[string]any {
+	out := make(map[string]any, len(args)+len(kv)/2)
+	for k, v := range args {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i].(string)] = kv[i+1]
+	}
+	return out
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -540,3 +540,42 @@ func TestListFiltersByTags(t *testing.T) {
 	assert.Empty(t, names("?tags=nobody"))
 	assert.Len(t, names(""), 4)
 }
+
+// The create fields of huggingface_hub 1.28 are accepted and echoed; parallelism is checked against
+// the engine and the instance's accelerators.
+func TestCreateAcceptsHubParityFields(t *testing.T) {
+	s := start(t, Options{Orgs: []string{"acme"}})
+	c := newClient(t, s, s.Token())
+	gpu := func(name, size string, image map[string]any) map[string]any {
+		return createBody(name, map[string]any{"accountId": "acme", "cacheHttpResponses": true,
+			"compute": map[string]any{"accelerator": "gpu", "instanceType": "nvidia-l4", "instanceSize": size,
+				"scaling": map[string]any{"measure": map[string]any{"pendingRequests": 4.5}}},
+			"model": map[string]any{"command": []any{"python", "serve.py"}, "args": []any{"--port", "80"}, "image": image}})
+	}
+	code, m := c.obj("POST", "/v2/endpoint/emulator-user", gpu("vllm", "x4",
+		map[string]any{"vLLM": map[string]any{"url": "vllm/vllm-openai:latest", "tensorParallelSize": 2, "dataParallelSize": 2}}))
+	require.Equal(t, http.StatusAccepted, code, "%v", m)
+	assert.Equal(t, "acme", m["accountId"])
+	assert.Equal(t, true, m["cacheHttpResponses"])
+	assert.Equal(t, "pendingRequests", dig(m, "compute", "scaling", "metric"))
+	assert.Equal(t, 4.5, dig(m, "compute", "scaling", "measure", "pendingRequests"))
+	assert.Equal(t, []any{"python", "serve.py"}, dig(m, "model", "command"))
+	assert.Equal(t, []any{"--port", "80"}, dig(m, "model", "args"))
+	assert.EqualValues(t, 2, dig(m, "model", "image", "vLLM", "tensorParallelSize"))
+	assert.Equal(t, "protected", m["type"], "the deprecated type is kept as sent")
+
+	for _, tc := range []struct {
+		size  string
+		image map[string]any
+		want  string
+	}{
+		{"x1", map[string]any{"vLLM": map[string]any{"url": "v", "tensorParallelSize": 2}}, "tensorParallelSize (2) × dataParallelSize (1) needs 2 accelerators; nvidia-l4 x1 has 1"},
+		{"x4", map[string]any{"tgi": map[string]any{"url": "t", "tensorParallelSize": 2}}, "model.image.tgi takes no tensorParallelSize"},
+		{"x4", map[string]any{"sGLang": map[string]any{"url": "s", "dataParallelSize": 2}}, "not an sGLang setting"},
+		{"x4", map[string]any{"vLLM": map[string]any{"url": "v", "tensorParallelSize": 0}}, "must be at least 1"},
+	} {
+		code, m := c.obj("POST", "/v2/endpoint/emulator-user", gpu("bad", tc.size, tc.image))
+		assert.Equal(t, http.StatusBadRequest, code, tc.want)
+		assert.Contains(t, m["error"], tc.want)
+	}
+}

@@ -219,6 +219,7 @@ func validateSpec(v *specView) (*hardware, error) {
 			add("compute.accelerator %q does not match instance type %s, which is %q", v.Compute.Accelerator, h.InstanceType, h.Accelerator)
 		default:
 			hw = h
+			validateParallelism(v, h, add)
 		}
 	}
 	if len(errs) > 0 {
@@ -281,6 +282,35 @@ func validateImage(v *specView, add func(string, ...any)) {
 		}
 		if img.HealthRoute != nil && !strings.HasPrefix(*img.HealthRoute, "/") {
 			add("model.image.%s.healthRoute must start with '/'", k)
+		}
+	}
+}
+
+// validateParallelism checks the engine's tensorParallelSize and dataParallelSize: vLLM takes both,
+// sGLang tensor parallelism only, other images neither; and their product must not exceed the
+// accelerators of the instance, which vLLM would otherwise fail on at start-up.
+func validateParallelism(v *specView, h *hardware, add func(string, ...any)) {
+	for kind, raw := range v.Model.Image {
+		var img struct {
+			TP *int `json:"tensorParallelSize"`
+			DP *int `json:"dataParallelSize"`
+		}
+		if json.Unmarshal(raw, &img) != nil || img.TP == nil && img.DP == nil {
+			continue
+		}
+		switch {
+		case kind != "vLLM" && kind != "sGLang":
+			add("model.image.%s takes no tensorParallelSize or dataParallelSize; they are vLLM (both) and sGLang (tensorParallelSize) settings", kind)
+			continue
+		case kind == "sGLang" && img.DP != nil:
+			add("model.image.sGLang.dataParallelSize is not an sGLang setting; use tensorParallelSize, or a vLLM image")
+			continue
+		}
+		tp, dp := derefOr(img.TP, 1), derefOr(img.DP, 1)
+		if tp < 1 || dp < 1 {
+			add("model.image.%s tensorParallelSize and dataParallelSize must be at least 1", kind)
+		} else if n := max(h.NumAccelerators, 1); tp*dp > n {
+			add("model.image.%s tensorParallelSize (%d) × dataParallelSize (%d) needs %d accelerators; %s %s has %d", kind, tp, dp, tp*dp, h.InstanceType, h.InstanceSize, n)
 		}
 	}
 }

@@ -37,6 +37,10 @@ type CreateSpec struct {
 	ScalingThreshold   *float64
 	Command            []string
 	Args               []string
+	// TensorParallelSize and DataParallelSize are engine settings written inside CustomImage, which
+	// must then be a vLLM image (or sGLang, tensor parallelism only).
+	TensorParallelSize *int
+	DataParallelSize   *int
 }
 
 // UpdateSpec lists the fields Update may change; only non-nil fields are sent.
@@ -144,7 +148,31 @@ func (s CreateSpec) Validate() error {
 	if err := validateReplicas(&minR, &maxR); err != nil {
 		return err
 	}
-	return validateCommon(s.ScaleToZeroTimeout, s.CustomImage, s.ScalingMetric)
+	if err := validateParallelism(s.TensorParallelSize, s.DataParallelSize); err != nil {
+		return err
+	}
+	if s.TensorParallelSize != nil || s.DataParallelSize != nil {
+		if s.CustomImage == nil {
+			return &ValidationError{"image", `parallelism is an engine setting: give a vLLM or sGLang image, e.g. {"vLLM": {"url": "vllm/vllm-openai:latest"}}`}
+		}
+		if _, err := setParallelism(imagePayload(s.CustomImage), s.TensorParallelSize, s.DataParallelSize); err != nil {
+			return err
+		}
+	}
+	return validateCommon(s.ScaleToZeroTimeout, s.CustomImage, s.ScalingMetric, s.ScalingThreshold)
+}
+
+// validateParallelism checks the sizes that are set are at least 1.
+func validateParallelism(tp, dp *int) error {
+	for _, p := range []struct {
+		name string
+		v    *int
+	}{{"tensorParallelSize", tp}, {"dataParallelSize", dp}} {
+		if p.v != nil && *p.v < 1 {
+			return &ValidationError{p.name, fmt.Sprintf("is %d; it must be at least 1", *p.v)}
+		}
+	}
+	return nil
 }
 
 // Validate checks the spec before any request is sent.
@@ -159,13 +187,8 @@ func (s UpdateSpec) Validate() error {
 			return &ValidationError{"scalingMetric", "is empty; use hardwareUsage or pendingRequests, or leave it unset"}
 		}
 	}
-	for _, p := range []struct {
-		name string
-		v    *int
-	}{{"tensorParallelSize", s.TensorParallelSize}, {"dataParallelSize", s.DataParallelSize}} {
-		if p.v != nil && *p.v < 1 {
-			return &ValidationError{p.name, fmt.Sprintf("is %d; it must be at least 1", *p.v)}
-		}
+	if err := validateParallelism(s.TensorParallelSize, s.DataParallelSize); err != nil {
+		return err
 	}
 	for _, f := range []struct {
 		name string
@@ -179,7 +202,7 @@ func (s UpdateSpec) Validate() error {
 	if s.isEmpty() {
 		return &ValidationError{"update", "sets no field; give at least one field to change"}
 	}
-	return validateCommon(s.ScaleToZeroTimeout, s.CustomImage, metric)
+	return validateCommon(s.ScaleToZeroTimeout, s.CustomImage, metric, s.ScalingThreshold)
 }
 
 func (s UpdateSpec) isEmpty() bool {
@@ -200,7 +223,7 @@ func validateType(t string) error {
 			return nil
 		}
 	}
-	return &ValidationError{"type", fmt.Sprintf("%q is not an endpoint type; use one of public, authenticated, private", t)}
+	return &ValidationError{"type", fmt.Sprintf("%q is not an endpoint type; use one of public, authenticated (formerly protected), private", t)}
 }
 
 // validateReplicas checks the bounds that are set: min ≥ 0, max ≥ 1, min ≤ max.
@@ -217,7 +240,13 @@ func validateReplicas(minR, maxR *int) error {
 	return nil
 }
 
-func validateCommon(scaleToZero *int, image map[string]any, metric string) error {
+func validateCommon(scaleToZero *int, image map[string]any, metric string, threshold *float64) error {
+	if threshold != nil && metric == "" {
+		return &ValidationError{"scalingThreshold", "needs scalingMetric (hardwareUsage or pendingRequests): the threshold is of that metric"}
+	}
+	if threshold != nil && *threshold < 0 {
+		return &ValidationError{"scalingThreshold", fmt.Sprintf("is %g; it must be 0 or more", *threshold)}
+	}
 	if scaleToZero != nil && *scaleToZero < 0 {
 		return &ValidationError{"scaleToZeroTimeout", fmt.Sprintf("is %d; it is in minutes and must be 0 or more", *scaleToZero)}
 	}
@@ -254,6 +283,11 @@ func (s CreateSpec) body() map[string]any {
 	image := map[string]any{"huggingface": map[string]any{}}
 	if s.CustomImage != nil {
 		image = imagePayload(s.CustomImage)
+	}
+	if s.TensorParallelSize != nil || s.DataParallelSize != nil {
+		if sized, err := setParallelism(image, s.TensorParallelSize, s.DataParallelSize); err == nil { // checked by Validate
+			image = sized
+		}
 	}
 	scaling := map[string]any{"maxReplica": maxR, "minReplica": minR, "scaleToZeroTimeout": s.ScaleToZeroTimeout}
 	if s.ScalingMetric != "" {
@@ -348,6 +382,12 @@ func setParallelism(img map[string]any, tp, dp *int) (map[string]any, error) {
 		inner, _ := v.(map[string]any)
 		if _, ok := inner["credentials"]; ok {
 			return nil, &ValidationError{"image", "the endpoint's image has registry credentials, which the API returns redacted; pass the full image as customImage to set parallelism"}
+		}
+		switch {
+		case key != "vLLM" && key != "sGLang":
+			return nil, &ValidationError{"image", fmt.Sprintf("a %s image takes no parallelism settings; tensorParallelSize needs a vLLM or sGLang image, dataParallelSize a vLLM one", key)}
+		case key == "sGLang" && dp != nil:
+			return nil, &ValidationError{"dataParallelSize", "is a vLLM setting; an sGLang image takes tensorParallelSize only"}
 		}
 		cp := make(map[string]any, len(inner)+2)
 		for k, x := range inner {

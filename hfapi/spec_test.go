@@ -153,9 +153,19 @@ func TestValidation(t *testing.T) {
 		{"zero max", func(s *CreateSpec) { s.MaxReplica = ptr(0) }, "must be at least 1"},
 		{"min above max", func(s *CreateSpec) { s.MinReplica, s.MaxReplica = ptr(3), ptr(2) }, "minReplica must be ≤ maxReplica"},
 		{"min above default max", func(s *CreateSpec) { s.MinReplica = ptr(2) }, "minReplica must be ≤ maxReplica"},
-		{"bad type", func(s *CreateSpec) { s.Type = "secret" }, "use one of public, authenticated, private"},
+		{"bad type", func(s *CreateSpec) { s.Type = "secret" }, "use one of public, authenticated (formerly protected), private"},
 		{"bad metric", func(s *CreateSpec) { s.ScalingMetric = "cpu" }, "hardwareUsage or pendingRequests"},
 		{"empty image", func(s *CreateSpec) { s.CustomImage = map[string]any{} }, "customImage"},
+		{"parallelism without an image", func(s *CreateSpec) { s.TensorParallelSize = ptr(2) }, "give a vLLM or sGLang image"},
+		{"parallelism on TGI", func(s *CreateSpec) {
+			s.TensorParallelSize, s.CustomImage = ptr(2), map[string]any{"tgi": map[string]any{"url": "t"}}
+		}, "a tgi image takes no parallelism settings"},
+		{"data parallelism on sGLang", func(s *CreateSpec) {
+			s.DataParallelSize, s.CustomImage = ptr(2), map[string]any{"sGLang": map[string]any{"url": "s"}}
+		}, "an sGLang image takes tensorParallelSize only"},
+		{"zero tensor parallelism", func(s *CreateSpec) {
+			s.TensorParallelSize, s.CustomImage = ptr(0), map[string]any{"vLLM": map[string]any{"url": "v"}}
+		}, "must be at least 1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,6 +193,16 @@ func TestValidationHappensBeforeAnyRequest(t *testing.T) {
 	_, err = c.Update(t.Context(), "acme", "e", UpdateSpec{MinReplica: ptr(-2)})
 	require.Error(t, err)
 	assert.Zero(t, rec.count("POST /v2/endpoint/acme")+rec.count("PUT /v2/endpoint/acme/e"))
+}
+
+func TestCreateWritesParallelismIntoTheEngineImage(t *testing.T) {
+	s := CreateSpec{Name: "ok-1", Repository: "r", Framework: "pytorch", Accelerator: "gpu", InstanceType: "nvidia-l4",
+		InstanceSize: "x4", Vendor: "aws", Region: "us-east-1", TensorParallelSize: ptr(2), DataParallelSize: ptr(2),
+		CustomImage: map[string]any{"vLLM": map[string]any{"url": "vllm/vllm-openai:latest"}}}
+	require.NoError(t, s.Validate())
+	assert.Equal(t, map[string]any{"vLLM": map[string]any{"url": "vllm/vllm-openai:latest", "tensorParallelSize": 2, "dataParallelSize": 2}},
+		s.body()["model"].(map[string]any)["image"])
+	assert.Equal(t, map[string]any{"url": "vllm/vllm-openai:latest"}, s.CustomImage["vLLM"], "the caller's image is left as it was")
 }
 
 func TestSetParallelismRefusesRedactedCredentials(t *testing.T) {

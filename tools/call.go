@@ -38,7 +38,7 @@ func (JSONValue) JSONSchema() *jsonschema.Schema { return &jsonschema.Schema{} }
 // CallInput is call_endpoint's input.
 type CallInput struct {
 	Target
-	Path    string    `json:"path,omitempty" jsonschema_description:"Under the URL; default /."`
+	Path    string    `json:"path,omitempty" jsonschema_description:"Default /."`
 	Payload JSONValue `json:"payload"`
 	Accept  string    `json:"accept,omitempty"`
 }
@@ -87,8 +87,8 @@ const (
 var callEndpoint = Tool{
 	Name:  "call_endpoint",
 	Title: "Call endpoint",
-	Description: `POST any JSON to an endpoint (tasks without their own tool: classification, reranking, custom containers; ` +
-		`wakes it if scaled to zero). Example: {"endpoint_name": "my-classifier", "payload": {"inputs": "I love it"}}`,
+	Description: `POST any JSON to an endpoint, for tasks without a tool (classification, reranking, custom containers). ` +
+		`Example: {"endpoint_name": "my-cls", "payload": {"inputs": "I love it"}}`,
 	Toolset: Inference,
 	Hints:   inferenceHints,
 	Handler: Handle(func(ctx context.Context, call *Call, in CallInput) (CallResult, error) {

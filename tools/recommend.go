@@ -60,8 +60,8 @@ const maxFits = 5
 var recommendHardware = Tool{
 	Name:  "recommend_hardware",
 	Title: "Recommend hardware",
-	Description: `Hardware that fits a model (sized from the Hub), cheapest first, with create_endpoint arguments; ` +
-		`max_hourly_cost in USD. Example: {"repository": "Qwen/Qwen2.5-7B-Instruct"}`,
+	Description: `Hardware that fits a model, cheapest first, with create_endpoint arguments; max_hourly_cost in USD. ` +
+		`Example: {"repository": "Qwen/Qwen2.5-7B-Instruct"}`,
 	Toolset: EndpointsRead,
 	Hints:   Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: true},
 	Handler: Handle(func(ctx context.Context, call *Call, in RecommendInput) (RecommendResult, error) {

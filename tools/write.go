@@ -20,26 +20,35 @@ type Waiting struct {
 
 // ModelFields are the model settings shared by create and update, named as in huggingface_hub.
 type ModelFields struct {
-	Framework   string            `json:"framework,omitempty" jsonschema_description:"e.g. pytorch (default on create)."`
-	Task        string            `json:"task,omitempty" jsonschema_description:"e.g. text-generation, feature-extraction, text-to-image."`
+	Framework   string            `json:"framework,omitempty" jsonschema_description:"Default pytorch."`
+	Task        string            `json:"task,omitempty" jsonschema_description:"e.g. text-generation."`
 	Revision    string            `json:"revision,omitempty" jsonschema_description:"Model commit or branch."`
-	CustomImage map[string]any    `json:"custom_image,omitempty" jsonschema_description:"e.g. {\"tgi\": {\"url\": \"ghcr.io/huggingface/text-generation-inference:3\"}}."`
+	CustomImage map[string]any    `json:"custom_image,omitempty" jsonschema_description:"e.g. {\"vLLM\": {\"url\": \"vllm/vllm-openai\"}}."`
 	Env         map[string]string `json:"env,omitempty"`
 	Secrets     map[string]string `json:"secrets,omitempty" jsonschema_description:"Never echoed back."`
+	// Settings of huggingface_hub 1.28.
+	ScalingMetric      string   `json:"scaling_metric,omitempty" jsonschema:"enum=hardwareUsage,enum=pendingRequests"`
+	ScalingThreshold   *float64 `json:"scaling_threshold,omitempty"`
+	ContainerCommand   []string `json:"container_command,omitempty"`
+	ContainerArgs      []string `json:"container_args,omitempty"`
+	CacheHTTPResponses *bool    `json:"cache_http_responses,omitempty"`
+	TensorParallelSize *int     `json:"tensor_parallel_size,omitempty" jsonschema:"minimum=1"`
+	DataParallelSize   *int     `json:"data_parallel_size,omitempty" jsonschema:"minimum=1"`
 }
 
 // CreateInput is create_endpoint's input.
 type CreateInput struct {
 	EndpointName string `json:"endpoint_name" jsonschema_description:"New name: a-z, 0-9, '-', at most 32."`
-	Namespace    string `json:"namespace,omitempty" jsonschema_description:"User or org to create it in; default: the token's user."`
-	Repository   string `json:"repository" jsonschema_description:"Model repo id, e.g. openai-community/gpt2."`
+	Namespace    string `json:"namespace,omitempty" jsonschema_description:"User or org; default: yours."`
+	Repository   string `json:"repository" jsonschema_description:"Model repo id."`
 	ModelFields
 	Accelerator        string   `json:"accelerator" jsonschema:"enum=cpu,enum=gpu,enum=neuron"`
 	Vendor             string   `json:"vendor" jsonschema_description:"e.g. aws (see list_hardware)."`
 	Region             string   `json:"region" jsonschema_description:"e.g. us-east-1."`
 	InstanceType       string   `json:"instance_type" jsonschema_description:"e.g. intel-spr, nvidia-a10g."`
 	InstanceSize       string   `json:"instance_size" jsonschema_description:"e.g. x2, x1."`
-	Type               string   `json:"type,omitempty" jsonschema:"enum=public,enum=authenticated,enum=private" jsonschema_description:"Access; default authenticated."`
+	Type               string   `json:"type,omitempty" jsonschema:"enum=public,enum=authenticated,enum=protected,enum=private" jsonschema_description:"Access; default authenticated."`
+	AccountID          string   `json:"account_id,omitempty" jsonschema_description:"Org that pays."`
 	MinReplica         *int     `json:"min_replica,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 1; 0 allows scale to zero."`
 	MaxReplica         *int     `json:"max_replica,omitempty" jsonschema:"minimum=1"`
 	ScaleToZeroTimeout *int     `json:"scale_to_zero_timeout,omitempty" jsonschema:"minimum=0" jsonschema_description:"Idle minutes before scaling to zero."`
@@ -50,8 +59,8 @@ type CreateInput struct {
 	Confirmable
 }
 
-// Validate applies the name rule before anything is sent.
-func (in CreateInput) Validate() error { return hfapi.ValidateName(in.EndpointName) }
+// Validate checks the whole spec (name rule, scaling, parallelism) before anything is sent.
+func (in CreateInput) Validate() error { return in.spec().Validate() }
 
 func (in CreateInput) spec() hfapi.CreateSpec {
 	framework := in.Framework
@@ -64,6 +73,12 @@ func (in CreateInput) spec() hfapi.CreateSpec {
 		Region: in.Region, Vendor: in.Vendor, MinReplica: in.MinReplica, MaxReplica: in.MaxReplica,
 		ScaleToZeroTimeout: in.ScaleToZeroTimeout, CustomImage: in.CustomImage, Env: in.Env,
 		Secrets: in.Secrets, Type: in.Type, Domain: in.Domain, Path: in.Path, Tags: in.Tags,
+		ScalingMetric: in.ScalingMetric, ScalingThreshold: in.ScalingThreshold, Command: in.ContainerCommand,
+		Args: in.ContainerArgs, CacheHTTPResponses: in.CacheHTTPResponses, TensorParallelSize: in.TensorParallelSize,
+		DataParallelSize: in.DataParallelSize, AccountID: nonEmpty(in.AccountID),
+	}
+	if s.Type == protectedType {
+		s.Type = "authenticated"
 	}
 	if in.Revision != "" {
 		s.Revision = &in.Revision
@@ -71,25 +86,36 @@ func (in CreateInput) spec() hfapi.CreateSpec {
 	return s
 }
 
+// protectedType is the former name of the authenticated endpoint type; the API still accepts it
+// (huggingface_hub's guide uses it), and create_endpoint sends it under its current name.
+const protectedType = "protected"
+
+// protectedNote says what became of type "protected".
+const protectedNote = `type "protected" is the former name of "authenticated": the endpoint was created as authenticated (a token is needed to call it)`
+
 // writeHints: creating adds, never overwrites; repeating it fails (name taken).
 var createHints = Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}
 
 var createEndpoint = Tool{
 	Name:  "create_endpoint",
 	Title: "Create endpoint",
-	Description: `Deploy a model on dedicated hardware (billed per replica-hour; see list_hardware). ` +
-		`Example: {"endpoint_name": "my-gpt2", "repository": "openai-community/gpt2", "task": "text-generation", ` +
+	Description: `Deploy a model on dedicated hardware (billed per replica-hour; see recommend_hardware). ` +
+		`Example: {"endpoint_name": "my-gpt2", "repository": "openai-community/gpt2", ` +
 		`"accelerator": "cpu", "vendor": "aws", "region": "us-east-1", "instance_type": "intel-spr", "instance_size": "x2", "wait": true}`,
 	Toolset: EndpointsWrite,
 	Hints:   createHints,
 	Handler: Handle(func(ctx context.Context, call *Call, in CreateInput) (GuardedResult, error) {
-		return guarded(ctx, call, "create_endpoint", in.ConfirmationToken, func(opts ...hfapi.ActionOption) (StatusResult, error) {
+		res, err := guarded(ctx, call, "create_endpoint", in.ConfirmationToken, func(opts ...hfapi.ActionOption) (StatusResult, error) {
 			ep, err := call.Client.Create(ctx, in.Namespace, in.spec(), opts...)
 			if err != nil {
 				return StatusResult{}, err
 			}
 			return afterChange(ctx, call, in.Namespace, ep, in.Wait, "created; it starts in the background — call wait_for_endpoint", waitPlain)
 		})
+		if err == nil && in.Type == protectedType {
+			res.Note = joinNonEmpty(protectedNote, res.Note)
+		}
+		return res, err
 	}),
 }
 
@@ -155,7 +181,9 @@ func (in UpdateInput) spec() hfapi.UpdateSpec {
 		ScaleToZeroTimeout: in.ScaleToZeroTimeout, Repository: nonEmpty(in.Repository),
 		Framework: nonEmpty(in.Framework), Revision: nonEmpty(in.Revision), Task: nonEmpty(in.Task),
 		CustomImage: in.CustomImage, Env: in.Env, Secrets: in.Secrets, Domain: nonEmpty(in.Domain),
-		Path: nonEmpty(in.Path), Tags: in.Tags,
+		Path: nonEmpty(in.Path), Tags: in.Tags, ScalingMetric: nonEmpty(in.ScalingMetric), ScalingThreshold: in.ScalingThreshold,
+		Command: in.ContainerCommand, Args: in.ContainerArgs, CacheHTTPResponses: in.CacheHTTPResponses,
+		TensorParallelSize: in.TensorParallelSize, DataParallelSize: in.DataParallelSize,
 	}
 }
 
@@ -163,7 +191,8 @@ func (in UpdateInput) spec() hfapi.UpdateSpec {
 func (in UpdateInput) Validate() error {
 	if err := in.spec().Validate(); err != nil {
 		return fmt.Errorf("%w (updatable: repository, framework, task, revision, custom_image, env, secrets, "+
-			"accelerator, instance_type, instance_size, min_replica, max_replica, scale_to_zero_timeout, tags, domain, path)", err)
+			"accelerator, instance_type, instance_size, min_replica, max_replica, scale_to_zero_timeout, tags, domain, path, "+
+			"scaling_metric, scaling_threshold, container_command, container_args, cache_http_responses, tensor_parallel_size, data_parallel_size)", err)
 	}
 	return nil
 }
