@@ -45,7 +45,7 @@ func TestE2ERecommendHardwareThenCallEndpoint(t *testing.T) {
 			assert.InDelta(t, 21.9, rec["needed_gb"], 0.05)
 			assert.Contains(t, rec["estimate"], "8030261248 params × 2 bytes (BF16) = 16.1 GB weights")
 			first := rec["offers"].([]any)[0].(map[string]any)
-			assert.Equal(t, "aws/us-east-1 nvidia-l4 x1", first["hardware"])
+			assert.Equal(t, "aws/us-east-1 nvidia-l4 x1 (24 GB)", first["hardware"])
 			assert.Equal(t, 0.8, first["price_per_hour"])
 			assert.Equal(t, map[string]any{"endpoint_name": "llama-3-1-8b-instruct", "repository": "meta-llama/Llama-3.1-8B-Instruct",
 				"task": "text-generation", "accelerator": "gpu", "vendor": "aws", "region": "us-east-1",
@@ -60,7 +60,7 @@ func TestE2ERecommendHardwareThenCallEndpoint(t *testing.T) {
 			assert.Contains(t, msg, "valid vendors: aws, gcp, azure")
 
 			// A classifier on the recommended CPU: JSON comes back as structured content.
-			cls := deployRecommended(t, s, emu, "distilbert/distilbert-base-uncased-finetuned-sst-2-english", "aws/us-east-1 intel-spr x1")
+			cls := deployRecommended(t, s, emu, "distilbert/distilbert-base-uncased-finetuned-sst-2-english", "aws/us-east-1 intel-spr x1 (2 GB)")
 			out := ok(t, s, emu, "call_endpoint", map[string]any{"endpoint_name": cls, "payload": map[string]any{"inputs": "I love it"}})
 			assert.EqualValues(t, 200, out["status"])
 			assert.Equal(t, "application/json", out["content_type"])
@@ -69,7 +69,7 @@ func TestE2ERecommendHardwareThenCallEndpoint(t *testing.T) {
 			assert.Contains(t, []any{"POSITIVE", "NEGATIVE"}, labels[0].(map[string]any)["label"])
 
 			// An image model on the recommended GPU: the PNG comes back as image content.
-			sdxl := deployRecommended(t, s, emu, "stabilityai/stable-diffusion-xl-base-1.0", "aws/us-east-1 nvidia-t4 x1")
+			sdxl := deployRecommended(t, s, emu, "stabilityai/stable-diffusion-xl-base-1.0", "aws/us-east-1 nvidia-t4 x1 (16 GB)")
 			res := call(t, s, emu, "call_endpoint", map[string]any{"endpoint_name": sdxl, "accept": "image/png",
 				"payload": map[string]any{"inputs": "a lighthouse", "parameters": map[string]any{"width": 64, "height": 64}}})
 			img := imageOf(t, res)

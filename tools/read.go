@@ -77,12 +77,12 @@ var whoami = Tool{
 
 // ListEndpointsInput selects endpoints to list, a page at a time.
 type ListEndpointsInput struct {
-	Namespace string   `json:"namespace,omitempty" jsonschema_description:"User or org; \"*\" for yours and all your orgs; default: the token's user."`
-	State     string   `json:"state,omitempty" jsonschema:"enum=pending,enum=initializing,enum=updating,enum=updateFailed,enum=running,enum=paused,enum=failed,enum=scaledToZero" jsonschema_description:"Only endpoints in this state."`
-	Tags      []string `json:"tags,omitempty" jsonschema_description:"Having all these tags."`
-	Search    string   `json:"search,omitempty" jsonschema_description:"In the name or repository."`
+	Namespace string   `json:"namespace,omitempty" jsonschema_description:"User or org; \"*\": all yours; default: yours."`
+	State     string   `json:"state,omitempty" jsonschema:"enum=pending,enum=initializing,enum=updating,enum=updateFailed,enum=running,enum=paused,enum=failed,enum=scaledToZero"`
+	Tags      []string `json:"tags,omitempty" jsonschema_description:"All of these."`
+	Search    string   `json:"search,omitempty" jsonschema_description:"In name or repository."`
 	Limit     *int     `json:"limit,omitempty" jsonschema:"minimum=1,maximum=500" jsonschema_description:"Default 50."`
-	Cursor    string   `json:"cursor,omitempty" jsonschema_description:"next_cursor of the previous page."`
+	Cursor    string   `json:"cursor,omitempty" jsonschema_description:"A next_cursor."`
 }
 
 // EndpointRow is one endpoint of a listing, compact: get_endpoint has the rest.

@@ -20,7 +20,6 @@ type RecommendInput struct {
 // Fit is one offer that can serve the model, with the create_endpoint arguments to deploy it.
 type Fit struct {
 	Hardware     string         `json:"hardware"`
-	MemoryGB     float64        `json:"memory_gb"`
 	PricePerHour float64        `json:"price_per_hour"`
 	Create       map[string]any `json:"create_endpoint"`
 }
@@ -43,7 +42,7 @@ func (r RecommendResult) Summary() string {
 		lines = append(lines, "nothing fits — "+r.Reason)
 	}
 	for _, o := range r.Offers {
-		lines = append(lines, fmt.Sprintf("- %s: %.0f GB, $%.2f/h", o.Hardware, o.MemoryGB, o.PricePerHour))
+		lines = append(lines, fmt.Sprintf("- %s: $%.2f/h", o.Hardware, o.PricePerHour))
 	}
 	if len(r.Offers) > 0 {
 		lines = append(lines, "deploy one with create_endpoint and its create_endpoint arguments")
@@ -60,7 +59,7 @@ const maxFits = 5
 var recommendHardware = Tool{
 	Name:  "recommend_hardware",
 	Title: "Recommend hardware",
-	Description: `Hardware that fits a model, cheapest first, with create_endpoint arguments; max_hourly_cost in USD. ` +
+	Description: `Hardware offers that fit a model, cheapest first, with create_endpoint arguments. ` +
 		`Example: {"repository": "Qwen/Qwen2.5-7B-Instruct"}`,
 	Toolset: EndpointsRead,
 	Hints:   Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: true},
@@ -79,7 +78,7 @@ var recommendHardware = Tool{
 				out.Note = fmt.Sprintf("showing the %d cheapest of %d; %s", maxFits, len(rec.Offers), out.Note)
 				break
 			}
-			out.Offers = append(out.Offers, Fit{Hardware: o.Label(), MemoryGB: o.MemoryGB, PricePerHour: o.Hardware.PricePerHour,
+			out.Offers = append(out.Offers, Fit{Hardware: fmt.Sprintf("%s (%.0f GB)", o.Label(), o.MemoryGB), PricePerHour: o.Hardware.PricePerHour,
 				Create: createArgs(out.Repository, out.Task, o)})
 		}
 		return out, nil

@@ -15,17 +15,17 @@ func WriteTools() []Tool {
 
 // Waiting is embedded by tools that can wait for the endpoint to be ready.
 type Waiting struct {
-	Wait bool `json:"wait,omitempty" jsonschema_description:"Wait until ready (≤10 min), with progress; not ready is a normal result."`
+	Wait bool `json:"wait,omitempty" jsonschema_description:"Wait until ready (≤10 min)."`
 }
 
 // ModelFields are the model settings shared by create and update, named as in huggingface_hub.
 type ModelFields struct {
 	Framework   string            `json:"framework,omitempty" jsonschema_description:"Default pytorch."`
 	Task        string            `json:"task,omitempty" jsonschema_description:"e.g. text-generation."`
-	Revision    string            `json:"revision,omitempty" jsonschema_description:"Model commit or branch."`
+	Revision    string            `json:"revision,omitempty"`
 	CustomImage map[string]any    `json:"custom_image,omitempty" jsonschema_description:"e.g. {\"vLLM\": {\"url\": \"vllm/vllm-openai\"}}."`
 	Env         map[string]string `json:"env,omitempty"`
-	Secrets     map[string]string `json:"secrets,omitempty" jsonschema_description:"Never echoed back."`
+	Secrets     map[string]string `json:"secrets,omitempty"`
 	// Settings of huggingface_hub 1.28.
 	ScalingMetric      string   `json:"scaling_metric,omitempty" jsonschema:"enum=hardwareUsage,enum=pendingRequests"`
 	ScalingThreshold   *float64 `json:"scaling_threshold,omitempty"`
@@ -43,15 +43,15 @@ type CreateInput struct {
 	Repository   string `json:"repository" jsonschema_description:"Model repo id."`
 	ModelFields
 	Accelerator        string   `json:"accelerator" jsonschema:"enum=cpu,enum=gpu,enum=neuron"`
-	Vendor             string   `json:"vendor" jsonschema_description:"e.g. aws (see list_hardware)."`
+	Vendor             string   `json:"vendor" jsonschema_description:"e.g. aws."`
 	Region             string   `json:"region" jsonschema_description:"e.g. us-east-1."`
-	InstanceType       string   `json:"instance_type" jsonschema_description:"e.g. intel-spr, nvidia-a10g."`
-	InstanceSize       string   `json:"instance_size" jsonschema_description:"e.g. x2, x1."`
+	InstanceType       string   `json:"instance_type" jsonschema_description:"e.g. nvidia-l4."`
+	InstanceSize       string   `json:"instance_size" jsonschema_description:"e.g. x1."`
 	Type               string   `json:"type,omitempty" jsonschema:"enum=public,enum=authenticated,enum=protected,enum=private" jsonschema_description:"Access; default authenticated."`
 	AccountID          string   `json:"account_id,omitempty" jsonschema_description:"Org that pays."`
 	MinReplica         *int     `json:"min_replica,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 1; 0 allows scale to zero."`
 	MaxReplica         *int     `json:"max_replica,omitempty" jsonschema:"minimum=1"`
-	ScaleToZeroTimeout *int     `json:"scale_to_zero_timeout,omitempty" jsonschema:"minimum=0" jsonschema_description:"Idle minutes before scaling to zero."`
+	ScaleToZeroTimeout *int     `json:"scale_to_zero_timeout,omitempty" jsonschema:"minimum=0" jsonschema_description:"Idle minutes."`
 	Tags               []string `json:"tags,omitempty"`
 	Domain             string   `json:"domain,omitempty"`
 	Path               string   `json:"path,omitempty"`
@@ -101,7 +101,7 @@ var createEndpoint = Tool{
 	Title: "Create endpoint",
 	Description: `Deploy a model on dedicated hardware (billed per replica-hour; see recommend_hardware). ` +
 		`Example: {"endpoint_name": "my-gpt2", "repository": "openai-community/gpt2", ` +
-		`"accelerator": "cpu", "vendor": "aws", "region": "us-east-1", "instance_type": "intel-spr", "instance_size": "x2", "wait": true}`,
+		`"accelerator": "cpu", "vendor": "aws", "region": "us-east-1", "instance_type": "intel-spr", "instance_size": "x2"}`,
 	Toolset: EndpointsWrite,
 	Hints:   createHints,
 	Handler: Handle(func(ctx context.Context, call *Call, in CreateInput) (GuardedResult, error) {
@@ -208,7 +208,7 @@ var updateEndpoint = Tool{
 	Name:  "update_endpoint",
 	Title: "Update endpoint",
 	Description: `Change an endpoint's model, hardware or scaling; only the fields given change. ` +
-		`Example: {"endpoint_name": "my-gpt2", "min_replica": 0, "max_replica": 2, "scale_to_zero_timeout": 15}`,
+		`Example: {"endpoint_name": "my-gpt2", "min_replica": 0, "scale_to_zero_timeout": 15}`,
 	Toolset: EndpointsWrite,
 	// Overwrites configuration in place; the same update twice ends in the same state.
 	Hints: Hints{ReadOnly: false, Destructive: true, Idempotent: true, OpenWorld: false},
