@@ -268,17 +268,27 @@ func (rt *activity) serve(c container, route string, code, in, out, steps int) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	now := time.Now().UTC()
-	var running []string
+	running := 0
 	for _, r := range rt.replicas {
 		if r.state == "running" {
-			running = append(running, r.id)
+			running++
 		}
 	}
 	rt.requestSeq++
 	q := servedRequest{at: now, route: route, code: code, in: in, out: out, steps: steps, seq: rt.requestSeq,
 		timing: c.timing(in, out, steps)}
-	if len(running) > 0 {
-		q.replica = running[rt.requestSeq%len(running)]
+	if running > 0 {
+		pick := rt.requestSeq % running
+		for _, r := range rt.replicas {
+			if r.state != "running" {
+				continue
+			}
+			if pick == 0 {
+				q.replica = r.id
+				break
+			}
+			pick--
+		}
 	}
 	rt.served = appendBounded(rt.served, q, maxServed)
 	rt.print(now, q.replica, c.requestLines(q))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -24,8 +25,23 @@ type container struct {
 	weightBytes  int64
 }
 
-// containerOf reads what the endpoint runs. Caller holds store.mu.
+// containerOf reads what the endpoint runs, once per version of its spec (every inference request
+// asks). Caller holds store.mu.
 func containerOf(ep *endpoint) container {
+	if b := ep.box.Load(); b != nil && b.ver == ep.ver {
+		return b.c
+	}
+	c := readContainer(ep)
+	ep.box.Store(&boxCache{ver: ep.ver, c: c})
+	return c
+}
+
+type boxCache struct {
+	ver uint64
+	c   container
+}
+
+func readContainer(ep *endpoint) container {
 	v := &ep.view
 	c := container{server: serverKind(v.task(), v.imageKind()), repo: v.Model.Repository,
 		hostname: strings.ToLower("r-" + ep.ns + "-" + ep.name), accel: v.Compute.Accelerator,
@@ -253,34 +269,53 @@ func (c container) stopLines() []logLine {
 var tgiSpans = map[string]string{"/e/{id}": "compat_generate", "/e/{id}/{$}": "compat_generate", "/e/{id}/generate": "generate",
 	"/e/{id}/generate_stream": "generate_stream", "/e/{id}/v1/completions": "completions", "/e/{id}/v1/chat/completions": "chat_completions"}
 
-// requestLines are what the server prints for one request it served.
+// requestLines are what the server prints for one request it served (built with few allocations:
+// every inference request prints one).
 func (c container) requestLines(q servedRequest) []logLine {
-	ms := func(d time.Duration) string {
-		if d < time.Millisecond {
-			return fmt.Sprintf("%dµs", d.Microseconds())
-		}
-		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
-	}
 	t := q.timing
 	switch c.server {
 	case serverTGI, serverTEI:
-		span := tgiSpans[q.route]
-		fields := fmt.Sprintf(`total_time="%s" validation_time="%s" queue_time="%s" inference_time="%s" time_per_token="%s"`,
-			ms(t.total()), ms(t.validation), ms(t.queue), ms(t.inference), ms(t.perToken))
+		var b strings.Builder
+		b.Grow(220)
 		where := "text_generation_router::server: router/src/server.rs:422"
 		if c.server == serverTEI {
-			span = "embed"
-			fields = fmt.Sprintf(`total_time="%s" tokenization_time="%s" queue_time="%s" inference_time="%s"`,
-				ms(t.total()), ms(t.validation), ms(t.queue), ms(t.inference))
+			b.WriteString("embed{")
 			where = "text_embeddings_router::http::server: router/src/http/server.rs:714"
+		} else {
+			span := tgiSpans[q.route]
+			if span == "" {
+				span = "request"
+			}
+			b.WriteString(span + "{")
 		}
-		if span == "" {
-			span = "request"
+		field := func(name string, d time.Duration) {
+			b.WriteString(name)
+			b.WriteString(`="`)
+			if d < time.Millisecond {
+				b.WriteString(strconv.FormatInt(d.Microseconds(), 10))
+				b.WriteString("µs")
+			} else {
+				b.WriteString(strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64))
+				b.WriteString("ms")
+			}
+			b.WriteString(`" `)
 		}
+		field("total_time", t.total())
+		if c.server == serverTEI {
+			field("tokenization_time", t.validation)
+		} else {
+			field("validation_time", t.validation)
+		}
+		field("queue_time", t.queue)
+		field("inference_time", t.inference)
+		if c.server == serverTGI {
+			field("time_per_token", t.perToken)
+		}
+		text := strings.TrimSuffix(b.String(), " ") + "}: " + where
 		if q.code >= 400 {
-			return []logLine{errorf("%s{%s}: %s: Request failed with status %d", span, fields, where, q.code)}
+			return []logLine{{"ERROR", text + ": Request failed with status " + strconv.Itoa(q.code)}}
 		}
-		return []logLine{info("%s{%s}: %s: Success", span, fields, where)}
+		return []logLine{{"INFO", text + ": Success"}}
 	}
 	path := strings.TrimPrefix(q.route, "/e/{id}")
 	if path == "" || path == "/{$}" {

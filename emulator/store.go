@@ -83,7 +83,8 @@ type endpoint struct {
 	lastRequest atomic.Int64 // unix nanos of the last inference request (0: never), for status.lastUsedAt
 	cache       atomic.Pointer[renderCache]
 	metrics     endpointMetrics
-	act         activity // replicas, container logs, served requests
+	act         activity                 // replicas, container logs, served requests
+	box         atomic.Pointer[boxCache] // what the endpoint runs, for the current ver
 }
 
 type renderCache struct {
