@@ -7,9 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,52 +21,6 @@ import (
 
 // wireToken is the server's HF token in these tests.
 const wireToken = "hf_WIREwireWIREwire0123456789xyz"
-
-// echoingUpstream is a hostile API and endpoint: every answer carries the
-// token in the encoding set with use: an error message, an endpoint document
-// (in an env value) and an inference answer.
-type echoingUpstream struct {
-	mu  sync.Mutex
-	enc string
-	srv *httptest.Server
-}
-
-func newEchoingUpstream(t *testing.T) *echoingUpstream {
-	t.Helper()
-	doc, err := os.ReadFile(filepath.Join("..", "..", "hfapi", "testdata", "ie-endpoint-running.json"))
-	require.NoError(t, err)
-	u := &echoingUpstream{}
-	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.mu.Lock()
-		enc := u.enc
-		u.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case r.Method == http.MethodGet && r.URL.Path == "/v2/endpoint/acme/ep":
-			var ep map[string]any
-			require.NoError(t, json.Unmarshal(doc, &ep))
-			ep["name"] = "ep"
-			ep["status"].(map[string]any)["url"] = u.srv.URL + "/e"
-			b, _ := json.Marshal(ep)
-			// The env value is written raw, so that its JSON escapes stay escapes on the wire.
-			b = bytes.Replace(b, []byte(`"model":{`), []byte(`"model":{"env":{"ECHO":"`+enc+`"},`), 1)
-			_, _ = w.Write(b)
-		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/e"):
-			_, _ = w.Write([]byte(`{"generated_text":"you sent ` + enc + `"}`))
-		default:
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"error":"token ` + enc + ` is not valid for ` + r.URL.Path + `"}`))
-		}
-	}))
-	t.Cleanup(u.srv.Close)
-	return u
-}
-
-func (u *echoingUpstream) use(enc string) {
-	u.mu.Lock()
-	u.enc = enc
-	u.mu.Unlock()
-}
 
 // wire records the bytes a client receives.
 type wire struct {
@@ -107,18 +58,12 @@ func (t recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // transport, against an upstream that echoes the token in every encoding, and
 // looks for the token, in every encoding, in all the client received.
 func TestTokenReachesNoClientInAnyEncoding(t *testing.T) {
-	up := newEchoingUpstream(t)
-	client, err := hfapi.New(hfapi.Config{Token: wireToken, APIBase: up.srv.URL + "/v2", HubBase: up.srv.URL,
-		CatalogBase: up.srv.URL + "/api/catalog", Namespace: "acme", MaxHourlyCost: hfapi.NoCostCeiling})
+	up := scrubtest.NewEchoingUpstream(t)
+	client, err := hfapi.New(hfapi.Config{Token: wireToken, APIBase: up.URL + "/v2", HubBase: up.URL,
+		CatalogBase: up.URL + "/api/catalog", Namespace: "acme", MaxHourlyCost: hfapi.NoCostCeiling})
 	require.NoError(t, err)
 	encodings := scrubtest.Encodings(wireToken)
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range encodings {
-			if !yield(n) {
-				return
-			}
-		}
-	})
+	names := scrubtest.Names(wireToken)
 
 	for _, transport := range []string{"stdio", "streamable", "sse"} {
 		t.Run(transport, func(t *testing.T) {
@@ -147,7 +92,7 @@ func TestTokenReachesNoClientInAnyEncoding(t *testing.T) {
 					HTTPClient: &http.Client{Transport: recordingTransport{rec}}}, "2025-11-25")
 			}
 			for _, name := range names {
-				up.use(encodings[name])
+				up.Use(encodings[name])
 				_, msg := structured(t, cs, "get_endpoint", map[string]any{"endpoint_name": "refused"})
 				assert.Contains(t, msg, "is not valid for", "%s: the upstream's error reaches the client", name)
 				doc, _ := structured(t, cs, "get_endpoint", map[string]any{"endpoint_name": "ep"})

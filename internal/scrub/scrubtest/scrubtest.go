@@ -5,8 +5,13 @@ package scrubtest
 import (
 	"encoding/base64"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strings"
+	"sync"
+	"testing"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/scrub"
 )
@@ -85,4 +90,63 @@ func Leaks(text, secret string) []string {
 		}
 	}
 	return found
+}
+
+// EchoingUpstream is a hostile Inference Endpoints API and endpoint, for tests: every answer carries
+// the secret set with Use, as given (so in whatever encoding): an error message (any route but the
+// two below), an endpoint document (GET /v2/endpoint/{ns}/ep, in model.env.ECHO) and an inference
+// answer (POST under /e, as generated_text).
+type EchoingUpstream struct {
+	URL string // the API base is URL+"/v2"
+
+	mu  sync.Mutex
+	enc string
+}
+
+// endpointDoc is a running endpoint as the API describes it; its URL is filled in.
+const endpointDoc = `{"name":"ep","type":"protected","provider":{"vendor":"aws","region":"us-east-1"},` +
+	`"healthRoute":"/health","compute":{"accelerator":"cpu","instanceType":"intel-icl","instanceSize":"x2",` +
+	`"scaling":{"minReplica":0,"maxReplica":1}},"model":{"env":{"ECHO":"%s"},"repository":"gpt2",` +
+	`"revision":"11c5a3d5811f50298f278a704980280950aedb10","task":"text-generation","framework":"pytorch",` +
+	`"image":{"huggingface":{}}},"status":{"createdAt":"2023-10-26T12:41:53.263Z","updatedAt":"2023-10-26T12:41:53.263Z",` +
+	`"state":"running","message":"Endpoint is ready","url":"%s/e","readyReplica":1,"targetReplica":1}}`
+
+// NewEchoingUpstream starts the upstream on a loopback port until tb ends.
+func NewEchoingUpstream(tb testing.TB) *EchoingUpstream {
+	u := &EchoingUpstream{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.mu.Lock()
+		enc := u.enc
+		u.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/endpoint/") && strings.HasSuffix(r.URL.Path, "/ep"):
+			_, _ = fmt.Fprintf(w, endpointDoc, enc, u.URL)
+		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/e"):
+			_, _ = w.Write([]byte(`{"generated_text":"you sent ` + enc + `"}`))
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"token ` + enc + ` is not valid for ` + r.URL.Path + `"}`))
+		}
+	}))
+	tb.Cleanup(srv.Close)
+	u.URL = srv.URL
+	return u
+}
+
+// Use sets what the upstream echoes from now on.
+func (u *EchoingUpstream) Use(enc string) {
+	u.mu.Lock()
+	u.enc = enc
+	u.mu.Unlock()
+}
+
+// Names are the names of Encodings, sorted.
+func Names(secret string) []string {
+	var names []string
+	for n := range Encodings(secret) {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
