@@ -71,9 +71,9 @@ type oauthClient struct {
 
 // oauthCode is an authorization code waiting to be exchanged.
 type oauthCode struct {
-	client, redirectURI, challenge, scope, resource string
-	user                                            *account
-	exp                                             time.Time
+	client, redirectURI, challenge, scope, resource, nonce string
+	user                                                   *account
+	exp                                                    time.Time
 }
 
 // oauthGrant is what an access or refresh token stands for.
@@ -91,6 +91,8 @@ type oauthServer struct {
 	codes   map[string]*oauthCode
 	access  map[string]*oauthGrant
 	refresh map[string]*oauthGrant
+
+	signer idSigner // of ID tokens (oidc.go)
 }
 
 func newOAuthServer(opts OAuthOptions) *oauthServer {
@@ -120,13 +122,19 @@ func (e *Emulator) oauthRoutes() {
 	e.handle("POST", OAuthRegisterPath, e.oauthRegister)
 	e.handle("GET", OAuthAuthorizePath, e.oauthAuthorize)
 	e.handle("POST", OAuthTokenPath, e.oauthToken)
+	e.handle("GET", OpenIDConfigurationPath, e.openIDConfiguration)
+	e.handle("GET", OAuthJWKSPath, e.jwks)
+	e.handle("GET", OAuthUserinfoPath, e.userinfo)
 }
 
 // oauthMetadata answers RFC 8414 authorization server metadata; the issuer is the URL the emulator was
 // reached at.
 func (e *Emulator) oauthMetadata(w http.ResponseWriter, r *http.Request) {
-	iss := baseURL(r)
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeJSON(w, http.StatusOK, authServerMetadata(baseURL(r)))
+}
+
+func authServerMetadata(iss string) map[string]any {
+	return map[string]any{
 		"issuer":                                         iss,
 		"authorization_endpoint":                         iss + OAuthAuthorizePath,
 		"token_endpoint":                                 iss + OAuthTokenPath,
@@ -139,7 +147,7 @@ func (e *Emulator) oauthMetadata(w http.ResponseWriter, r *http.Request) {
 		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
 		"client_id_metadata_document_supported":          true,
-	})
+	}
 }
 
 // oauthError writes an RFC 6749 §5.2 error (also used for RFC 7591 registration errors).
@@ -336,7 +344,7 @@ func (e *Emulator) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
 	o.pruneLocked()
 	o.codes[code] = &oauthCode{client: c.id, redirectURI: redirect, challenge: challenge, scope: scope,
-		resource: q.Get("resource"), user: e.users[e.opts.User], exp: time.Now().Add(codeTTL)}
+		resource: q.Get("resource"), nonce: q.Get("nonce"), user: e.users[e.opts.User], exp: time.Now().Add(codeTTL)}
 	o.mu.Unlock()
 	back(url.Values{"code": {code}})
 }
@@ -461,7 +469,7 @@ func (e *Emulator) exchangeCode(w http.ResponseWriter, r *http.Request, c *oauth
 	case f.Get("resource") != "" && f.Get("resource") != code.resource:
 		oauthError(w, http.StatusBadRequest, "invalid_target", "resource must be the one the authorization request named")
 	default:
-		e.issueTokens(w, &oauthGrant{client: c.id, scope: code.scope, resource: code.resource, user: code.user})
+		e.issueTokens(w, r, &oauthGrant{client: c.id, scope: code.scope, resource: code.resource, user: code.user}, code.nonce)
 	}
 }
 
@@ -499,24 +507,35 @@ func (e *Emulator) refreshGrant(w http.ResponseWriter, r *http.Request, c *oauth
 		}
 		scope = s
 	}
-	e.issueTokens(w, &oauthGrant{client: c.id, scope: scope, resource: old.resource, user: old.user})
+	e.issueTokens(w, r, &oauthGrant{client: c.id, scope: scope, resource: old.resource, user: old.user}, "")
 }
 
-func (e *Emulator) issueTokens(w http.ResponseWriter, g *oauthGrant) {
+// issueTokens answers a token request with a new access and refresh token for g, and an OpenID
+// Connect ID token when g has the openid scope.
+func (e *Emulator) issueTokens(w http.ResponseWriter, r *http.Request, g *oauthGrant, nonce string) {
 	o := e.oauth
 	access, refresh := "hf_oauth_"+rand.Text(), "hf_oauth_refresh_"+rand.Text()
 	now := time.Now()
 	ag, rg := *g, *g
 	ag.exp, rg.exp = now.Add(o.opts.TokenTTL), now.Add(refreshTTL)
+	out := map[string]any{
+		"access_token": access, "token_type": "Bearer", "expires_in": int(o.opts.TokenTTL.Seconds()),
+		"refresh_token": refresh, "scope": g.scope,
+	}
+	if slices.Contains(strings.Fields(g.scope), "openid") {
+		id, err := o.idToken(baseURL(r), &ag, nonce, now)
+		if err != nil {
+			oauthError(w, http.StatusInternalServerError, "server_error", err.Error())
+			return
+		}
+		out["id_token"] = id
+	}
 	o.mu.Lock()
 	o.pruneLocked()
 	o.access[access], o.refresh[refresh] = &ag, &rg
 	o.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": access, "token_type": "Bearer", "expires_in": int(o.opts.TokenTTL.Seconds()),
-		"refresh_token": refresh, "scope": g.scope,
-	})
+	writeJSON(w, http.StatusOK, out)
 }
 
 // pruneLocked drops expired codes and tokens once the maps grow, and refuses to grow without bound:
