@@ -68,6 +68,12 @@ func TestE2ERecommendHardwareThenCallEndpoint(t *testing.T) {
 			require.Len(t, labels, 1)
 			assert.Contains(t, []any{"POSITIVE", "NEGATIVE"}, labels[0].(map[string]any)["label"])
 
+			// Same cold-start rules as the typed inference tools: a scaled-to-zero endpoint is woken.
+			ok(t, s, emu, "scale_endpoint_to_zero", map[string]any{"endpoint_name": cls})
+			woken := ok(t, s, emu, "call_endpoint", map[string]any{"endpoint_name": cls, "payload": map[string]any{"inputs": "I love it"}}, "wake-cls")
+			assert.Equal(t, out["json"], woken["json"], "deterministic, and served after the cold start")
+			assert.Contains(t, s.progressFor(t, "wake-cls", 1)[0].Message, "scaled to zero")
+
 			// An image model on the recommended GPU: the PNG comes back as image content.
 			sdxl := deployRecommended(t, s, emu, "stabilityai/stable-diffusion-xl-base-1.0", "aws/us-east-1 nvidia-t4 x1 (16 GB)")
 			res := call(t, s, emu, "call_endpoint", map[string]any{"endpoint_name": sdxl, "accept": "image/png",
