@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -39,7 +40,8 @@ func overheadClient(b *testing.B) *hfapi.Client {
 
 // BenchmarkGetEndpointOverhead times get_endpoint through the server in this process with a raw
 // JSON-RPC client, over stdio and over streamable HTTP in both eras, beside the direct call it
-// wraps. Profile the server's share with -cpuprofile:
+// wraps; "handle" is the server's own work without a transport (mcp-go's HandleMessage and the
+// response's encoding). Profile the server's share with -cpuprofile:
 //
 //	go test -run '^$' -bench GetEndpointOverhead -count 6 -cpuprofile cpu.out ./internal/mcpserver/
 func BenchmarkGetEndpointOverhead(b *testing.B) {
@@ -48,6 +50,19 @@ func BenchmarkGetEndpointOverhead(b *testing.B) {
 		for b.Loop() {
 			_, err := client.Get(context.Background(), "", "load")
 			require.NoError(b, err)
+		}
+	})
+	b.Run("handle", func(b *testing.B) { // the server's own work, no transport: HandleMessage and the response's encoding
+		s, err := New(Options{Client: client})
+		require.NoError(b, err)
+		ctx := context.Background()
+		require.NotNil(b, s.MCP().HandleMessage(ctx, []byte(benchInitialize)))
+		for b.Loop() {
+			raw, err := json.Marshal(s.MCP().HandleMessage(ctx, []byte(benchGet)))
+			require.NoError(b, err)
+			if !strings.Contains(string(raw), `"state"`) {
+				b.Fatalf("unexpected answer %s", raw)
+			}
 		}
 	})
 	b.Run("stdio", func(b *testing.B) {
