@@ -116,6 +116,7 @@ func backendEnvFor(home string, emu *emulator.Server) []string {
 		"HF_ENDPOINT=" + emu.HubBase(),
 		"HF_ENDPOINTS_CATALOG_URL=" + emu.CatalogBase(),
 		"HF_HOME=" + home,
+		"HF_MCP_STATE_DIR=" + filepath.Join(home, "state"), // signing key, ledger, audit log
 		"HF_MCP_WAIT_POLL=20ms",
 	}
 }

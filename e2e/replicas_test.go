@@ -152,9 +152,12 @@ func TestE2EReplicasPollOncePerCycle(t *testing.T) {
 	ns := emulator.DefaultUser
 	uri := resources.URI(ns, "watched")
 
-	measure := func(t *testing.T, n int) ([]*replica, float64) {
-		rs := startReplicas(t, n, emu, "HF_MCP_REDIS_URL="+rdb.URL, "HF_MCP_SIGNING_KEY_FILE="+sharedKey(t),
-			"HF_MCP_WAIT_POLL="+cycle.String())
+	measure := func(t *testing.T, n int, shared bool) ([]*replica, float64) {
+		env := []string{"HF_MCP_WAIT_POLL=" + cycle.String()}
+		if shared {
+			env = append(env, "HF_MCP_REDIS_URL="+rdb.URL, "HF_MCP_SIGNING_KEY_FILE="+sharedKey(t))
+		}
+		rs := startReplicas(t, n, emu, env...)
 		if emu.Requests("POST", "/v2/endpoint/{namespace}") == 0 {
 			ok(t, rs[0].session, emu, "create_endpoint", cheapEndpoint("watched"))
 		}
@@ -168,17 +171,21 @@ func TestE2EReplicasPollOncePerCycle(t *testing.T) {
 		waitFor(t, func() bool { return time.Since(start) >= 30*cycle })
 		lists, elapsed := emu.Requests("GET", listRoute)-before, time.Since(start)
 		perCycle := float64(lists) / (float64(elapsed) / float64(cycle))
-		t.Logf("%d replica(s) watching one namespace: %d list calls in %v (one cycle per %v): %.2f per cycle",
-			n, lists, elapsed.Round(time.Millisecond), cycle, perCycle)
+		t.Logf("%d replica(s) watching one namespace, Redis %v: %d list calls in %v (one cycle per %v): %.2f per cycle",
+			n, shared, lists, elapsed.Round(time.Millisecond), cycle, perCycle)
 		return rs, perCycle
 	}
 	var one float64
 	t.Run("1 replica", func(t *testing.T) {
-		_, one = measure(t, 1)
+		_, one = measure(t, 1, true)
 		assert.InDelta(t, 1, one, 0.5)
 	})
-	rs, three := measure(t, 3)
-	assert.InDelta(t, one, three, 0.5, "three replicas cost about what one does")
+	t.Run("3 replicas without Redis", func(t *testing.T) {
+		_, alone := measure(t, 3, false)
+		assert.Greater(t, alone, 2*one, "each replica polls on its own")
+	})
+	rs, three := measure(t, 3, true)
+	assert.InDelta(t, one, three, 0.5, "three replicas on one Redis cost about what one does")
 
 	// Kill the holder (no shutdown: its lease must expire) and time the move.
 	client := redis.NewClient(mustParse(t, rdb.URL))

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,6 +179,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer state.close()
 	backend := newBackend(cfg, logger, state)
 	defer backend.close()
+	if cfg.guard.auditLog == "" && cfg.state.dir != "" {
+		cfg.guard.auditLog = filepath.Join(cfg.state.dir, "audit.jsonl") // --state-dir moves the default too
+	}
 	if backend.audit, err = openAuditLog(cfg.guard, logger); err != nil {
 		return err
 	}
@@ -318,11 +322,8 @@ func (b *backend) emulatorClient() (*hfapi.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := hfapi.Config{
-		Token: emulator.DefaultToken, APIBase: url + "/v2", HubBase: url,
-		CatalogBase: url + "/api/catalog", UserAgent: "hf-endpoints-mcp/" + Version,
-		HTTPClient: apiHTTPClient,
-	}
+	cfg := emulatorConfig(url)
+	cfg.Token, cfg.UserAgent, cfg.HTTPClient = emulator.DefaultToken, "hf-endpoints-mcp/"+Version, apiHTTPClient
 	b.guardClient(&cfg)
 	return hfapi.New(cfg)
 }

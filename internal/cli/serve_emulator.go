@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 )
 
 // The embedded emulator's files in the state directory: its endpoints, and the
@@ -56,6 +57,11 @@ func (b *backend) emulatorURL() (string, error) {
 		}
 	}
 	return emu.URL, nil
+}
+
+// emulatorConfig addresses the emulator at url (as emulator.Server's APIBase, HubBase and CatalogBase do).
+func emulatorConfig(url string) hfapi.Config {
+	return hfapi.Config{APIBase: url + "/v2", HubBase: url, CatalogBase: url + "/api/catalog"}
 }
 
 // liveEmulator reads the URL in path and reports whether an emulator answers there.

@@ -40,7 +40,7 @@ func (g *guardConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.disableDestructive, "disable-destructive", envBool(envDisableDestructive),
 		"remove delete_endpoint (env "+envDisableDestructive+")")
 	fs.StringVar(&g.auditLog, "audit-log", envOr(envAuditLog, ""),
-		"JSON-lines audit log of mutating tool calls, or off (default $XDG_STATE_HOME/hf-endpoints-mcp/audit.jsonl) (env "+envAuditLog+")")
+		"JSON-lines audit log of mutating tool calls, or off (default $XDG_STATE_HOME/hf-endpoints-mcp/audit.jsonl, or audit.jsonl in --state-dir) (env "+envAuditLog+")")
 }
 
 func (g *guardConfig) check() error {

@@ -194,6 +194,9 @@ func (b *backend) authorizationServer() string {
 	if b.emu != nil {
 		return b.emu.URL
 	}
+	if b.emuURL != "" {
+		return b.emuURL
+	}
 	return hfapi.ConfigFromEnv().HubBase
 }
 
@@ -202,13 +205,13 @@ func (b *backend) authorizationServer() string {
 func (b *backend) tokenConfig(token string) (hfapi.Config, error) {
 	cfg := hfapi.ConfigFromEnv()
 	if b.cfg.emulator {
-		if _, err := b.emulatorClient(); err != nil { // starts the emulator once
+		b.mu.Lock()
+		url, err := b.emulatorURL() // starts or attaches to the emulator once
+		b.mu.Unlock()
+		if err != nil {
 			return cfg, err
 		}
-		b.mu.Lock()
-		emu := b.emu
-		b.mu.Unlock()
-		cfg = hfapi.Config{APIBase: emu.APIBase(), HubBase: emu.HubBase(), CatalogBase: emu.CatalogBase()}
+		cfg = emulatorConfig(url)
 	}
 	cfg.Token = token
 	cfg.UserAgent = "hf-endpoints-mcp/" + Version
