@@ -48,7 +48,7 @@ func startReplica(t *testing.T, emu *emulator.Server, env ...string) *replica {
 	r := &replica{stderr: &lockedBuffer{}}
 	pr, pw := io.Pipe()
 	r.cmd = exec.Command(binPath, "serve", "--transport", "http", "--addr", "127.0.0.1:0")
-	r.cmd.Env = append(append([]string{"HOME=" + t.TempDir(), "GORACE=atexit_sleep_ms=0"}, backendEnv(t, emu)...), env...)
+	r.cmd.Env = append(append([]string{"HOME=" + t.TempDir(), "GORACE=atexit_sleep_ms=0", authOff}, backendEnv(t, emu)...), env...)
 	r.cmd.Stderr = io.MultiWriter(r.stderr, pw)
 	require.NoError(t, r.cmd.Start())
 	t.Cleanup(func() { _ = r.cmd.Process.Kill(); _ = r.cmd.Wait() })
