@@ -47,6 +47,12 @@ func TestE2ERecommendHardwareThenCallEndpoint(t *testing.T) {
 			first := rec["offers"].([]any)[0].(map[string]any)
 			assert.Equal(t, "aws/us-east-1 nvidia-l4 x1 (24 GB)", first["hardware"])
 			assert.Equal(t, 0.8, first["price_per_hour"])
+			var hardware []any
+			for _, o := range rec["offers"].([]any) {
+				hardware = append(hardware, o.(map[string]any)["hardware"])
+			}
+			assert.Equal(t, []any{"aws/us-east-1 nvidia-l4 x1 (24 GB)", "gcp/us-east4 nvidia-l4 x1 (24 GB)", "aws/us-east-1 nvidia-a10g x1 (24 GB)",
+				"aws/us-east-1 nvidia-l40s x1 (48 GB)", "aws/us-east-1 nvidia-t4 x4 (64 GB)"}, hardware, "cheapest first, one region per vendor and instance")
 			assert.Equal(t, map[string]any{"endpoint_name": "llama-3-1-8b-instruct", "repository": "meta-llama/Llama-3.1-8B-Instruct",
 				"task": "text-generation", "accelerator": "gpu", "vendor": "aws", "region": "us-east-1",
 				"instance_type": "nvidia-l4", "instance_size": "x1"}, first["create_endpoint"])

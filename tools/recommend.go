@@ -73,11 +73,18 @@ var recommendHardware = Tool{
 		if out.Repository == "" {
 			out.Repository = in.Repository
 		}
-		for i, o := range rec.Offers {
-			if i == maxFits {
-				out.Note = fmt.Sprintf("showing the %d cheapest of %d; %s", maxFits, len(rec.Offers), out.Note)
+		seen := map[string]bool{}
+		for _, o := range rec.Offers {
+			// One region per vendor and instance: the same instance elsewhere is no new choice.
+			kind := o.Vendor + "/" + o.Hardware.InstanceType + "/" + o.Hardware.InstanceSize
+			if seen[kind] {
+				continue
+			}
+			if len(out.Offers) == maxFits {
+				out.Note = fmt.Sprintf("the %d cheapest of %d offers, one region each (vendor and region narrow them); %s", maxFits, len(rec.Offers), out.Note)
 				break
 			}
+			seen[kind] = true
 			out.Offers = append(out.Offers, Fit{Hardware: fmt.Sprintf("%s (%.0f GB)", o.Label(), o.MemoryGB), PricePerHour: o.Hardware.PricePerHour,
 				Create: createArgs(out.Repository, out.Task, o)})
 		}
