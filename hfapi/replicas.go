@@ -32,26 +32,34 @@ func (c *Client) Replicas(ctx context.Context, namespace, name string) ([]Replic
 	if err != nil {
 		return nil, err
 	}
-	list, isJSON := listIn(resp.body, "replicas", "items", "data", "results")
+	out, err := decodeReplicas(resp.body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: HTTP %d answer %w", op, resp.status, err)
+	}
+	return out, nil
+}
+
+// decodeReplicas reads a JSON array of replicas, or an object holding one.
+func decodeReplicas(body []byte) ([]Replica, error) {
+	list, isJSON := listIn(body, "replicas", "items", "data", "results")
 	if !isJSON {
-		return nil, fmt.Errorf("%s: HTTP %d answer is not JSON: %s", op, resp.status, truncate(string(resp.body), 120))
+		return nil, fmt.Errorf("is not JSON: %s", truncate(string(body), 120))
 	}
 	out := make([]Replica, 0, len(list))
 	for _, raw := range list {
 		var r record
 		if err := json.Unmarshal(raw, &r); err != nil || r == nil {
-			return nil, fmt.Errorf("%s: a replica is not an object: %s", op, truncate(string(raw), 120))
+			return nil, fmt.Errorf("has a replica that is not an object: %s", truncate(string(raw), 120))
 		}
 		rep := Replica{
 			StartedAt: r.time("startedat", "starttime", "started", "createdat", "creationtimestamp"),
-			State:     r.text("state", "status", "phase"),
+			State:     strings.TrimSpace(r.text("state", "status", "phase")),
 			Message:   r.text("message", "reason", "statusmessage", "error"),
 		}
 		rep.ID = joinReplicaID(r.text("deploymentid", "deployment"), r.text("id", "replicaid", "name", "replica", "podname"))
 		if n, ok := r.number("restarts", "restartcount", "restartscount"); ok {
-			rep.Restarts = int(n)
+			rep.Restarts = int(min(max(n, 0), 1e9))
 		}
-		rep.State = strings.TrimSpace(rep.State)
 		rep.Extra = r.rest()
 		out = append(out, rep)
 	}
