@@ -259,7 +259,10 @@ func parseTextLine(s string) LogLine {
 	l := LogLine{Level: m[2], Text: m[3]}
 	if m[1] != "" {
 		raw, _ := json.Marshal(m[1])
-		l.Time, _ = parseLenientTime(raw)
+		var ok bool
+		if l.Time, ok = parseLenientTime(raw); !ok {
+			return LogLine{Text: s} // a time we cannot read stays in the text
+		}
 	}
 	if l.Time.IsZero() && l.Level == "" {
 		l.Text = s

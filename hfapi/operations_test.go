@@ -55,9 +55,10 @@ func TestLogsAreReadInAnyShape(t *testing.T) {
 			`{"time":"2026-03-04T10:00:01Z","msg":"one"}` + "\n\n" + `{"time":"2026-03-04T10:00:02Z","msg":"two","lvl":"debug"}` + "\n",
 			[]LogLine{{Time: t1, Text: "one"}, {Time: t2, Level: "DEBUG", Text: "two"}}},
 		{"plain text with times and levels", "text/plain",
-			"2026-03-04T10:00:01Z INFO text_generation_launcher: Args {}\r\n2026-03-04T10:00:02.000Z ERROR Error: ShardCannotStart\nno time here\n",
+			"2026-03-04T10:00:01Z INFO text_generation_launcher: Args {}\r\n2026-03-04T10:00:02.000Z ERROR Error: ShardCannotStart\nno time here\n" +
+				"2026-03-04T10:00:03+0000 WARN odd zone\n",
 			[]LogLine{{Time: t1, Level: "INFO", Text: "text_generation_launcher: Args {}"}, {Time: t2, Level: "ERROR", Text: "Error: ShardCannotStart"},
-				{Text: "no time here"}}},
+				{Text: "no time here"}, {Text: "2026-03-04T10:00:03+0000 WARN odd zone"}}},
 		{"array of strings", "application/json", `["INFO: Started server process [1]", "plain"]`,
 			[]LogLine{{Level: "INFO", Text: "Started server process [1]"}, {Text: "plain"}}},
 		{"empty", "application/json", ``, nil},
