@@ -59,3 +59,18 @@ func TestServeRefusesToStartWithoutItsAuditLog(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--audit-log off")
 }
+
+func TestServeRefusesASymlinkedAuditLog(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "elsewhere.txt")
+	require.NoError(t, os.WriteFile(target, []byte("not an audit log\n"), 0o644))
+	require.NoError(t, os.Chmod(target, 0o644))
+	link := filepath.Join(dir, "audit.jsonl")
+	require.NoError(t, os.Symlink(target, link))
+	err := runServe(context.Background(), []string{"--audit-log", link}, io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is a symbolic link")
+	fi, err := os.Stat(target)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm(), "the target is left alone")
+}

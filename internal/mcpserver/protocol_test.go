@@ -202,3 +202,46 @@ func TestStdioRefusesAnOverlongLineAndGoesOn(t *testing.T) {
 	go func() { _, _ = io.Copy(c.in, streamLine(4<<20-1)) }()
 	assert.NotNil(t, c.answer(`1`)["result"])
 }
+
+// TestLegacySSERefusesRequestsBeforeInitialize: over a legacy SSE session, a
+// tools/call posted before initialize is answered, on the stream, with an error.
+func TestLegacySSERefusesRequestsBeforeInitialize(t *testing.T) {
+	s := newServer(t, Options{})
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { s.HTTPHandler().CloseSessions(context.Background()); ts.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+PathSSE, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	events := bufio.NewScanner(resp.Body)
+	data := func() string {
+		for events.Scan() {
+			if d, ok := strings.CutPrefix(events.Text(), "data: "); ok {
+				return strings.TrimSpace(d)
+			}
+		}
+		t.Fatal("the stream ended")
+		return ""
+	}
+	endpoint := data()
+	require.Contains(t, endpoint, "sessionId=")
+	post := func(body string) {
+		resp, err := http.Post(ts.URL+endpoint, "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	}
+	post(`{"jsonrpc":"2.0","id":18446744073709551617,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`)
+	refused := data()
+	assert.Contains(t, refused, `"id":18446744073709551617`)
+	assert.Contains(t, refused, `"code":-32600`)
+	assert.Contains(t, refused, "send initialize first")
+	post(`{"jsonrpc":"2.0","id":2,"method":"initialize",` + initializeParams + `}`)
+	assert.Contains(t, data(), `"protocolVersion":"2025-11-25"`)
+	post(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	post(`{"jsonrpc":"2.0","id":3,"method":"tools/list"}`)
+	assert.Contains(t, data(), `"tools":[`, "served once initialized")
+}
