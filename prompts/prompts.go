@@ -203,7 +203,7 @@ var troubleshootEndpoint = Prompt{
    - pending or initializing for long: call wait_for_endpoint {"endpoint_name": %[1]q%[2]s, "timeout_seconds": 600} and watch the progress; check list_hardware for quota on that instance.
 2. Replicas: call list_endpoint_replicas {"endpoint_name": %[1]q%[2]s}. Note each replica's state, restarts and message; a failed replica's message often names the cause, and restarts mean it crashes.
 3. Logs: call get_endpoint_logs {"endpoint_name": %[1]q%[2]s, "level": "warn", "since": "1h"}, then without "level" around the first error (add "replica" to follow one replica). Look for:
-   - "CUDA out of memory" or OOMKilled: the model does not fit; choose a GPU with more memory, more GPUs (instance_size) or a smaller model (update_endpoint, or recommend_hardware if it is available).
+   - "CUDA out of memory" or OOMKilled: the model does not fit; choose a GPU with more memory, more GPUs (instance_size) or a smaller model (recommend_hardware lists what fits; apply it with update_endpoint).
    - a missing or gated repository, a wrong task or framework, a custom image that does not answer its health route.
    - request errors (status 4xx/5xx lines): the callers' inputs, or timeouts.
 4. Metrics (when it runs but is slow or failing): call get_endpoint_metrics {"endpoint_name": %[1]q%[2]s, "metric": "p95-latency"}, then "request-count", "pending-requests" and "gpu-usage" (or "cpu-usage"). Rising latency with pending requests and usage near 100%% means it needs more replicas (max_replica) or bigger hardware; errors with low usage point back to the logs. Without "metric" you get every current counter.
