@@ -104,6 +104,10 @@ func (s *Service) addHooks(h *server.Hooks, srv *server.MCPServer) {
 
 // subscribe records a subscription in the scope of ctx's caller and returns that scope.
 func (s *Service) subscribe(ctx context.Context, sub Subscriber, uri string) *scope {
+	if err := s.CheckSubscribe(ctx, sub.ID(), uri); err != nil {
+		s.log.Debug("subscription refused", "uri", uri, "err", err)
+		return nil
+	}
 	sc, err := s.withScope(ctx, func(sc *scope) error { return sc.poller.Registry().Subscribe(sub, uri) })
 	if err != nil {
 		s.log.Debug("subscription not recorded", "uri", uri, "err", err)

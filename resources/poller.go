@@ -21,6 +21,20 @@ const (
 	DefaultSlowPoll = 10 * time.Second
 )
 
+// maxFailureBackoff bounds the wait before listing again a namespace whose list calls keep failing
+// (4xx: it does not exist or the token cannot read it; 5xx: the service is in trouble).
+const maxFailureBackoff = 5 * time.Minute
+
+// failureBackoff is the wait after fails failed list calls in a row: slow, doubled with every
+// further failure, at most maxFailureBackoff (or slow, if that is longer).
+func failureBackoff(slow time.Duration, fails int) time.Duration {
+	d := slow
+	for i := 1; i < fails && d < maxFailureBackoff; i++ {
+		d *= 2
+	}
+	return max(min(d, maxFailureBackoff), slow)
+}
+
 // listTimeout bounds one list call, so that a hung request cannot stall a namespace's loop.
 const listTimeout = 30 * time.Second
 
@@ -309,7 +323,7 @@ func (p *Poller) interval(l *nsLoop) time.Duration {
 func (p *Poller) localInterval(l *nsLoop) time.Duration {
 	uris, failed := l.transitional()
 	if failed {
-		return p.opts.Slow
+		return failureBackoff(p.opts.Slow, l.failures())
 	}
 	for _, uri := range uris {
 		if p.reg.Subscribed(uri) {
@@ -388,6 +402,7 @@ type nsLoop struct {
 	docs   map[string]snapshot // endpoint name → last known document
 	primed bool                // docs holds a complete list
 	failed bool                // the last list call failed
+	fails  int                 // list calls failed in a row (the backoff's exponent)
 	// gen counts publishes; published[name] is the generation of the last publish of name, so
 	// that a list requested before that publish does not undo it.
 	gen       uint64
@@ -459,7 +474,19 @@ func (l *nsLoop) setFailed(f bool) bool {
 	defer l.mu.Unlock()
 	was := l.failed
 	l.failed = f
+	if f {
+		l.fails = min(l.fails+1, 30)
+	} else {
+		l.fails = 0
+	}
 	return was
+}
+
+// failures returns how many list calls failed in a row.
+func (l *nsLoop) failures() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fails
 }
 
 // transitional returns the URIs of the known endpoints that are transitional.

@@ -132,6 +132,28 @@ func (r *Registry) Subscribers(uri string) []Subscriber {
 	return out
 }
 
+// Has reports whether subscriber subscribes to uri.
+func (r *Registry) Has(subscriberID, uri string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.subs[subscriberID]
+	if s == nil {
+		return false
+	}
+	_, ok := s.uris[uri]
+	return ok
+}
+
+// CountOf returns the number of subscriptions of subscriber.
+func (r *Registry) CountOf(subscriberID string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.subs[subscriberID]; s != nil {
+		return len(s.uris)
+	}
+	return 0
+}
+
 // Subscribed reports whether anyone subscribes to uri.
 func (r *Registry) Subscribed(uri string) bool {
 	r.mu.Lock()

@@ -21,6 +21,8 @@ type API interface {
 	ListRaw(ctx context.Context, namespace string) ([]json.RawMessage, error)
 	Get(ctx context.Context, namespace, name string) (*hfapi.Endpoint, error)
 	ListHardware(ctx context.Context, namespace string) ([]hfapi.Vendor, error)
+	// Whoami names the token's user and organizations: the namespaces it may subscribe to.
+	Whoami(ctx context.Context) (*hfapi.Whoami, error)
 }
 
 // Options configure a Service. API or APIFor is required.
@@ -39,6 +41,10 @@ type Options struct {
 	HardwareTTL time.Duration
 	// Logger receives failures that do not reach a client (default: discard).
 	Logger *slog.Logger
+	// MaxSubscriptionsPerSubscriber and MaxSubscriptions cap the subscriptions of one session
+	// (or listen stream) and of the process (defaults DefaultMaxSubscriptionsPerSubscriber,
+	// DefaultMaxSubscriptions); see CheckSubscribe.
+	MaxSubscriptionsPerSubscriber, MaxSubscriptions int
 	// SharePolling, when set, shares the polling of each scope's namespaces with other
 	// replicas (see PollerOptions.Share); scope is "" for API, else a key naming the caller.
 	SharePolling SharePolling
@@ -53,10 +59,11 @@ const maxIdleScopes = 256
 // scope is what one caller (one API client) has: its hardware catalogs and its poller with
 // the subscriptions it drives.
 type scope struct {
-	key    string // "" for Options.API, else "caller:" and the caller's key
-	api    API
-	hw     *HardwareCache
-	poller *Poller
+	key     string // "" for Options.API, else "caller:" and the caller's key
+	api     API
+	hw      *HardwareCache
+	poller  *Poller
+	visible visibleNamespaces // what the token may subscribe to (admission.go)
 }
 
 // Service is the endpoint status resources: reading, listing, the subscription registry and
