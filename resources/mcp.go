@@ -176,6 +176,10 @@ func (s *Service) listenForListChanges(ctx context.Context, req *mcp.Subscriptio
 
 func sessionSubscriberID(sessionID string) string { return "session:" + sessionID }
 
+// SessionSubscriberID is the subscriber ID of the session sessionID's resources/subscribe
+// subscriptions, for CheckSubscribe.
+func SessionSubscriberID(sessionID string) string { return sessionSubscriberID(sessionID) }
+
 // sessionSubscriber is a session that used resources/subscribe (2025-11-25 and earlier). It is
 // notified through the server's session table, so the notification takes the session's own
 // route (the stdio stream, the SSE stream, or streamable HTTP's GET stream).

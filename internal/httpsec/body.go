@@ -105,6 +105,9 @@ type BufferedBody struct {
 	b []byte
 }
 
+// NewBufferedBody returns b as a request body whose Bytes need no copy.
+func NewBufferedBody(b []byte) *BufferedBody { return &BufferedBody{Reader: bytes.NewReader(b), b: b} }
+
 // Bytes returns the whole body; the caller must not modify it.
 func (b *BufferedBody) Bytes() []byte { return b.b }
 
@@ -172,7 +175,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limits BodyLimits, budget 
 		whole = append(whole, c[:min(int64(bodyChunk), n-int64(len(whole)))]...)
 	}
 	budget.release(charged - n)
-	return &BufferedBody{Reader: bytes.NewReader(whole), b: whole}, n, nil
+	return NewBufferedBody(whole), n, nil
 }
 
 // fill reads into p until it is full or the reader fails; io.EOF means the body ended.

@@ -77,9 +77,10 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 		server.WithSSEDisableLocalhostProtection(s.localhostProtectionOff()),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(PathStreamable, s.onTheWire(s.capSessions(explainMissingSession(completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(streamable)))))))
-	mux.Handle(PathSSE, s.onTheWire(s.capSessions(keepSSEAlive(correctHTTPErrorCodes(sse), s.sseKeepAlive()))))
-	mux.Handle(PathMessage, s.onTheWire(correctHTTPErrorCodes(sse)))
+	mux.Handle(PathStreamable, s.onTheWire(s.capSessions(s.refuseHTTPSubscriptions(
+		explainMissingSession(completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(streamable))))))))
+	mux.Handle(PathSSE, s.onTheWire(s.capSessions(keepSSEAlive(s.tapSSEStreams(correctHTTPErrorCodes(sse)), s.sseKeepAlive()))))
+	mux.Handle(PathMessage, s.onTheWire(s.refuseHTTPSubscriptions(correctHTTPErrorCodes(sse))))
 	mux.HandleFunc("GET "+PathHealth, s.health)
 	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse}
 }

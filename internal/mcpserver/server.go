@@ -129,9 +129,10 @@ type Server struct {
 	http     *HTTPHandler
 	sec      securityState
 
-	resources *resources.Service // endpoint status resources and their poller
-	calls     *callLimiter       // caps on running tool calls (calls.go)
-	sessions  *sessionLimiter    // caps on HTTP sessions (sessions.go)
+	resources  *resources.Service // endpoint status resources and their poller
+	calls      *callLimiter       // caps on running tool calls (calls.go)
+	sessions   *sessionLimiter    // caps on HTTP sessions (sessions.go)
+	sseStreams sync.Map           // legacy SSE session id → *sseTap (mcpgo_subscribe_refusal.go)
 
 	secrets *scrub.Scrubber // kept out of everything sent (wire.go)
 }

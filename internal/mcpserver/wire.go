@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/httpsec"
 )
 
 // Everything the server sends a client passes through outbound, on every
@@ -48,6 +50,15 @@ func (o *stdioOut) Write(p []byte) (int, error) {
 // refuse writes a JSON-RPC error answering the request with the given raw
 // id (nil: no particular request).
 func (o *stdioOut) refuse(id json.RawMessage, code int, msg string) {
+	if line := jsonRPCError(id, code, msg); line != nil {
+		_, _ = o.Write(line)
+	}
+}
+
+// jsonRPCError is a JSON-RPC error response, newline-terminated, answering the
+// request with the given raw id (nil: no particular request); nil if it cannot
+// be encoded.
+func jsonRPCError(id json.RawMessage, code int, msg string) []byte {
 	if id == nil {
 		id = json.RawMessage("null")
 	}
@@ -56,9 +67,10 @@ func (o *stdioOut) refuse(id json.RawMessage, code int, msg string) {
 		ID      json.RawMessage         `json:"id"`
 		Error   mcp.JSONRPCErrorDetails `json:"error"`
 	}{mcp.JSONRPC_VERSION, id, mcp.NewJSONRPCErrorDetails(code, msg, nil)})
-	if err == nil {
-		_, _ = o.Write(append(line, '\n'))
+	if err != nil {
+		return nil
 	}
+	return append(line, '\n')
 }
 
 // tooLongMessage is the error for a stdio line over maxStdioLine.
@@ -88,7 +100,8 @@ func (s *Server) pumpStdin(in io.Reader, w *io.PipeWriter, out *stdioOut) {
 			s.log.Warn("skipped a stdio message over the size limit", "limit_bytes", maxStdioLine)
 			out.refuse(nil, mcp.INVALID_REQUEST, tooLongMessage)
 			skipping = false
-		} else if len(bytes.TrimSpace(line)) > 0 && !refusedBeforeInitialize(line, &initialized, out) {
+		} else if len(bytes.TrimSpace(line)) > 0 && !refusedBeforeInitialize(line, &initialized, out) &&
+			!s.refusedSubscription(line, out) {
 			if _, werr := w.Write(exactIDs(line)); werr != nil {
 				return // the server stopped reading
 			}
@@ -146,12 +159,20 @@ func (w *wireWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).
 // Unwrap lets http.ResponseController reach the connection (write deadlines).
 func (w *wireWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// bodyBytes reads r's body, without a copy when httpsec buffered it.
+func bodyBytes(r *http.Request) ([]byte, error) {
+	if b, ok := r.Body.(*httpsec.BufferedBody); ok {
+		return b.Bytes(), nil
+	}
+	return io.ReadAll(r.Body)
+}
+
 // onTheWire wraps the HTTP transports: request ids are made exact on the way
 // in, and every response goes through outbound.
 func (s *Server) onTheWire(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.Body != nil {
-			body, err := io.ReadAll(r.Body)
+			body, err := bodyBytes(r)
 			if err != nil {
 				http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
 				return
@@ -161,7 +182,7 @@ func (s *Server) onTheWire(next http.Handler) http.Handler {
 				r.ContentLength = int64(len(body))
 				r.Header.Del("Content-Length")
 			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.Body = httpsec.NewBufferedBody(body) // read again without a copy (peekBody)
 		}
 		next.ServeHTTP(&wireWriter{ResponseWriter: w, s: s}, r)
 	})
