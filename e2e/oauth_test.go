@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,14 +37,21 @@ const oauthServerToken = "hf_server_owner_token"
 // startOAuthServer starts an emulator (alice signs in; the server's own token
 // is owner's) and the built binary serving it with --oauth.
 func startOAuthServer(t *testing.T, oauth emulator.OAuthOptions) (emu *emulator.Server, base string, stderr *lockedBuffer) {
+	emu, base, stderr, _ = startOAuthServerAudited(t, oauth)
+	return emu, base, stderr
+}
+
+// startOAuthServerAudited is startOAuthServer that also returns the path of the audit log.
+func startOAuthServerAudited(t *testing.T, oauth emulator.OAuthOptions) (emu *emulator.Server, base string, stderr *lockedBuffer, auditLog string) {
 	t.Helper()
 	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{User: "alice", Timings: fastTimings, Seed: 7, OAuth: oauth,
 		Users: []emulator.User{{Name: "owner", Tokens: []string{oauthServerToken}}}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = emu.Close() })
-	env := append(backendEnvFor(t.TempDir(), emu), "HF_TOKEN="+oauthServerToken)
+	auditLog = filepath.Join(t.TempDir(), "audit.jsonl")
+	env := append(backendEnvFor(t.TempDir(), emu), "HF_TOKEN="+oauthServerToken, "HF_MCP_AUDIT_LOG="+auditLog)
 	_, base, stderr = startBinary(t, env, "serve", "--transport", "http", "--addr", "127.0.0.1:0", "--oauth")
-	return emu, base, stderr
+	return emu, base, stderr, auditLog
 }
 
 // browser plays the user's browser for a native client: it opens the
@@ -136,7 +145,7 @@ func TestE2EOAuthSignInWithTheGoSDK(t *testing.T) {
 }
 
 func testOAuthSignIn(t *testing.T, era string) {
-	emu, base, stderr := startOAuthServer(t, emulator.OAuthOptions{})
+	emu, base, stderr, auditLog := startOAuthServerAudited(t, emulator.OAuthOptions{})
 	b := newBrowser(t)
 	h := signInHandler(t, b)
 	cs, err := connectOAuth(t, base, h, era)
@@ -155,6 +164,18 @@ func testOAuthSignIn(t *testing.T, era string) {
 	require.False(t, res.IsError, "%v", res.Content)
 	assert.Contains(t, fmt.Sprint(listed), "signed-in-llm")
 	assert.Contains(t, fmt.Sprint(listed), "alice", "created in the signed-in user's namespace")
+	data, err := os.ReadFile(auditLog)
+	require.NoError(t, err)
+	var created map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var e map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &e))
+		if e["tool"] == "create_endpoint" && e["outcome"] == "ok" {
+			created = e
+		}
+	}
+	require.NotNil(t, created, "the create is audited:\n%s", data)
+	assert.Equal(t, "alice", created["caller"], "the audit log names who acted")
 
 	counts := oauthRequests(t, emu)
 	assert.Equal(t, int64(1), counts["POST "+emulator.OAuthRegisterPath])

@@ -141,7 +141,7 @@ func auditEntry(ctx context.Context, req mcp.CallToolRequest, note *auditNote, r
 	if jerr := json.Unmarshal(rawArguments(req), &args); jerr != nil {
 		args = map[string]any{"unparsed": "arguments were not a JSON object"}
 	}
-	e := audit.Entry{Client: clientName(ctx), Transport: transportName(ctx), Tool: req.Params.Name, Arguments: args}
+	e := audit.Entry{Client: clientName(ctx), Caller: audit.CallerFrom(ctx), Transport: transportName(ctx), Tool: req.Params.Name, Arguments: args}
 	e.Namespace, _ = args["namespace"].(string)
 	e.Endpoint, _ = args["endpoint_name"].(string)
 	if ns, name := targetOf(res); ns != "" {

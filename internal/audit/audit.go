@@ -4,6 +4,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +33,20 @@ const (
 	OutcomeUnknown = "unknown"
 )
 
+type callerKey struct{}
+
+// WithCaller returns ctx naming the Hugging Face account a call acts as (HF token pass-through, OAuth),
+// for the Caller of the entries written for it.
+func WithCaller(ctx context.Context, account string) context.Context {
+	return context.WithValue(ctx, callerKey{}, account)
+}
+
+// CallerFrom returns the account stored by WithCaller, or "".
+func CallerFrom(ctx context.Context) string {
+	s, _ := ctx.Value(callerKey{}).(string)
+	return s
+}
+
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("audit: log is closed")
 
@@ -39,6 +54,7 @@ var ErrClosed = errors.New("audit: log is closed")
 type Entry struct {
 	Time      time.Time      `json:"time"`
 	Client    string         `json:"client,omitempty"` // client name/version from initialize
+	Caller    string         `json:"caller,omitempty"` // the Hub account that acted, when callers act as themselves
 	Transport string         `json:"transport,omitempty"`
 	Tool      string         `json:"tool"`
 	Namespace string         `json:"namespace,omitempty"`

@@ -38,6 +38,9 @@ type Grant struct {
 	// should name the caller: a refreshed OAuth token is still the same caller. Requests carry it
 	// (see CallerFrom). Empty: the caller is the token.
 	Subject string
+	// Name is who the token stands for, for people to read (e.g. the Hub username); requests carry it
+	// (see CallerNameFrom).
+	Name string
 }
 
 // AuthOptions configures RequireBearer. At least one of Token and Validate must be set; when both are,
@@ -70,8 +73,9 @@ type AuthOptions struct {
 func (o AuthOptions) Configured() bool { return o.Token != "" || o.Validate != nil }
 
 type (
-	hfTokenKey struct{}
-	callerKey  struct{}
+	hfTokenKey    struct{}
+	callerKey     struct{}
+	callerNameKey struct{}
 )
 
 // WithCaller returns ctx carrying the subject of the request's token (Grant.Subject).
@@ -82,6 +86,12 @@ func WithCaller(ctx context.Context, subject string) context.Context {
 // CallerFrom returns the subject of the request's token stored by WithCaller, if any.
 func CallerFrom(ctx context.Context) (string, bool) {
 	s, ok := ctx.Value(callerKey{}).(string)
+	return s, ok && s != ""
+}
+
+// CallerNameFrom returns the Grant.Name of the request's token, if validation gave one.
+func CallerNameFrom(ctx context.Context) (string, bool) {
+	s, ok := ctx.Value(callerNameKey{}).(string)
 	return s, ok && s != ""
 }
 
@@ -132,12 +142,15 @@ func RequireBearer(opts AuthOptions) Middleware {
 			if opts.Resource.serveMetadata(w, r) {
 				return
 			}
-			tok, subject, ok := a.check(w, r)
+			tok, g, ok := a.check(w, r)
 			if !ok {
 				return
 			}
-			if subject != "" {
-				r = r.WithContext(WithCaller(r.Context(), subject))
+			if g.Subject != "" {
+				r = r.WithContext(WithCaller(r.Context(), g.Subject))
+			}
+			if g.Name != "" {
+				r = r.WithContext(context.WithValue(r.Context(), callerNameKey{}, g.Name))
 			}
 			if opts.PassThrough {
 				r = r.WithContext(WithHFToken(r.Context(), tok))
@@ -154,48 +167,48 @@ type authenticator struct {
 	limit *rateLimiter // of Validate calls
 }
 
-// check authenticates r, writing the error response itself when it returns false; subject is the
-// token's Grant.Subject.
-func (a *authenticator) check(w http.ResponseWriter, r *http.Request) (tok, subject string, ok bool) {
+// check authenticates r, writing the error response itself when it returns false; g is what the
+// token's validation said of it (its Subject and Name), cached or fresh.
+func (a *authenticator) check(w http.ResponseWriter, r *http.Request) (tok string, g Grant, ok bool) {
 	tok, ok = BearerToken(r)
 	if !ok {
 		a.challenge(w, r, http.StatusUnauthorized, "", "missing bearer token: send the header Authorization: Bearer <token>")
-		return "", "", false
+		return "", Grant{}, false
 	}
 	sum := sha256.Sum256([]byte(tok))
 	// Comparing fixed-length digests keeps the comparison constant-time without leaking the length.
 	if a.opts.Token != "" && subtle.ConstantTimeCompare(sum[:], a.want[:]) != 1 {
 		a.challenge(w, r, http.StatusUnauthorized, "invalid_token", "invalid bearer token")
-		return "", "", false
+		return "", Grant{}, false
 	}
 	if a.opts.Validate == nil {
-		return tok, "", true
+		return tok, Grant{}, true
 	}
-	if subject, ok := a.cache.valid(sum); ok {
-		return tok, subject, true
+	if g, ok := a.cache.valid(sum); ok {
+		return tok, g, true
 	}
 	if wait, ok := a.limit.take(); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 		writeError(w, http.StatusTooManyRequests, "too many new bearer tokens to verify right now; retry after the Retry-After delay")
-		return "", "", false
+		return "", Grant{}, false
 	}
 	grant, err := a.opts.Validate(r.Context(), tok)
 	if err != nil {
 		if errors.Is(err, ErrInvalidToken) {
 			a.challenge(w, r, http.StatusUnauthorized, "invalid_token", "invalid bearer token: the Hugging Face Hub rejected it")
-			return "", "", false
+			return "", Grant{}, false
 		}
 		a.opts.Logger.WarnContext(r.Context(), "bearer token validation failed", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "could not validate the bearer token right now; try again")
-		return "", "", false
+		return "", Grant{}, false
 	}
 	if missing := a.opts.Resource.missingScopes(grant); len(missing) > 0 {
 		a.challenge(w, r, http.StatusForbidden, "insufficient_scope", "the token lacks the scope "+strings.Join(missing, " ")+
 			": sign in again granting "+strings.Join(a.opts.Resource.Scopes, " "))
-		return "", "", false
+		return "", Grant{}, false
 	}
 	a.cache.store(sum, grant)
-	return tok, grant.Subject, true
+	return tok, grant, true
 }
 
 // defaultValidateRate is AuthOptions.ValidateRate's default, per second.
@@ -259,8 +272,8 @@ type validCache struct {
 }
 
 type validEntry struct {
-	exp     time.Time
-	subject string
+	exp           time.Time
+	subject, name string
 }
 
 const maxCachedTokens = 1024
@@ -272,12 +285,12 @@ func newValidCache(ttl time.Duration) *validCache {
 	return &validCache{ttl: ttl, exp: make(map[[sha256.Size]byte]validEntry)}
 }
 
-// valid reports whether sum is trusted, and the subject of its grant.
-func (c *validCache) valid(sum [sha256.Size]byte) (string, bool) {
+// valid reports whether sum is trusted, and the subject and name of its grant.
+func (c *validCache) valid(sum [sha256.Size]byte) (Grant, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.exp[sum]
-	return e.subject, ok && time.Now().Before(e.exp)
+	return Grant{Subject: e.subject, Name: e.name}, ok && time.Now().Before(e.exp)
 }
 
 // store trusts sum for the TTL, or until the grant expires when that is sooner.
@@ -299,7 +312,7 @@ func (c *validCache) store(sum [sha256.Size]byte, g Grant) {
 	if !g.Expires.IsZero() && g.Expires.Before(exp) {
 		exp = g.Expires
 	}
-	c.exp[sum] = validEntry{exp: exp, subject: g.Subject}
+	c.exp[sum] = validEntry{exp: exp, subject: g.Subject, name: g.Name}
 }
 
 // queryTokenParams are query parameters that look like credentials. URLs end up in logs, proxies and

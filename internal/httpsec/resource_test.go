@@ -148,22 +148,25 @@ func TestResourceMetadataKeepsTheHostAllowlist(t *testing.T) {
 func TestRequestsCarryTheTokensSubject(t *testing.T) {
 	validate := func(_ context.Context, tok string) (Grant, error) {
 		if strings.HasPrefix(tok, "hf_alice") {
-			return Grant{Subject: "hf-user:alice-id"}, nil
+			return Grant{Subject: "hf-user:alice-id", Name: "alice"}, nil
 		}
 		return Grant{}, nil
 	}
-	var seen atomic.Value
+	var seen, named atomic.Value
 	h := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		s, _ := CallerFrom(r.Context())
 		seen.Store(s)
+		n, _ := CallerNameFrom(r.Context())
+		named.Store(n)
 	})
 	url := serve(t, RequireBearer(AuthOptions{Validate: validate, PassThrough: true})(h))
-	for _, tc := range []struct{ tok, subject string }{
-		{"hf_alice_1", "hf-user:alice-id"}, {"hf_alice_1", "hf-user:alice-id"}, {"hf_alice_2", "hf-user:alice-id"},
-		{"hf_anonymous", ""},
+	for _, tc := range []struct{ tok, subject, name string }{
+		{"hf_alice_1", "hf-user:alice-id", "alice"}, {"hf_alice_1", "hf-user:alice-id", "alice"},
+		{"hf_alice_2", "hf-user:alice-id", "alice"}, {"hf_anonymous", "", ""},
 	} {
 		code, _, _ := do(t, http.MethodPost, url+"/mcp", nil, map[string]string{"Authorization": "Bearer " + tc.tok})
 		require.Equal(t, http.StatusOK, code)
 		assert.Equal(t, tc.subject, seen.Load(), tc.tok)
+		assert.Equal(t, tc.name, named.Load(), tc.tok)
 	}
 }

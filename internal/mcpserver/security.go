@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/audit"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/httpsec"
 )
 
@@ -178,6 +179,9 @@ func (s *Server) secureHandler(addr string) (http.Handler, error) {
 	if cfg.Auth.Configured() {
 		h = s.bindSessions(h)
 	}
+	if s.sec.tokens != nil {
+		h = nameAuditedCallers(h)
+	}
 	if res := cfg.Auth.Resource; res != nil && len(res.Paths) == 0 {
 		withPaths := *res
 		withPaths.Paths = []string{PathStreamable, PathSSE}
@@ -224,6 +228,17 @@ func (s *Server) drainCalls(ctx context.Context, tick func()) {
 			return
 		}
 	}
+}
+
+// nameAuditedCallers is middleware (inside bearer auth) that names each
+// pass-through caller's Hub account in the audit lines of their calls.
+func nameAuditedCallers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if name, ok := httpsec.CallerNameFrom(r.Context()); ok {
+			r = r.WithContext(audit.WithCaller(r.Context(), name))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // tokenDigest is how tokens are keyed in memory: never the token itself.

@@ -111,7 +111,7 @@ func (c *tokenClients) validate(ctx context.Context, tok string) (httpsec.Grant,
 		return httpsec.Grant{}, err
 	}
 	auth := who.Auth()
-	g := httpsec.Grant{Expires: auth.ExpiresAt, Scopes: auth.Scopes}
+	g := httpsec.Grant{Expires: auth.ExpiresAt, Scopes: auth.Scopes, Name: who.Name}
 	if c.subjects {
 		g.Subject = subjectOf(who)
 	}
