@@ -1,6 +1,9 @@
 package hfapi
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -81,4 +84,26 @@ func TestValidateCallPath(t *testing.T) {
 		require.Error(t, err, bad)
 		assert.Contains(t, err.Error(), "give a path under the endpoint URL", bad)
 	}
+}
+
+// Call refuses a path leaving the endpoint URL, or a broken Accept header, before sending anything.
+func TestCallSendsNothingOffTheEndpointURL(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"path":"` + r.URL.Path + `","accept":"` + r.Header.Get("Accept") + `"}`))
+	}))
+	defer srv.Close()
+	c, _ := newTestClient(t, srv)
+	ep := &Endpoint{Name: "e", Status: Status{State: StateRunning, URL: srv.URL}}
+	for _, bad := range []struct{ path, accept string }{{"https://evil.example/", ""}, {"/../x", ""}, {"//evil.example", ""}, {"/", "a\r\nX-Evil: 1"}} {
+		_, err := c.Call(t.Context(), ep, "POST", bad.path, map[string]any{}, CallOptions{Accept: bad.accept})
+		var ve *ValidationError
+		assert.ErrorAs(t, err, &ve, "%+v", bad)
+	}
+	assert.Zero(t, hits.Load(), "nothing was sent")
+	resp, err := c.Call(t.Context(), ep, "POST", "v1/rerank", map[string]any{}, CallOptions{Accept: "application/json"})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"path":"/v1/rerank","accept":"application/json"}`, string(resp.Body))
 }
