@@ -140,8 +140,8 @@ func (r *report) header() {
 	host, _ := os.Hostname()
 	fmt.Fprintf(r.w, "hf-endpoints-mcp benchmark — %s, %s/%s, %d CPUs, %s, host %s%s\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), host, loadAverage())
-	fmt.Fprintf(r.w, "%-72s %-36s %-14s %s\n", "measurement", "result", "target", "")
-	fmt.Fprintln(r.w, strings.Repeat("-", 128))
+	fmt.Fprintf(r.w, "%-72s %-36s %-14s %-6s %s\n", "measurement", "result", "target", "", "load")
+	fmt.Fprintln(r.w, strings.Repeat("-", 140))
 }
 
 // line prints a figure; ok is nil when there is no target.
@@ -154,7 +154,7 @@ func (r *report) line(name, result, target string, ok *bool) {
 			r.missed++
 		}
 	}
-	fmt.Fprintf(r.w, "%-72s %-36s %-14s %s\n", name, result, target, verdict)
+	fmt.Fprintf(r.w, "%-72s %-36s %-14s %-6s %s\n", name, result, target, verdict, load1())
 }
 
 func (r *report) note(format string, args ...any) { fmt.Fprintf(r.w, "  "+format+"\n", args...) }
@@ -168,12 +168,21 @@ func (r *report) flush() {
 // loadAverage is the 1-minute load at the start, when /proc tells it: other
 // work on the machine inflates every figure.
 func loadAverage() string {
+	if l := load1(); l != "" {
+		return ", load " + l
+	}
+	return ""
+}
+
+// load1 is the machine's 1-minute load average now ("" without /proc),
+// printed beside each figure.
+func load1() string {
 	raw, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return ""
 	}
 	if f := strings.Fields(string(raw)); len(f) > 0 {
-		return ", load " + f[0]
+		return f[0]
 	}
 	return ""
 }
