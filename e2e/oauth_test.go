@@ -267,7 +267,9 @@ func TestE2EOAuthConsentDenied(t *testing.T) {
 	assert.Contains(t, err.Error(), "access_denied")
 	assert.Positive(t, b.opened.Load(), "the user was asked")
 	assert.Zero(t, oauthRequests(t, emu)["POST "+emulator.OAuthTokenPath], "no token is asked for after a refusal")
-	assert.NotContains(t, stderr.String(), "tool call", "nothing ran")
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "method=POST path=/mcp status=401") },
+		10*time.Second, 10*time.Millisecond, "the server refused the unauthenticated request:\n%s", stderr)
+	assert.NotContains(t, stderr.String(), "method=POST path=/mcp status=200", "and never served one")
 }
 
 // TestE2EOAuthOverLegacySSE: the SDK's SSE client has no OAuth handler, so
