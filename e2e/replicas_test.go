@@ -252,24 +252,26 @@ func TestE2EReplicasRedisDown(t *testing.T) {
 	}
 }
 
-// oneShot runs one tool call in a new stdio server process, as clients that start a server per
-// call do, and returns its structured result and text.
-func oneShot(t *testing.T, emu *emulator.Server, env []string, name string, args map[string]any, serveArgs ...string) (map[string]any, string, bool) {
+// serverSession runs `serve serveArgs…` over stdio with env and connects to it; the caller
+// ends it with closeSession (audit_test.go's stdioSession ends it only with the test).
+func serverSession(t *testing.T, env []string, serveArgs ...string) *session {
 	t.Helper()
 	s := &session{progress: map[string][]*sdk.ProgressNotificationParams{}, arrived: make(chan struct{}, 1), stderr: &lockedBuffer{}}
 	cmd := serverCommand(t, s.stderr, append([]string{"serve"}, serveArgs...), env...)
-	client := sdk.NewClient(&sdk.Implementation{Name: "one-shot", Version: "1"}, nil)
+	client := sdk.NewClient(&sdk.Implementation{Name: "stdio", Version: "1"}, nil)
 	cs, err := client.Connect(t.Context(), &sdk.CommandTransport{Command: cmd, TerminateDuration: 5 * time.Second}, nil)
 	require.NoError(t, err, s.stderr.String())
 	s.ClientSession = cs
-	defer closeSession(t, cs, s.stderr)
+	return s
+}
+
+// tool calls name on s and returns its structured result, its text and whether it failed.
+func tool(t *testing.T, s *session, name string, args map[string]any) (map[string]any, string, bool) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: name, Arguments: args})
+	res, err := s.CallTool(ctx, &sdk.CallToolParams{Name: name, Arguments: args})
 	require.NoError(t, err, "%s; server stderr:\n%s", name, s.stderr)
-	if emu != nil {
-		require.NotContains(t, textOf(res), emu.Token())
-	}
 	var out map[string]any
 	if res.StructuredContent != nil {
 		b, err := json.Marshal(res.StructuredContent)
@@ -277,6 +279,19 @@ func oneShot(t *testing.T, emu *emulator.Server, env []string, name string, args
 		require.NoError(t, json.Unmarshal(b, &out))
 	}
 	return out, textOf(res), res.IsError
+}
+
+// oneShot runs one tool call in a new stdio server process, as clients that start a server per
+// call do, and returns its structured result and text.
+func oneShot(t *testing.T, emu *emulator.Server, env []string, name string, args map[string]any, serveArgs ...string) (map[string]any, string, bool) {
+	t.Helper()
+	s := serverSession(t, env, serveArgs...)
+	defer closeSession(t, s.ClientSession, s.stderr)
+	out, text, isErr := tool(t, s, name, args)
+	if emu != nil {
+		require.NotContains(t, text, emu.Token())
+	}
+	return out, text, isErr
 }
 
 // TestE2ETokensSurviveARestart: a confirmation issued by one process redeems in the next, which
@@ -319,4 +334,27 @@ func TestE2EOneShotStdioEmulator(t *testing.T) {
 	assert.Equal(t, true, out["deleted"])
 	_, text, isErr = oneShot(t, nil, env, "get_endpoint", map[string]any{"endpoint_name": "oneshot"}, "--emulator")
 	assert.True(t, isErr, "deleted for good: %s", text)
+}
+
+// TestE2EEmulatorTakenOverWhenItsServerStops: a second `serve --emulator` on the same state
+// directory uses the first one's emulator; when the first exits, the second serves the
+// endpoints itself, at the same address, and its calls go on working.
+func TestE2EEmulatorTakenOverWhenItsServerStops(t *testing.T) {
+	env := []string{"HF_MCP_STATE_DIR=" + filepath.Join(t.TempDir(), "state")}
+	first := serverSession(t, env, "--emulator")
+	_, text, isErr := tool(t, first, "create_endpoint", cpuSpec("kept", "openai-community/gpt2", "text-generation"))
+	require.False(t, isErr, text)
+
+	second := serverSession(t, env, "--emulator")
+	t.Cleanup(func() { closeSession(t, second.ClientSession, second.stderr) })
+	out, text, isErr := tool(t, second, "get_endpoint", map[string]any{"endpoint_name": "kept"})
+	require.False(t, isErr, text)
+	require.Equal(t, "kept", endpointOf(out)["name"])
+	assert.Contains(t, second.stderr.String(), "emulator attached")
+
+	closeSession(t, first.ClientSession, first.stderr)
+	out, text, isErr = tool(t, second, "get_endpoint", map[string]any{"endpoint_name": "kept"})
+	require.False(t, isErr, "the second server took the emulator over: %s\n%s", text, second.stderr)
+	assert.Equal(t, "kept", endpointOf(out)["name"])
+	assert.Contains(t, second.stderr.String(), "emulator started")
 }

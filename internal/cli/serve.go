@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -286,6 +287,9 @@ type backend struct {
 	mu     sync.Mutex
 	emu    *emulator.Server // the emulator this process serves
 	emuURL string           // or the one another process serves (serve_emulator.go)
+	// emulatorHTTP carries the emulator clients' requests, taking the emulator over when
+	// the process serving it stops.
+	emulatorHTTP *http.Client
 }
 
 func newBackend(cfg serveConfig, logger *slog.Logger, state *sharedState) *backend {
@@ -296,7 +300,9 @@ func newBackend(cfg serveConfig, logger *slog.Logger, state *sharedState) *backe
 			logger.Warn("no Hugging Face token yet; tools will fail until one is set", "err", err)
 		}
 	}
-	return &backend{cfg: cfg, logger: logger, issuer: state.issuer, state: state}
+	b := &backend{cfg: cfg, logger: logger, issuer: state.issuer, state: state}
+	b.emulatorHTTP = &http.Client{Transport: emulatorTransport{b: b, next: apiHTTPClient.Transport}}
+	return b
 }
 
 func (b *backend) client(ctx context.Context) (*hfapi.Client, error) {
@@ -323,7 +329,7 @@ func (b *backend) emulatorClient() (*hfapi.Client, error) {
 		return nil, err
 	}
 	cfg := emulatorConfig(url)
-	cfg.Token, cfg.UserAgent, cfg.HTTPClient = emulator.DefaultToken, "hf-endpoints-mcp/"+Version, apiHTTPClient
+	cfg.Token, cfg.UserAgent, cfg.HTTPClient = emulator.DefaultToken, "hf-endpoints-mcp/"+Version, b.emulatorHTTP
 	b.guardClient(&cfg)
 	return hfapi.New(cfg)
 }
@@ -332,7 +338,6 @@ func (b *backend) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.emu != nil {
-		b.forgetEmulatorURL()
 		if err := b.emu.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			b.logger.Warn("closing the emulator", "err", err)
 		}

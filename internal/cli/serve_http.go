@@ -216,6 +216,9 @@ func (b *backend) tokenConfig(token string) (hfapi.Config, error) {
 	cfg.Token = token
 	cfg.UserAgent = "hf-endpoints-mcp/" + Version
 	cfg.HTTPClient = apiHTTPClient
+	if b.cfg.emulator {
+		cfg.HTTPClient = b.emulatorHTTP
+	}
 	return cfg, nil
 }
 
