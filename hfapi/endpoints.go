@@ -75,6 +75,29 @@ func (c *Client) List(ctx context.Context, namespace string) ([]Endpoint, error)
 // sent to the API (?tags=a,b), which filters server-side; the result is filtered here as well, so
 // it holds whatever the server does with them.
 func (c *Client) ListTagged(ctx context.Context, namespace string, tags []string) ([]Endpoint, error) {
+	lists, err := c.ListByNamespace(ctx, namespace, tags)
+	if err != nil {
+		return nil, err
+	}
+	if len(lists) == 1 {
+		return lists[0].Endpoints, nil
+	}
+	all := []Endpoint{}
+	for _, l := range lists {
+		all = append(all, l.Endpoints...)
+	}
+	return all, nil
+}
+
+// NamespaceEndpoints are the endpoints of one namespace.
+type NamespaceEndpoints struct {
+	Namespace string
+	Endpoints []Endpoint
+}
+
+// ListByNamespace is ListTagged keeping each namespace's endpoints apart (with "*", the user's own
+// namespace first, then each organisation whose list could be read).
+func (c *Client) ListByNamespace(ctx context.Context, namespace string, tags []string) ([]NamespaceEndpoints, error) {
 	for _, t := range tags {
 		if strings.TrimSpace(t) == "" || strings.Contains(t, ",") {
 			return nil, &ValidationError{"tags", fmt.Sprintf("%q is not a tag; tags are non-empty and have no comma", t)}
@@ -85,7 +108,11 @@ func (c *Client) ListTagged(ctx context.Context, namespace string, tags []string
 		if err != nil {
 			return nil, err
 		}
-		return c.listOne(ctx, ns, tags)
+		eps, err := c.listOne(ctx, ns, tags)
+		if err != nil {
+			return nil, err
+		}
+		return []NamespaceEndpoints{{ns, eps}}, nil
 	}
 	w, err := c.Whoami(ctx)
 	if err != nil {
@@ -97,10 +124,11 @@ func (c *Client) ListTagged(ctx context.Context, namespace string, tags []string
 			return nil, err
 		}
 	}
-	all, err := c.listOne(ctx, own, tags)
+	eps, err := c.listOne(ctx, own, tags)
 	if err != nil {
 		return nil, err
 	}
+	all := []NamespaceEndpoints{{own, eps}}
 	done := map[string]bool{own: true}
 	for _, org := range w.Orgs {
 		if done[org.Name] || org.Name == "" {
@@ -114,7 +142,7 @@ func (c *Client) ListTagged(ctx context.Context, namespace string, tags []string
 			}
 			continue // no billing or no access: skipped like huggingface_hub does
 		}
-		all = append(all, eps...)
+		all = append(all, NamespaceEndpoints{org.Name, eps})
 	}
 	return all, nil
 }

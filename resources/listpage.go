@@ -47,12 +47,14 @@ func parseListCursor(cursor mcp.Cursor) (listCursor, bool) {
 }
 
 // pageOf cuts one page out of the listing, resuming after the cursor's resource: where it was if
-// it is still there, else wherever it moved, else (deleted) at the same offset.
+// it is still there, else wherever it moved, else (deleted) where it was.
 func pageOf(list []mcp.Resource, from listCursor) ([]mcp.Resource, mcp.Cursor) {
 	begin := min(from.Offset, len(list))
 	if from.At != "" && (begin == 0 || list[begin-1].URI != from.At) {
 		if i := slices.IndexFunc(list, func(r mcp.Resource) bool { return r.URI == from.At }); i >= 0 {
 			begin = i + 1
+		} else {
+			begin = min(max(from.Offset-1, 0), len(list)) // it was deleted: what followed it moved up one
 		}
 	}
 	end := min(begin+ListPageSize, len(list))

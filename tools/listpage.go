@@ -53,6 +53,9 @@ func (q listQuery) matches(ep *hfapi.Endpoint) bool {
 	return s == "" || strings.Contains(strings.ToLower(ep.Name), s) || strings.Contains(strings.ToLower(ep.Model.Repository), s)
 }
 
+// key names a row within a listing of several namespaces too.
+func (r EndpointRow) key() string { return r.Namespace + "/" + r.Name }
+
 // pageCursor is where the next page starts: after the endpoint named After, expected at Offset.
 type pageCursor struct {
 	Key    string `json:"k"`
@@ -81,12 +84,14 @@ func (q listQuery) start(cursor string) (pageCursor, error) {
 }
 
 // page cuts one page out of rows, resuming after the cursor's endpoint: where it was if it is still
-// there, else wherever it moved, else (deleted) at the same offset.
+// there, else wherever it moved, else (deleted) where it was.
 func (q listQuery) page(ns string, rows []EndpointRow, from pageCursor) EndpointList {
 	begin := min(from.Offset, len(rows))
-	if from.After != "" && (begin == 0 || rows[begin-1].Name != from.After) {
-		if i := slices.IndexFunc(rows, func(r EndpointRow) bool { return r.Name == from.After }); i >= 0 {
+	if from.After != "" && (begin == 0 || rows[begin-1].key() != from.After) {
+		if i := slices.IndexFunc(rows, func(r EndpointRow) bool { return r.key() == from.After }); i >= 0 {
 			begin = i + 1
+		} else {
+			begin = min(max(from.Offset-1, 0), len(rows)) // it was deleted: what followed it moved up one
 		}
 	}
 	end := min(begin+q.limit, len(rows))
@@ -96,7 +101,7 @@ func (q listQuery) page(ns string, rows []EndpointRow, from pageCursor) Endpoint
 	}
 	out.Count = len(out.Endpoints)
 	if end < len(rows) {
-		b, _ := json.Marshal(pageCursor{Key: q.key(), Offset: end, After: rows[end-1].Name})
+		b, _ := json.Marshal(pageCursor{Key: q.key(), Offset: end, After: rows[end-1].key()})
 		out.NextCursor = base64.RawURLEncoding.EncodeToString(b)
 	}
 	return out

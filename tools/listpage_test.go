@@ -38,7 +38,7 @@ func TestListPagesResumeAfterTheLastEndpointSeen(t *testing.T) {
 		{"unchanged", []string{"a", "b", "c", "d", "e"}, []string{"c", "d"}},
 		{"one before it deleted", []string{"b", "c", "d", "e"}, []string{"c", "d"}},
 		{"one added before it", []string{"z", "a", "b", "c", "d"}, []string{"c", "d"}},
-		{"it was deleted: same offset", []string{"a", "c", "d", "e"}, []string{"d", "e"}},
+		{"it was deleted: what followed it", []string{"a", "c", "d", "e"}, []string{"c", "d"}},
 		{"fewer than the offset", []string{"a"}, nil},
 	}
 	for _, tt := range tests {
@@ -53,4 +53,16 @@ func TestListPagesResumeAfterTheLastEndpointSeen(t *testing.T) {
 	_, err = ListEndpointsInput{Tags: []string{"b", "a"}}.query().start(
 		ListEndpointsInput{Tags: []string{"a", "b"}, Limit: ptrTo(1)}.query().page("me", rowsNamed("x", "y"), pageCursor{}).NextCursor)
 	assert.NoError(t, err, "tag order does not matter")
+}
+
+func TestListPagesTellNamespacesApart(t *testing.T) {
+	q := ListEndpointsInput{Namespace: "*", Limit: ptrTo(1)}.query()
+	rows := []EndpointRow{{Name: "llm", Namespace: "me"}, {Name: "llm", Namespace: "acme"}, {Name: "tei", Namespace: "acme"}}
+	first := q.page("*", rows, pageCursor{})
+	from, err := q.start(first.NextCursor)
+	require.NoError(t, err)
+	// The user's own "llm" was deleted: the page resumes at acme's "llm", not after it.
+	second := q.page("*", rows[1:], from)
+	require.Len(t, second.Endpoints, 1)
+	assert.Equal(t, EndpointRow{Name: "llm", Namespace: "acme"}, second.Endpoints[0])
 }

@@ -88,6 +88,7 @@ type ListEndpointsInput struct {
 // EndpointRow is one endpoint of a listing, compact: get_endpoint has the rest.
 type EndpointRow struct {
 	Name       string `json:"name"`
+	Namespace  string `json:"namespace,omitempty"`
 	State      string `json:"state"`
 	Repository string `json:"repository"`
 	Hardware   string `json:"hardware"`
@@ -114,7 +115,11 @@ func (l EndpointList) Summary() string {
 	}
 	lines := []string{fmt.Sprintf("%d of %d endpoint(s) in %s:", l.Count, l.Total, where)}
 	for _, e := range l.Endpoints {
-		lines = append(lines, fmt.Sprintf("- %s (%s) · %s · %s", e.Name, e.State, e.Repository, e.Hardware))
+		name := e.Name
+		if e.Namespace != "" {
+			name = e.Namespace + "/" + e.Name
+		}
+		lines = append(lines, fmt.Sprintf("- %s (%s) · %s · %s", name, e.State, e.Repository, e.Hardware))
 	}
 	if l.NextCursor != "" {
 		lines = append(lines, "more: call list_endpoints again with the same arguments and cursor = next_cursor")
@@ -134,7 +139,7 @@ var listEndpoints = Tool{
 		if err != nil {
 			return EndpointList{}, err
 		}
-		eps, err := call.Client.ListTagged(ctx, in.Namespace, in.Tags)
+		lists, err := call.Client.ListByNamespace(ctx, in.Namespace, in.Tags)
 		if err != nil {
 			return EndpointList{}, err
 		}
@@ -143,9 +148,15 @@ var listEndpoints = Tool{
 			ns = namespaceFor(ctx, call, ns)
 		}
 		var rows []EndpointRow
-		for i := range eps {
-			if q.matches(&eps[i]) {
-				rows = append(rows, rowOf(&eps[i]))
+		for _, l := range lists {
+			for i := range l.Endpoints {
+				if ep := &l.Endpoints[i]; q.matches(ep) {
+					row := rowOf(ep)
+					if ns == "*" {
+						row.Namespace = l.Namespace // rows of several namespaces say whose they are
+					}
+					rows = append(rows, row)
+				}
 			}
 		}
 		return q.page(ns, rows, start), nil
