@@ -23,6 +23,14 @@
 //     memory" traceback in the logs (meta-llama/Llama-3.1-8B-Instruct on one nvidia-t4). An update onto
 //     such hardware ends updateFailed, the old replicas serving on. Models outside the catalog (their
 //     size is unknown) and CPU instances are not checked.
+//   - Engine settings are checked as the engines would: tensorParallelSize (vLLM, sGLang) times
+//     dataParallelSize (vLLM) must fit the instance's accelerators; other images take neither. The
+//     settings of huggingface_hub 1.28 (compute.scaling.measure, model.command/args,
+//     cacheHttpResponses, accountId, the deprecated type "protected") are accepted and echoed, and a
+//     list filters by ?tags=a,b (an endpoint matches when it has every tag).
+//   - Toolkit tasks answer POST / from hashes of the input: text-classification [{label, score}],
+//     token-classification entities (runs of capitalised words not opening a sentence), summarization,
+//     translation and text2text-generation.
 //
 // Replicas, logs and served requests live in memory only: an emulator restarted from its StateFile
 // starts the replicas of its running endpoints afresh.
