@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"io"
-	"net/http"
 	"testing"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -14,20 +13,6 @@ import (
 
 // scrubToken is the binary's HF token in TestE2ETokenReachesNoClientInAnyEncoding.
 const scrubToken = "hf_E2Ee2eE2Ee2eSCRUBscrub0123456789"
-
-// teeTransport copies every response body into a buffer.
-type teeTransport struct{ w io.Writer }
-
-func (t teeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err == nil {
-		resp.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.TeeReader(resp.Body, t.w), resp.Body}
-	}
-	return resp, err
-}
 
 // TestE2ETokenReachesNoClientInAnyEncoding runs the binary against an
 // upstream that echoes its token in every encoding (errors, an endpoint
@@ -41,7 +26,7 @@ func TestE2ETokenReachesNoClientInAnyEncoding(t *testing.T) {
 	encodings := scrubtest.Encodings(scrubToken)
 	for _, transport := range []string{"stdio", "http"} {
 		t.Run(transport, func(t *testing.T) {
-			wire := &lockedBuffer{}
+			wire := &scrubtest.Wire{}
 			var stderr *lockedBuffer
 			var tr sdk.Transport
 			switch transport {
@@ -60,7 +45,7 @@ func TestE2ETokenReachesNoClientInAnyEncoding(t *testing.T) {
 				_, base, stderr = startBinary(t, append(env, authOff), "serve", "--transport", "http",
 					"--addr", "127.0.0.1:0", "--log-level", "debug", "--audit-log", "off")
 				tr = &sdk.StreamableClientTransport{Endpoint: base + "/mcp", MaxRetries: -1,
-					HTTPClient: &http.Client{Transport: teeTransport{wire}}}
+					HTTPClient: wire.HTTPClient()}
 			}
 			cs, err := sdk.NewClient(&sdk.Implementation{Name: "e2e", Version: "1"}, nil).Connect(t.Context(), tr, nil)
 			require.NoError(t, err, stderr.String())

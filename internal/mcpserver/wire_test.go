@@ -1,14 +1,11 @@
 package mcpserver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -21,38 +18,6 @@ import (
 
 // wireToken is the server's HF token in these tests.
 const wireToken = "hf_WIREwireWIREwire0123456789xyz"
-
-// wire records the bytes a client receives.
-type wire struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *wire) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *wire) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-// recordingTransport tees every response body into a wire.
-type recordingTransport struct{ w *wire }
-
-func (t recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err == nil {
-		resp.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.TeeReader(resp.Body, t.w), resp.Body}
-	}
-	return resp, err
-}
 
 // TestTokenReachesNoClientInAnyEncoding drives the tools, over each
 // transport, against an upstream that echoes the token in every encoding, and
@@ -68,7 +33,7 @@ func TestTokenReachesNoClientInAnyEncoding(t *testing.T) {
 	for _, transport := range []string{"stdio", "streamable", "sse"} {
 		t.Run(transport, func(t *testing.T) {
 			s := newServer(t, Options{Client: client})
-			rec := &wire{}
+			rec := &scrubtest.Wire{}
 			var cs *sdk.ClientSession
 			switch transport {
 			case "stdio":
@@ -84,12 +49,12 @@ func TestTokenReachesNoClientInAnyEncoding(t *testing.T) {
 				ts := httptest.NewServer(s.Handler())
 				t.Cleanup(func() { s.HTTPHandler().CloseSessions(context.Background()); ts.Close() })
 				cs = connect(t, &sdk.StreamableClientTransport{Endpoint: ts.URL + PathStreamable, MaxRetries: -1,
-					HTTPClient: &http.Client{Transport: recordingTransport{rec}}}, "")
+					HTTPClient: rec.HTTPClient()}, "")
 			case "sse":
 				ts := httptest.NewServer(s.Handler())
 				t.Cleanup(func() { s.HTTPHandler().CloseSessions(context.Background()); ts.Close() })
 				cs = connect(t, &sdk.SSEClientTransport{Endpoint: ts.URL + PathSSE,
-					HTTPClient: &http.Client{Transport: recordingTransport{rec}}}, "2025-11-25")
+					HTTPClient: rec.HTTPClient()}, "2025-11-25")
 			}
 			for _, name := range names {
 				up.Use(encodings[name])

@@ -3,8 +3,10 @@
 package scrubtest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -149,4 +151,40 @@ func Names(secret string) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Wire records the bytes a client receives; it is safe for concurrent use.
+type Wire struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write records p.
+func (w *Wire) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+// String is all that was recorded.
+func (w *Wire) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// HTTPClient returns a client whose every response body is also recorded in w.
+func (w *Wire) HTTPClient() *http.Client { return &http.Client{Transport: teeTransport{w}} }
+
+type teeTransport struct{ w io.Writer }
+
+func (t teeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(resp.Body, t.w), resp.Body}
+	}
+	return resp, err
 }
