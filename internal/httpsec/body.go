@@ -19,8 +19,10 @@ const DefaultMaxBodyBytes = 1 << 20
 const DefaultBodyReadTimeout = 30 * time.Second
 
 // DefaultBodyBudget bounds the request bodies held in memory at once, all connections together:
-// slow senders of large bodies cannot make the server hold more than this.
-const DefaultBodyBudget = 32 << 20
+// slow senders of large bodies cannot make the server hold more than this. A body held is then read
+// again and decoded by mcp-go, which costs several times its size, so the budget is kept small:
+// eight bodies of the largest size.
+const DefaultBodyBudget = 8 << 20
 
 // bodyChunk is the unit in which a body is read and charged to the budget: a slow connection holds
 // what it has sent, rounded up to a chunk, never a whole body's worth in advance.
