@@ -208,7 +208,7 @@ func (c *Client) Recommend(ctx context.Context, spec RecommendSpec) (*Recommenda
 	if err != nil {
 		return nil, err
 	}
-	candidates, err := offersIn(vendors, spec.Vendor, spec.Region)
+	candidates, err := offersIn(vendors, spec.Vendor, spec.Region, shardable(rec.Task))
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func (c *Client) Recommend(ctx context.Context, spec RecommendSpec) (*Recommenda
 
 // offersIn lists the offers of the vendor and region asked for, refusing a vendor or region the
 // catalog does not have.
-func offersIn(vendors []Vendor, vendor, region string) ([]Offer, error) {
+func offersIn(vendors []Vendor, vendor, region string, sharded bool) ([]Offer, error) {
 	var out []Offer
 	var vendorNames, regionNames []string
 	for _, v := range vendors {
@@ -232,7 +232,7 @@ func offersIn(vendors []Vendor, vendor, region string) ([]Offer, error) {
 				continue
 			}
 			for _, h := range r.Computes {
-				out = append(out, Offer{Vendor: v.Name, Region: r.Name, Hardware: h, MemoryGB: memoryFor(h)})
+				out = append(out, Offer{Vendor: v.Name, Region: r.Name, Hardware: h, MemoryGB: memoryFor(h, sharded)})
 			}
 		}
 	}
@@ -252,12 +252,26 @@ func ofVendor(vendor string) string {
 	return " of " + vendor
 }
 
-// memoryFor is where the model's weights live: accelerator memory on GPUs and Inferentia, RAM on CPU.
-func memoryFor(h Hardware) float64 {
-	if h.Accelerator != "cpu" && h.GpuMemoryGb != nil {
+// memoryFor is where the model's weights live: accelerator memory on GPUs and Inferentia (all of
+// the instance's when the server shards the model, else one accelerator's), RAM on CPU.
+func memoryFor(h Hardware, sharded bool) float64 {
+	if h.Accelerator == "cpu" || h.GpuMemoryGb == nil {
+		return h.MemoryGb
+	}
+	if sharded || h.NumAccelerators <= 1 {
 		return *h.GpuMemoryGb
 	}
-	return h.MemoryGb
+	return *h.GpuMemoryGb / float64(h.NumAccelerators)
+}
+
+// shardable reports whether the servers of a task split a model over several GPUs (TGI, vLLM and
+// sGLang shard generation models); diffusers and toolkit pipelines run on one GPU.
+func shardable(task string) bool {
+	switch task {
+	case "text-generation", "text2text-generation", "image-text-to-text", "conversational":
+		return true
+	}
+	return false
 }
 
 // pick keeps the offers that fit, have quota left and cost at most maxCost, cheapest first, and
