@@ -242,8 +242,10 @@ func TestE2EReplicasRedisDown(t *testing.T) {
 	rdb.Stop()
 	msg := failing(t, rs[1].session, emu, "delete_endpoint",
 		map[string]any{"endpoint_name": "kept", "confirmation_token": preview["confirmation_token"]})
+	t.Logf("with Redis stopped: %s", msg)
 	assert.Contains(t, msg, "shared confirmation store is unavailable")
 	assert.Contains(t, msg, "nothing was done")
+	assert.Contains(t, msg, "again with the same confirmation_token", "the token was not spent")
 	assert.Zero(t, emu.Requests("DELETE", "/v2/endpoint/{namespace}/{name}"))
 	for _, r := range rs {
 		out := ok(t, r.session, emu, "list_endpoints", map[string]any{})

@@ -50,6 +50,9 @@ var (
 	ErrConfirmationMismatch  = confirm.ErrMismatch
 	ErrConfirmationRetired   = confirm.ErrRetired
 	ErrConfirmationCaller    = confirm.ErrCaller
+	// ErrConfirmationStoreDown: the store shared by replicas (Redis) could not say whether the token
+	// was used, so it was refused without being spent.
+	ErrConfirmationStoreDown = confirm.ErrLedger
 	// ErrEndpointReplaced: the endpoint now under that name is not the one previewed (it was deleted
 	// and re-created since).
 	ErrEndpointReplaced = errors.New("the endpoint under this name is not the one previewed (it was deleted and re-created since): ask for a new preview")

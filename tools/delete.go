@@ -124,8 +124,11 @@ func deleteConfirmed(ctx context.Context, call *Call, base DeleteResult, token s
 	var refused *hfapi.ConfirmationRefusedError
 	if errors.As(err, &refused) {
 		noteOutcome(ctx, audit.OutcomeRefused, refused.Error())
-		return base, errNext("call delete_endpoint without confirmation_token for a new preview, and confirm that one",
-			"%s", refused.Error())
+		next := "call delete_endpoint without confirmation_token for a new preview, and confirm that one"
+		if errors.Is(err, hfapi.ErrConfirmationStoreDown) {
+			next = "call delete_endpoint again with the same confirmation_token in a while; if the error persists, tell the server's operator"
+		}
+		return base, errNext(next, "%s", refused.Error())
 	}
 	if err != nil {
 		return base, err

@@ -32,7 +32,7 @@ var (
 	ErrCaller    = errors.New("the confirmation token was issued to another caller (a different Hugging Face token): ask for a new preview with your own")
 	// ErrLedger: the shared ledger of redeemed tokens could not answer, so no
 	// token can be known to be unused; Redeem fails closed.
-	ErrLedger = errors.New("the server cannot check that the confirmation token is unused because its shared confirmation store is unavailable; nothing was done: retry once it is back (the server's log names the cause)")
+	ErrLedger = errors.New("the server cannot check that the confirmation token is unused: its shared confirmation store is unavailable")
 )
 
 // Claims name the action a token authorizes. Every field must match at redemption.
@@ -221,7 +221,7 @@ func randomString(n int) string {
 func (i *Issuer) redeemShared(ctx context.Context, p payload) error {
 	at, err := i.ledger.Retired(ctx, retireKey(p.Namespace, p.Name))
 	if err != nil {
-		return fmt.Errorf("%w (%v)", ErrLedger, err)
+		return fmt.Errorf("%w (%v); the token stays valid until it expires: retry with it once the store is back", ErrLedger, err)
 	}
 	if !at.IsZero() && p.Issued <= at.UnixNano() {
 		return ErrRetired
@@ -230,7 +230,7 @@ func (i *Issuer) redeemShared(ctx context.Context, p payload) error {
 	case errors.Is(err, ErrUsed):
 		return ErrUsed
 	case err != nil:
-		return fmt.Errorf("%w (%v)", ErrLedger, err)
+		return fmt.Errorf("%w (%v); the token stays valid until it expires: retry with it once the store is back", ErrLedger, err)
 	}
 	return nil
 }
