@@ -74,6 +74,14 @@ func TestE2ERecommendHardwareThenCallEndpoint(t *testing.T) {
 			require.Len(t, labels, 1)
 			assert.Contains(t, []any{"POSITIVE", "NEGATIVE"}, labels[0].(map[string]any)["label"])
 
+			// A re-ranker behind TEI, at the path TEI serves it on.
+			ok(t, s, emu, "create_endpoint", map[string]any{"endpoint_name": "reranker", "repository": "BAAI/bge-reranker-base",
+				"task": "text-ranking", "custom_image": map[string]any{"tei": map[string]any{"url": "ghcr.io/huggingface/text-embeddings-inference:1.9"}},
+				"accelerator": "cpu", "vendor": "aws", "region": "us-east-1", "instance_type": "intel-spr", "instance_size": "x2", "wait": true})
+			ranked := ok(t, s, emu, "call_endpoint", map[string]any{"endpoint_name": "reranker", "path": "/rerank",
+				"payload": map[string]any{"query": "capital of France", "texts": []string{"Bananas are yellow", "Paris is the capital of France"}}})
+			assert.EqualValues(t, 1, ranked["json"].([]any)[0].(map[string]any)["index"], "%v", ranked)
+
 			// Same cold-start rules as the typed inference tools: a scaled-to-zero endpoint is woken.
 			ok(t, s, emu, "scale_endpoint_to_zero", map[string]any{"endpoint_name": cls})
 			woken := ok(t, s, emu, "call_endpoint", map[string]any{"endpoint_name": cls, "payload": map[string]any{"inputs": "I love it"}}, "wake-cls")

@@ -1,11 +1,13 @@
 package emulator
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -230,4 +232,40 @@ func teiInfo(t *target) map[string]any {
 		"version": "0.0.0-emulated", "sha": nil, "docker_label": systemFingerprint,
 		"started_at": time.Now().UTC().Format(time.RFC3339),
 	}
+}
+
+// rerankTasks are the tasks of re-ranker models, which TEI serves at POST /rerank.
+var rerankTasks = []string{"text-ranking", "sentence-ranking"}
+
+// teiRerank serves TEI's POST /rerank {"query", "texts", "return_text"?}: [{"index", "score",
+// "text"?}], best first, the score being the cosine of the hashed embeddings mapped to [0, 1]. Like
+// TEI, an endpoint whose model is not a re-ranker refuses with 424.
+func teiRerank(e *Emulator, w http.ResponseWriter, r *http.Request, t *target) {
+	if !slices.Contains(rerankTasks, t.task) {
+		writeJSON(w, http.StatusFailedDependency, map[string]string{"error": fmt.Sprintf(
+			"`rerank` is not available: the model of this endpoint (task %q) is not a re-ranker", t.task), "error_type": "Backend"})
+		return
+	}
+	body, err := peekBody(r)
+	var req struct {
+		Query      *string  `json:"query"`
+		Texts      []string `json:"texts"`
+		ReturnText bool     `json:"return_text"`
+	}
+	if err != nil || json.Unmarshal(body, &req) != nil || req.Query == nil || len(req.Texts) == 0 {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{
+			"error": `expected {"query": "…", "texts": ["…", …]} with at least one text`, "error_type": "Validation"})
+		return
+	}
+	q := embed(*req.Query, true, embedDims)
+	out := make([]map[string]any, len(req.Texts))
+	for i, s := range req.Texts {
+		t.ep.metrics.inTokens.Add(int64(countTokens(s)))
+		out[i] = map[string]any{"index": i, "score": math.Round((cosine(q, embed(s, true, embedDims))+1)/2*1e6) / 1e6}
+		if req.ReturnText {
+			out[i]["text"] = s
+		}
+	}
+	slices.SortStableFunc(out, func(a, b map[string]any) int { return cmp.Compare(b["score"].(float64), a["score"].(float64)) })
+	writeJSON(w, http.StatusOK, out)
 }

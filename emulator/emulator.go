@@ -30,7 +30,8 @@
 //     list filters by ?tags=a,b (an endpoint matches when it has every tag).
 //   - Toolkit tasks answer POST / from hashes of the input: text-classification [{label, score}],
 //     token-classification entities (runs of capitalised words not opening a sentence), summarization,
-//     translation and text2text-generation.
+//     translation and text2text-generation. Re-rankers (task text-ranking) behind TEI answer POST
+//     /rerank with [{index, score}], best first, from the cosine of hashed embeddings.
 //
 // Replicas, logs and served requests live in memory only: an emulator restarted from its StateFile
 // starts the replicas of its running endpoints afresh.

@@ -50,7 +50,7 @@ func (t *target) countOut(n int) {
 
 func serverKind(task, image string) string {
 	switch {
-	case image == "tei" || slices.Contains(embedTasks, task):
+	case image == "tei" || slices.Contains(embedTasks, task) || slices.Contains(rerankTasks, task):
 		return serverTEI
 	case slices.Contains(textGenImages, image) || slices.Contains(textGenTasks, task):
 		return serverTGI
@@ -82,6 +82,7 @@ var inferenceRoutes = []inferenceRoute{
 	{"POST", "/e/{id}/v1/chat/completions", only(serverTGI, v1ChatCompletions)},
 	{"POST", "/e/{id}/embed", only(serverTEI, teiEmbed)},
 	{"POST", "/e/{id}/v1/embeddings", only(serverTEI, v1Embeddings)},
+	{"POST", "/e/{id}/rerank", only(serverTEI, teiRerank)},
 	{"GET", "/e/{id}/health", serveHealth},
 	{"GET", "/e/{id}/info", serveInfo},
 	{"GET", "/e/{id}/{path...}", serveOtherGET},

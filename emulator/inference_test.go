@@ -462,8 +462,26 @@ func TestToolkitTasks(t *testing.T) {
 	assert.Len(t, lists[0], 1)
 	assert.Empty(t, lists[1])
 
+	rr := urlOf(c.running("emulator-user", "rr", map[string]any{"model": map[string]any{"repository": "BAAI/bge-reranker-base", "task": "text-ranking",
+		"image": map[string]any{"tei": map[string]any{"url": "ghcr.io/huggingface/text-embeddings-inference:1.9"}}}}))
+	resp, data = c.do("POST", rr+"/rerank", map[string]any{"query": "capital of France", "return_text": true,
+		"texts": []string{"Bananas are yellow", "Paris is the capital of France"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", data)
+	ranked := decodeList(t, data)
+	require.Len(t, ranked, 2)
+	assert.EqualValues(t, 1, ranked[0]["index"], "the text sharing the query's words ranks first")
+	assert.Equal(t, "Paris is the capital of France", ranked[0]["text"])
+	assert.Greater(t, ranked[0]["score"], ranked[1]["score"])
+	code, m := c.obj("POST", rr+"/rerank", map[string]any{"query": "x"})
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+	assert.Contains(t, m["error"], "at least one text")
+	emb := urlOf(c.running("emulator-user", "emb", map[string]any{"model": map[string]any{"repository": "BAAI/bge-base-en-v1.5", "task": "feature-extraction"}}))
+	code, m = c.obj("POST", emb+"/rerank", map[string]any{"query": "x", "texts": []string{"y"}})
+	assert.Equal(t, http.StatusFailedDependency, code, "an embedding model is no re-ranker")
+	assert.Contains(t, m["error"], "not a re-ranker")
+
 	qa := urlOf(c.running("emulator-user", "qa", map[string]any{"model": map[string]any{"repository": "deepset/roberta-base-squad2", "task": "question-answering"}}))
-	code, m := c.obj("POST", qa, map[string]any{"inputs": "x"})
+	code, m = c.obj("POST", qa, map[string]any{"inputs": "x"})
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.Contains(t, m["error"], "not emulated")
 }
