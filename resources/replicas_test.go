@@ -65,4 +65,15 @@ func TestReplicasShareThePollingOfANamespace(t *testing.T) {
 			"the subscriber on %s hears of the change", s.id)
 		assert.Equal(t, uri, s.got()[0])
 	}
+
+	// Without Redis, every replica polls on its own.
+	srv.Stop()
+	before := make([]int64, len(pollers))
+	for i, p := range pollers {
+		before[i] = p.Stats().Cycles
+	}
+	for i, p := range pollers {
+		require.Eventually(t, func() bool { return p.Stats().Cycles > before[i]+2 }, 20*time.Second, time.Millisecond,
+			"replica %d polls while Redis is down", i)
+	}
 }
