@@ -350,7 +350,8 @@ func TestE2EPassThroughResourcesAreIsolated(t *testing.T) {
 				require.Error(t, err, "bob cannot subscribe to a namespace his token cannot see")
 				assert.Contains(t, err.Error(), `namespace "alice" is not one this token can see`)
 			}
-			// 2026-07-28 (subscriptions/listen) acknowledges the stream; alice's URI is not recorded on it.
+			// In 2026-07-28 the SDK sends subscriptions/listen without waiting for its answer (the
+			// refusal: TestE2EBogusListenSubscriptionsAreRefused); bob hears nothing either way.
 			waitPolls(t, emu, 6)
 			_, err = owner.Pause(t.Context(), "", "alice-llm")
 			require.NoError(t, err)

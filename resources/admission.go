@@ -86,6 +86,21 @@ func (s *Service) CheckSubscribe(ctx context.Context, subscriberID, uri string) 
 	return nil
 }
 
+// CheckListen says whether the caller of ctx may open a subscriptions/listen stream subscribed to
+// uris (2026-07-28): every one must pass CheckSubscribe, and they must be within the cap of one
+// subscriber.
+func (s *Service) CheckListen(ctx context.Context, uris []string) error {
+	if most := s.maxPerSubscriber(); len(uris) > most {
+		return fmt.Errorf("%w: %d resource subscriptions on one stream; at most %d", ErrSubscriptionRefused, len(uris), most)
+	}
+	for _, uri := range uris {
+		if err := s.CheckSubscribe(ctx, "", uri); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Service) maxPerSubscriber() int {
 	if s.opts.MaxSubscriptionsPerSubscriber > 0 {
 		return s.opts.MaxSubscriptionsPerSubscriber

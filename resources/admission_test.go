@@ -81,3 +81,18 @@ func TestFailingNamespacesAreListedLessAndLessOften(t *testing.T) {
 	l.setFailed(false)
 	assert.Zero(t, l.failures(), "a list that works resets the backoff")
 }
+
+func TestListenStreamsAreCheckedLikeSubscriptions(t *testing.T) {
+	f := newFixture(t)
+	s, err := New(Options{API: f.api, MaxSubscriptionsPerSubscriber: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	require.NoError(t, s.CheckListen(t.Context(), []string{URI(user, "a"), URI(org, "b")}))
+	err = s.CheckListen(t.Context(), []string{URI(user, "a"), URI("elsewhere", "b")})
+	require.ErrorIs(t, err, ErrSubscriptionRefused)
+	assert.Contains(t, err.Error(), `namespace "elsewhere" is not one this token can see`)
+	err = s.CheckListen(t.Context(), []string{URI(user, "a"), URI(user, "b"), URI(user, "c")})
+	require.ErrorIs(t, err, ErrSubscriptionRefused)
+	assert.Contains(t, err.Error(), "3 resource subscriptions on one stream; at most 2")
+	assert.Zero(t, f.lists())
+}

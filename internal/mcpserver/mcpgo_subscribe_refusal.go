@@ -27,33 +27,48 @@ import (
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/resources"
 )
 
-// subscribeRequest is the part of a JSON-RPC message the refusal needs.
+// subscribeRequest is the part of a JSON-RPC message the refusal needs: resources/subscribe
+// (up to 2025-11-25) or subscriptions/listen (2026-07-28).
 type subscribeRequest struct {
 	ID     json.RawMessage `json:"id"`
 	Method string          `json:"method"`
 	Params struct {
-		URI string `json:"uri"`
+		URI           string `json:"uri"`
+		Notifications struct {
+			ResourceSubscriptions []string `json:"resourceSubscriptions"`
+		} `json:"notifications"`
 	} `json:"params"`
 }
 
-var subscribeMethod = []byte(`"` + string(mcp.MethodResourcesSubscribe) + `"`)
+var (
+	subscribeMethod = []byte(`"` + string(mcp.MethodResourcesSubscribe) + `"`)
+	listenMethod    = []byte(`"` + string(mcp.MethodSubscriptionsListen) + `"`)
+)
 
 // subscriptionRefusal returns the JSON-RPC error response (one line, newline-terminated) for msg
-// when it is a resources/subscribe request that session's caller may not make, else nil.
+// when it is a resources/subscribe, or a subscriptions/listen with resource subscriptions, that
+// session's caller may not make; else nil.
 func (s *Server) subscriptionRefusal(ctx context.Context, session string, msg []byte) []byte {
-	if s.resources == nil || !bytes.Contains(msg, subscribeMethod) {
+	if s.resources == nil || (!bytes.Contains(msg, subscribeMethod) && !bytes.Contains(msg, listenMethod)) {
 		return nil
 	}
 	var req subscribeRequest
-	if json.Unmarshal(msg, &req) != nil || req.Method != string(mcp.MethodResourcesSubscribe) || len(req.ID) == 0 ||
-		req.Params.URI == "" {
+	if json.Unmarshal(msg, &req) != nil || len(req.ID) == 0 {
 		return nil // not one; mcp-go answers whatever it is
 	}
-	err := s.resources.CheckSubscribe(ctx, resources.SessionSubscriberID(session), req.Params.URI)
+	var err error
+	switch {
+	case req.Method == string(mcp.MethodResourcesSubscribe) && req.Params.URI != "":
+		err = s.resources.CheckSubscribe(ctx, resources.SessionSubscriberID(session), req.Params.URI)
+	case req.Method == string(mcp.MethodSubscriptionsListen) && len(req.Params.Notifications.ResourceSubscriptions) > 0:
+		err = s.resources.CheckListen(ctx, req.Params.Notifications.ResourceSubscriptions)
+	default:
+		return nil
+	}
 	if err == nil || !errors.Is(err, resources.ErrSubscriptionRefused) {
 		return nil
 	}
-	s.log.Info("resources/subscribe refused", "uri", req.Params.URI, "reason", err)
+	s.log.Info("subscription refused", "method", req.Method, "reason", err)
 	return jsonRPCError(req.ID, mcp.INVALID_PARAMS, err.Error())
 }
 
@@ -85,6 +100,9 @@ func (s *Server) refuseHTTPSubscriptions(next http.Handler) http.Handler {
 			stream.event(refusal)
 		default:
 			w.Header().Set("Content-Type", "application/json")
+			if bytes.Contains(peekBody(r), listenMethod) {
+				w.WriteHeader(http.StatusBadRequest) // 2026-07-28 answers invalid params so (mcp-go does too)
+			}
 			_, _ = w.Write(refusal)
 		}
 	})
