@@ -25,7 +25,7 @@ var printedHeader = regexp.MustCompile(`Authorization: Bearer ([0-9a-f]{64})`)
 func TestE2ELoopbackHTTPNeedsTheGeneratedToken(t *testing.T) {
 	emu := startEmulator(t, fastTimings)
 	state := t.TempDir()
-	env := append(backendEnv(t, emu), "XDG_STATE_HOME="+state)
+	env := append(backendEnv(t, emu), "HF_MCP_STATE_DIR="+state)
 	start := func() (base, token string) {
 		cmd, base, stderr := startBinary(t, env, "serve", "--transport", "http", "--addr", "127.0.0.1:0")
 		t.Cleanup(func() { _ = cmd.Process.Kill() })
@@ -54,7 +54,7 @@ func TestE2ELoopbackHTTPNeedsTheGeneratedToken(t *testing.T) {
 	assert.False(t, res.IsError, textOf(res))
 	_ = cs.Close()
 
-	info, err := os.Stat(filepath.Join(state, "hf-endpoints-mcp", "http-token"))
+	info, err := os.Stat(filepath.Join(state, "http-token"))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the token file is the owner's alone")
 

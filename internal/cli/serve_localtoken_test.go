@@ -50,7 +50,7 @@ var bannerToken = regexp.MustCompile(`Authorization: Bearer ([0-9a-f]{64})`)
 func serveWithLocalToken(t *testing.T, state string) (base, token string) {
 	t.Helper()
 	t.Setenv("XDG_STATE_HOME", state)
-	for _, k := range []string{envAuthToken, envPassThrough, envOAuth, envEmulator, envTransport, envAddr} {
+	for _, k := range []string{envAuthToken, envPassThrough, envOAuth, envEmulator, envTransport, envAddr, envStateDir} {
 		t.Setenv(k, "")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
