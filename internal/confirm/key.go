@@ -2,13 +2,10 @@ package confirm
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/secretfile"
 )
 
 // MinKeySize is the shortest signing key accepted, in bytes.
@@ -48,30 +45,6 @@ func LoadKey(path string) ([]byte, error) {
 // 0600, 32 random bytes hex-encoded) on first use, so that tokens survive a
 // restart. Of two processes creating it at once, both end up with the same key.
 func KeyInDir(dir string) ([]byte, error) {
-	path := filepath.Join(dir, KeyFileName)
-	if key, err := LoadKey(path); !errors.Is(err, fs.ErrNotExist) {
-		return key, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating the state directory for the signing key: %w", err)
-	}
-	raw := make([]byte, MinKeySize)
-	_, _ = rand.Read(raw) // crypto/rand never fails on supported platforms
-	// Written aside and linked into place, so no process reads a half-written key.
-	tmp, err := os.CreateTemp(dir, ".signing-*")
-	if err != nil {
-		return nil, fmt.Errorf("creating the signing key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, werr := tmp.WriteString(hex.EncodeToString(raw) + "\n")
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Link(tmp.Name(), path)
-	}
-	if werr != nil && !errors.Is(werr, fs.ErrExist) {
-		return nil, fmt.Errorf("creating the signing key: %w", werr)
-	}
-	return LoadKey(path)
+	key, _, err := secretfile.LoadOrCreate(dir, KeyFileName, "the signing key", LoadKey)
+	return key, err
 }

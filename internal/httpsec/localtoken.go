@@ -1,15 +1,13 @@
 package httpsec
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/secretfile"
 )
 
 // LocalTokenFile is the file, in the state directory, that keeps the bearer token a loopback HTTP
@@ -17,7 +15,7 @@ import (
 const LocalTokenFile = "http-token"
 
 // localTokenBytes is the generated token's entropy: 256 bits, written as 64 hex digits.
-const localTokenBytes = 32
+const localTokenBytes = secretfile.Size
 
 // LoadOrCreateLocalToken returns the bearer token kept in dir/LocalTokenFile, and whether this call
 // created it. On first use the directory (0700) and the file (0600) are created; the same token is
@@ -29,45 +27,11 @@ func LoadOrCreateLocalToken(dir string) (token string, created bool, err error) 
 	if dir == "" {
 		return "", false, errors.New("no state directory for the generated HTTP token: set XDG_STATE_HOME or HOME, or pass --auth-token")
 	}
-	path := filepath.Join(dir, LocalTokenFile)
-	tok, err := readLocalToken(path)
-	if err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return tok, false, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", false, fmt.Errorf("creating the state directory for the HTTP token: %w", err)
-	}
-	raw := make([]byte, localTokenBytes)
-	if _, err := rand.Read(raw); err != nil {
-		return "", false, fmt.Errorf("generating the HTTP token: %w", err)
-	}
-	tok = hex.EncodeToString(raw)
-	// Written whole to a private temporary file, then linked into place, which fails if another
-	// process got there first: the file never exists half-written, and nobody's token is replaced.
-	tmp, err := os.CreateTemp(dir, LocalTokenFile+".*")
-	if err != nil {
-		return "", false, fmt.Errorf("writing the HTTP token: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(tok + "\n"); err != nil {
-		_ = tmp.Close()
-		return "", false, fmt.Errorf("writing the HTTP token: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return "", false, fmt.Errorf("writing the HTTP token: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", false, fmt.Errorf("writing the HTTP token: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			tok, err = readLocalToken(path)
-			return tok, false, err
-		}
-		return "", false, fmt.Errorf("writing the HTTP token to %s: %w", path, err)
-	}
-	return tok, true, nil
+	tok, created, err := secretfile.LoadOrCreate(dir, LocalTokenFile, "the HTTP token", func(path string) ([]byte, error) {
+		tok, err := readLocalToken(path)
+		return []byte(tok), err
+	})
+	return string(tok), created, err
 }
 
 // readLocalToken reads a token file, refusing one that is not private to this user.
