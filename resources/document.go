@@ -1,5 +1,6 @@
 // Package resources serves Inference Endpoint status documents as MCP resources, tracks
-// subscriptions in both protocol eras and runs the one shared poller that notifies subscribers.
+// subscriptions in both protocol eras and runs the one shared poller that notifies subscribers
+// (shared with the server's other replicas, through a lease per namespace, when they have Redis).
 package resources
 
 import (
