@@ -120,3 +120,14 @@ func TestLoopbackHTTPNeedsTheGeneratedTokenAcrossRestarts(t *testing.T) {
 		assert.Equal(t, first, token, "clients configured once keep working")
 	})
 }
+
+func TestAuthTokenOffIsForLoopbackOnly(t *testing.T) {
+	for _, k := range []string{envAuthToken, envPassThrough, envOAuth, envEmulator, envTransport, envAddr, envStateDir} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	err := runServe(context.Background(), []string{"--transport", "http", "--addr", "0.0.0.0:0", "--auth-token", "off", "--audit-log", "off"},
+		io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `refusing to listen on "0.0.0.0:0"`)
+}
