@@ -31,8 +31,8 @@ type Ledger interface {
 }
 
 // FileLedger is a Ledger in a directory, safe for the processes of one
-// machine: a spent nonce is a file created exclusively (O_EXCL), so of two
-// processes spending one token, one succeeds. Create it with NewFileLedger.
+// machine: a spent nonce is a file linked into place, which only one of two
+// processes spending one token can do. Create it with NewFileLedger.
 type FileLedger struct {
 	dir string
 
@@ -51,22 +51,31 @@ func NewFileLedger(dir string) (*FileLedger, error) {
 	return &FileLedger{dir: dir}, nil
 }
 
-// Spend creates the nonce's file, whose modification time is the token's expiry.
+// Spend links the nonce's file into place, already dated with the token's expiry: link(2) fails
+// when the name exists, so of two processes spending one token, one succeeds. The record is
+// written aside and dated first because another process's sweep removes any record whose date
+// has passed: a record created in place would carry its creation time until dated, and a sweep
+// in between would remove it and let the token be spent again.
 func (l *FileLedger) Spend(_ context.Context, nonce string, expiry time.Time) error {
 	l.sweep()
-	path := filepath.Join(l.dir, "used-"+digest(nonce))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return ErrUsed
-	}
+	tmp, err := os.CreateTemp(l.dir, ".used-*")
 	if err != nil {
 		return fmt.Errorf("recording a redeemed confirmation: %w", err)
 	}
-	if err := f.Close(); err != nil {
+	defer os.Remove(tmp.Name())
+	err = tmp.Close()
+	if err == nil {
+		err = os.Chtimes(tmp.Name(), expiry, expiry)
+	}
+	if err == nil {
+		err = os.Link(tmp.Name(), filepath.Join(l.dir, "used-"+digest(nonce)))
+	}
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return ErrUsed
+	case err != nil:
 		return fmt.Errorf("recording a redeemed confirmation: %w", err)
 	}
-	// The record is made: a failure to date it only delays its sweep.
-	_ = os.Chtimes(path, expiry, expiry)
 	return nil
 }
 
