@@ -89,15 +89,18 @@ func TestUsageNeverPrintsASecret(t *testing.T) {
 	const authToken = "auth-token-from-the-environment-0123456789"
 	const hfLike = "hf_" + "abcdefghijklmnopqrstuvwxyz0123"
 	t.Setenv(envAuthToken, authToken)
+	const redisPassword = "redis-password-0123456789"
 	t.Setenv(envAllowedHosts, hfLike)
+	t.Setenv("HF_MCP_REDIS_URL", "redis://:"+redisPassword+"@redis:6379/0")
 	for _, args := range [][]string{{"--help"}, {"--bogus"}, {"--auth-token"}, {"--transport", "carrier-pigeon"}} {
 		_, stdout, stderr := runMain(t, args...)
-		for _, secret := range []string{authToken, hfLike} {
+		for _, secret := range []string{authToken, hfLike, redisPassword} {
 			assert.NotContains(t, stdout+stderr, secret, "%v", args)
 		}
 	}
 	_, stdout, _ := runMain(t, "--help")
 	assert.Contains(t, stdout, "(env MCP_AUTH_TOKEN) (set)")
+	assert.Contains(t, stdout, "(env HF_MCP_REDIS_URL) (default redis://:xxxxx@redis:6379/0)")
 }
 
 func TestStdioWarnsOfIgnoredHTTPFlagsAndSaysWhatItServes(t *testing.T) {

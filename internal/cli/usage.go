@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -67,6 +68,9 @@ func (c *commandFlags) defaultText(f *flag.Flag) string {
 		return ""
 	case c.secrets[f.Name] || hfTokenShape.MatchString(f.DefValue):
 		return "(set)"
+	}
+	if u, err := url.Parse(f.DefValue); err == nil && u.User != nil {
+		return u.Redacted() // a URL's password (--redis-url) shows as xxxxx
 	}
 	return f.DefValue
 }
