@@ -1,5 +1,8 @@
 // Package mcpserver builds the hf-endpoints-mcp MCP server from the tools and
 // serves it over stdio, streamable HTTP and legacy SSE.
+//
+// Files named mcpgo_*.go work around defects of mcp-go v1.2.1; each says what
+// it mends and how to tell when it can go. The rest is the server's design.
 package mcpserver
 
 import (

@@ -1,5 +1,11 @@
 package mcpserver
 
+// Workaround for mcp-go v1.2.1: it refuses a 2026-07-28 client notification that lacks
+// _meta.protocolVersion, which the official Go SDK does not send on notifications (see
+// completeModernNotification). It can go when mcp-go accepts such notifications (its
+// extractRequestProtocolInfo and header validation apply to requests only): unsubscribing and
+// cancelling then work over 2026-07-28 without this rewrite.
+
 import (
 	"bytes"
 	"encoding/json"
