@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/nearest"
 )
 
 // Cost is an hourly cost estimate in USD.
@@ -100,7 +102,7 @@ func nearestOffers(c Compute, vendors []Vendor, vendor, region string, n int) []
 	for _, v := range vendors {
 		for _, r := range v.Regions {
 			for _, h := range r.Computes {
-				score := editDistance(strings.ToLower(c.InstanceType), strings.ToLower(h.InstanceType))
+				score := nearest.Distance(strings.ToLower(c.InstanceType), strings.ToLower(h.InstanceType))
 				if c.Accelerator != "" && h.Accelerator != c.Accelerator {
 					score += 20
 				}
@@ -130,26 +132,6 @@ func nearestOffers(c Compute, vendors []Vendor, vendor, region string, n int) []
 		}
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // MaxPlausiblePrice is the highest hourly price of one replica (USD) taken from the hardware

@@ -10,6 +10,8 @@ import (
 	"io"
 	"runtime"
 	"strings"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/nearest"
 )
 
 // Version is set at build time with
@@ -56,7 +58,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	msg := fmt.Sprintf("unknown command %q", cmd)
-	if near := closest(cmd, commands); near != "" {
+	if near := nearest.Name(cmd, commands); near != "" {
 		msg += "; did you mean " + near + "?"
 	}
 	return fmt.Errorf("%s (the commands are %s; run 'hf-endpoints-mcp --help')", msg, strings.Join(commands, ", "))

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/nearest"
 )
 
 // flagGroup is a titled run of flags in a command's usage.
@@ -153,43 +155,7 @@ func (c *commandFlags) helpCommand() string {
 func (c *commandFlags) nearest(name string) string {
 	var names []string
 	c.fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-	return closest(name, names)
-}
-
-// closest is the candidate within a small edit distance of word (a third of
-// its length, at least 2), or "" when none is.
-func closest(word string, candidates []string) string {
-	best, bestDist := "", max(2, len(word)/3)+1
-	for _, c := range candidates {
-		if d := editDistance(word, c); d < bestDist || (d == bestDist && c < best) {
-			best, bestDist = c, d
-		}
-	}
-	if bestDist > max(2, len(word)/3) {
-		return ""
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return nearest.Name(name, names)
 }
 
 // explicitlySet reports which of names were given on the command line.
