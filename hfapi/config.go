@@ -46,6 +46,9 @@ type Config struct {
 	// another. Empty: the caller is Token. Set it when one caller's token changes, as an OAuth access
 	// token does on refresh, so that a confirmation survives the refresh.
 	Caller string
+	// EndpointLocks, when set, serialises the changes of one endpoint across every process that
+	// shares it (replicas sharing Redis), as this package's own lock does within a process (lock.go).
+	EndpointLocks EndpointLocker
 }
 
 // RetryPolicy bounds the retries of idempotent reads. Zero fields take the defaults.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -612,4 +613,51 @@ func TestHardwareThatIsNotOfferedIsRefusedNotConfirmed(t *testing.T) {
 		assert.Contains(t, err.Error(), "list_hardware")
 	}
 	assert.Zero(t, puts())
+}
+
+// fakeLocks is an EndpointLocker that records the keys it locks, or refuses.
+type fakeLocks struct {
+	mu     sync.Mutex
+	keys   []string
+	held   int
+	refuse error
+}
+
+func (f *fakeLocks) Lock(_ context.Context, key string) (func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refuse != nil {
+		return nil, f.refuse
+	}
+	f.keys, f.held = append(f.keys, key), f.held+1
+	return func() { f.mu.Lock(); f.held--; f.mu.Unlock() }, nil
+}
+
+// TestChangesTakeTheSharedEndpointLock: with Config.EndpointLocks every change of an endpoint
+// holds the shared lock too, and releases it; a shared lock that cannot be taken refuses the
+// change before anything is sent.
+func TestChangesTakeTheSharedEndpointLock(t *testing.T) {
+	g := newGuardEnv(t)
+	ctx := t.Context()
+	locks := &fakeLocks{}
+	c := g.client(t, func(cfg *hfapi.Config) { cfg.EndpointLocks = locks })
+	_, err := c.Create(ctx, "", smallSpec("shared"))
+	require.NoError(t, err)
+	_, err = c.Update(ctx, "", "shared", hfapi.UpdateSpec{MaxReplica: ptr(2)})
+	require.NoError(t, err)
+	_, err = c.Pause(ctx, "", "shared")
+	require.NoError(t, err)
+	require.Len(t, locks.keys, 3)
+	for _, k := range locks.keys {
+		assert.True(t, strings.HasSuffix(k, "\x00emulator-user/shared"), k)
+	}
+	assert.Zero(t, locks.held, "every lock was released")
+
+	locks.refuse = errors.New("redis at 127.0.0.1:6379: connection refused")
+	puts := g.emu.Requests(http.MethodPut, routeEndpoint)
+	_, err = c.Update(ctx, "", "shared", hfapi.UpdateSpec{MaxReplica: ptr(3)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is unavailable, so nothing was done")
+	assert.Contains(t, err.Error(), "connection refused")
+	assert.Equal(t, puts, g.emu.Requests(http.MethodPut, routeEndpoint))
 }

@@ -68,12 +68,33 @@ func (t *lockTable) size() int {
 	return len(t.held)
 }
 
-// lockEndpoint takes the lock of the endpoint ns/name at this client's API, for the change op.
+// EndpointLocker holds locks that every process sharing it sees, so that replicas serialise the
+// changes of one endpoint as the processes' own locks do (Config.EndpointLocks).
+type EndpointLocker interface {
+	// Lock takes key's lock, waiting while another holder has it, until ctx ends. It is held
+	// until unlock is called or, should its holder die, until it expires by itself. An error
+	// means the lock was not taken (ctx ended, or the shared store does not answer).
+	Lock(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// lockEndpoint takes the lock of the endpoint ns/name at this client's API, for the change op:
+// this process's lock, then the lock shared with other processes when there is one. A shared lock
+// that cannot be taken refuses the change: without it, another replica's change could be priced
+// against the endpoint as it was before this one.
 func (c *Client) lockEndpoint(ctx context.Context, op, ns, name string) (unlock func(), err error) {
 	key := c.api.String() + "\x00" + strings.ToLower(ns) + "/" + name
-	unlock, err = endpointLocks.lock(ctx, key)
+	local, err := endpointLocks.lock(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("%s: gave up waiting for another change of this endpoint to finish; nothing was sent: %w", op, err)
 	}
-	return unlock, nil
+	if c.cfg.EndpointLocks == nil {
+		return local, nil
+	}
+	shared, err := c.cfg.EndpointLocks.Lock(ctx, key)
+	if err != nil {
+		local()
+		return nil, fmt.Errorf("%s: the shared store that serialises changes of this endpoint across replicas is unavailable, "+
+			"so nothing was done; once it answers, try again with the same confirmation_token if one was given (it was not spent): %w", op, err)
+	}
+	return func() { shared(); local() }, nil
 }

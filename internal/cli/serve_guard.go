@@ -101,4 +101,5 @@ func (b *backend) guardCallerClient(cfg *hfapi.Config) {
 func (b *backend) guard(cfg *hfapi.Config) {
 	cfg.MaxHourlyCost = b.cfg.guard.maxHourlyCost
 	cfg.Confirmations = b.issuer
+	cfg.EndpointLocks = b.state.endpointLocks()
 }

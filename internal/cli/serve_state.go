@@ -119,6 +119,15 @@ func openState(cfg stateConfig, logger *slog.Logger) (*sharedState, error) {
 	return st, nil
 }
 
+// endpointLocks serialise changes of one endpoint across replicas, or are nil without Redis
+// (then each process's own lock is all there is).
+func (st *sharedState) endpointLocks() hfapi.EndpointLocker {
+	if st == nil || st.store == nil {
+		return nil
+	}
+	return st.store.EndpointLocks()
+}
+
 // sharePolling is the replicas' polling share for the resources, or nil without Redis.
 func (st *sharedState) sharePolling() resources.SharePolling {
 	if st.store == nil {

@@ -1,5 +1,6 @@
 // Package replicas lets the replicas of one server share state through Redis:
-// the single-use ledger of confirmations, and one poller per watched namespace.
+// the single-use ledger of confirmations, one poller per watched namespace, and
+// the locks that serialise changes of one endpoint across replicas.
 package replicas
 
 import (
@@ -34,6 +35,9 @@ type Options struct {
 	// LeaseTTL is how long a poll lease lasts unless renewed (default DefaultLeaseTTL);
 	// it is renewed three times per TTL.
 	LeaseTTL time.Duration
+	// LockTTL is how long an endpoint lock lasts unless renewed (default DefaultLockTTL); it is
+	// renewed three times per TTL while held.
+	LockTTL time.Duration
 	// Logger receives Redis outages and recoveries (default: discard).
 	Logger *slog.Logger
 }
@@ -41,11 +45,12 @@ type Options struct {
 // Store is this replica's connection to the Redis shared by all replicas.
 // Create it with Open; Close it when done.
 type Store struct {
-	rdb  *redis.Client
-	id   string // names this replica in leases and messages
-	ttl  time.Duration
-	log  *slog.Logger
-	addr string // host:port, for logs (never the password)
+	rdb     *redis.Client
+	id      string // names this replica in leases and messages
+	ttl     time.Duration
+	lockTTL time.Duration
+	log     *slog.Logger
+	addr    string // host:port, for logs (never the password)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -69,6 +74,9 @@ func Open(url string, opts Options) (*Store, error) {
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = DefaultLeaseTTL
 	}
+	if opts.LockTTL <= 0 {
+		opts.LockTTL = DefaultLockTTL
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -76,7 +84,7 @@ func Open(url string, opts Options) (*Store, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	id := make([]byte, 9)
 	_, _ = rand.Read(id) // crypto/rand never fails on supported platforms
-	return &Store{rdb: redis.NewClient(o), id: base64.RawURLEncoding.EncodeToString(id), ttl: opts.LeaseTTL,
+	return &Store{rdb: redis.NewClient(o), id: base64.RawURLEncoding.EncodeToString(id), ttl: opts.LeaseTTL, lockTTL: opts.LockTTL,
 		log: log, addr: o.Addr, ctx: ctx, cancel: cancel, subs: map[string]map[*Share]struct{}{}}, nil
 }
 

@@ -48,7 +48,8 @@ if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); lead = 1
 elseif not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); lead = 1 end
 return {lead, redis.call('EXISTS', KEYS[2])}`)
 
-// releaseScript gives the lease up if this replica holds it. KEYS: lease. ARGV: replica ID.
+// releaseScript deletes KEYS[1] if it still holds ARGV[1]: a lease this replica holds (ARGV: its
+// ID), or an endpoint lock this holder took (locks.go).
 var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`)
