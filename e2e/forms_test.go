@@ -43,12 +43,12 @@ func stdioFormClient(t *testing.T, env []string, form *scriptedForm, args ...str
 }
 
 // callStructured calls a tool and returns its structured content, text and isError.
-func callStructured(t *testing.T, c *mcpclient.Client, name string, args map[string]any) (map[string]any, string, bool) {
+func callStructured(t testing.TB, c *mcpclient.Client, name string, args map[string]any) (map[string]any, string, bool) {
 	t.Helper()
 	var req mcp.CallToolRequest
 	req.Params.Name, req.Params.Arguments = name, args
 	res, err := c.CallTool(context.Background(), req)
-	require.NoError(t, err, "%s: protocol error", name)
+	require.NoError(t, err, "%s %v: protocol error", name, args)
 	var text []string
 	for _, ct := range res.Content {
 		if tc, ok := ct.(mcp.TextContent); ok {

@@ -166,23 +166,7 @@ func (r *guardRig) deletes() int64 { return r.emu.Requests(http.MethodDelete, ro
 // callTool returns the result's structured content, its text and whether it is an error.
 func (r *guardRig) callTool(t testing.TB, c *mcpclient.Client, name string, args map[string]any) (map[string]any, string, bool) {
 	t.Helper()
-	var req mcp.CallToolRequest
-	req.Params.Name, req.Params.Arguments = name, args
-	res, err := c.CallTool(context.Background(), req)
-	require.NoError(t, err, "%s %v: protocol error", name, args)
-	var text []string
-	for _, ct := range res.Content {
-		if tc, ok := ct.(mcp.TextContent); ok {
-			text = append(text, tc.Text)
-		}
-	}
-	var out map[string]any
-	if res.StructuredContent != nil {
-		b, err := json.Marshal(res.StructuredContent)
-		require.NoError(t, err)
-		require.NoError(t, json.Unmarshal(b, &out))
-	}
-	return out, strings.Join(text, "\n"), res.IsError
+	return callStructured(t, c, name, args)
 }
 
 func cheapEndpoint(name string) map[string]any {
