@@ -27,6 +27,7 @@ type options struct {
 	notifySamples int           // state changes timed per subscription count
 	lists         int           // paired list_endpoints calls per measurement
 	pollCycles    int           // poll cycles the poller's CPU is measured over
+	measurements  []measurement // the groups of rows to run
 	strict        bool          // exit 1 when a target is missed
 }
 
@@ -68,16 +69,27 @@ func main() {
 	flag.BoolVar(&o.strict, "strict", false, "exit with status 1 when a target is missed")
 	quick := flag.Bool("quick", false, "few iterations: a smoke run of every measurement, figures not meaningful")
 	readme := flag.String("readme", "", "also write the report into this README, between <!-- bench:start --> and <!-- bench:end -->")
+	only := flag.String("only", "", "run only these measurements, comma-separated: "+strings.Join(measurementNames(), ", "))
 	flag.Parse()
 	if *quick {
 		o = options{startups: 3, calls: 50, sessions: intList{1, 8, 32, 200}, throughput: 200 * time.Millisecond, idle: 20,
 			emuFor: 200 * time.Millisecond, notifySamples: 2, lists: 3, pollCycles: 5, strict: o.strict}
 	}
+	if *only != "" && *readme != "" {
+		fmt.Fprintln(os.Stderr, "bench: -readme needs every measurement; drop -only")
+		os.Exit(2)
+	}
+	chosen, err := chooseMeasurements(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	o.measurements = chosen
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var out strings.Builder
 	r := &report{w: io.MultiWriter(os.Stdout, &out)}
-	err := run(ctx, o, r)
+	err = run(ctx, o, r)
 	r.flush()
 	if err == nil && *readme != "" {
 		err = writeReadme(*readme, out.String())
@@ -102,16 +114,57 @@ func run(ctx context.Context, o options, r *report) error {
 		return err
 	}
 	defer e.close()
-	for _, m := range []func(context.Context, *env, options, *report) error{
-		measureStartup, measureStdioOverhead, measureHTTPOverhead, measureThroughput, measureIdleSessions,
-		measureNotifications, measureBigNamespace, measureEmulator,
-	} {
-		if err := m(ctx, e, o, r); err != nil {
+	for _, m := range o.measurements {
+		if err := m.run(ctx, e, o, r); err != nil {
 			return err
 		}
 	}
 	r.note("total run time %s", time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// measurement is one group of rows of the report.
+type measurement struct {
+	name string
+	run  func(context.Context, *env, options, *report) error
+}
+
+// measurements are every group of rows, in the report's order.
+var measurements = []measurement{
+	{"startup", measureStartup}, {"stdio", measureStdioOverhead}, {"http", measureHTTPOverhead},
+	{"throughput", measureThroughput}, {"idle", measureIdleSessions}, {"notify", measureNotifications},
+	{"list", measureBigNamespace}, {"emulator", measureEmulator},
+}
+
+func measurementNames() []string {
+	names := make([]string, len(measurements))
+	for i, m := range measurements {
+		names[i] = m.name
+	}
+	return names
+}
+
+// chooseMeasurements is the measurements named in the comma-separated list
+// (all of them when it is empty), in the report's order.
+func chooseMeasurements(list string) ([]measurement, error) {
+	if list == "" {
+		return measurements, nil
+	}
+	want := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(measurementNames(), name) {
+			return nil, fmt.Errorf("-only: unknown measurement %q; the measurements are %s", name, strings.Join(measurementNames(), ", "))
+		}
+		want[name] = true
+	}
+	var chosen []measurement
+	for _, m := range measurements {
+		if want[m.name] {
+			chosen = append(chosen, m)
+		}
+	}
+	return chosen, nil
 }
 
 // writeReadme replaces the README's bench section with the report.
