@@ -43,20 +43,24 @@ func exactIDs(msg []byte) []byte {
 	if !bytes.Contains(msg, []byte(`"id"`)) {
 		return msg
 	}
-	var head struct {
-		ID json.RawMessage `json:"id"`
+	id, ok := peekID(msg)
+	if !ok {
+		var head struct {
+			ID json.RawMessage `json:"id"`
+		}
+		if json.Unmarshal(msg, &head) != nil {
+			return msg
+		}
+		id = head.ID
 	}
-	if json.Unmarshal(msg, &head) != nil || len(head.ID) == 0 || !(head.ID[0] == '-' || head.ID[0] >= '0' && head.ID[0] <= '9') {
-		return msg
-	}
-	if survivesFloat(head.ID) {
+	if len(id) == 0 || !(id[0] == '-' || id[0] >= '0' && id[0] <= '9') || survivesFloat(id) {
 		return msg
 	}
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(msg, &fields) != nil {
 		return msg
 	}
-	stand, err := json.Marshal(exactIDPrefix + string(head.ID))
+	stand, err := json.Marshal(exactIDPrefix + string(id))
 	if err != nil {
 		return msg
 	}
@@ -71,15 +75,37 @@ func exactIDs(msg []byte) []byte {
 	return out
 }
 
+// peekID is msg's top-level id as written (nil if absent); false when
+// peekMembers cannot read msg.
+func peekID(msg []byte) (json.RawMessage, bool) {
+	v, ok := peekMembers(msg, "id")
+	if !ok {
+		return nil, false
+	}
+	return v[0], true
+}
+
 // survivesFloat reports whether a JSON number is written back unchanged after
 // a round trip through float64.
 func survivesFloat(num json.RawMessage) bool {
+	if len(num) <= 15 && allDigits(num) {
+		return true // every integer below 10^15 is a float64, written back as it was
+	}
 	f, err := strconv.ParseFloat(string(num), 64)
 	if err != nil {
 		return false
 	}
 	back, err := json.Marshal(f)
 	return err == nil && bytes.Equal(back, num)
+}
+
+func allDigits(b []byte) bool {
+	for i, c := range b {
+		if c < '0' || c > '9' || c == '0' && i == 0 && len(b) > 1 {
+			return false
+		}
+	}
+	return len(b) > 0
 }
 
 // restoreExactIDs turns stand-ins back into the numbers they stand for.

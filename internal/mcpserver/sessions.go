@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/httpsec"
@@ -185,11 +186,7 @@ func opensSession(r *http.Request) bool {
 	case r.Method != http.MethodPost:
 		return false
 	}
-	var msg struct {
-		Method string `json:"method"`
-	}
-	_ = json.Unmarshal(peekBody(r), &msg)
-	return msg.Method == "initialize"
+	return messageMethod(peekBody(r)) == string(mcp.MethodInitialize)
 }
 
 // peekBody returns r's body and leaves it in place: without a copy when httpsec buffered it.
