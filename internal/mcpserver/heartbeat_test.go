@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -97,4 +98,83 @@ func legacyGETStream(t *testing.T, ctx context.Context, mcpURL string) (string, 
 	t.Cleanup(func() { _ = resp.Body.Close() })
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	return session, resp
+}
+
+// goroutinesByCreator counts the goroutines of the process by the function that started them
+// (the "created by" line of a goroutine dump), leaving out timer callbacks, which run briefly.
+func goroutinesByCreator(t *testing.T) map[string]int {
+	t.Helper()
+	var dump strings.Builder
+	require.NoError(t, pprof.Lookup("goroutine").WriteTo(&dump, 2))
+	counts := map[string]int{}
+	for _, g := range strings.Split(dump.String(), "\n\n") {
+		_, after, ok := strings.Cut(g, "\ncreated by ")
+		if !ok {
+			continue
+		}
+		creator, _, _ := strings.Cut(after, " in goroutine")
+		if creator = strings.TrimSpace(strings.SplitN(creator, "\n", 2)[0]); creator != "time.goFunc" {
+			counts[creator]++
+		}
+	}
+	return counts
+}
+
+// countCreatedBy adds up the counts of the creators whose name contains part.
+func countCreatedBy(counts map[string]int, part string) int {
+	var n int
+	for creator, c := range counts {
+		if strings.Contains(creator, part) {
+			n += c
+		}
+	}
+	return n
+}
+
+// TestIdleSessionsHoldNoHeartbeatGoroutine: many idle legacy sessions, each with its GET stream
+// open and carrying heartbeats, hold no heartbeat goroutine (mcp-go's startConnHeartbeat ran one
+// per stream) and none of this package's: of mcp-go's goroutines, only its listening pump per session.
+func TestIdleSessionsHoldNoHeartbeatGoroutine(t *testing.T) {
+	const n = 40
+	s := newServer(t, Options{HTTP: HTTPOptions{StreamHeartbeat: 20 * time.Millisecond}})
+	mcpURL := serve(t, s) + PathStreamable
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	heartbeat := func() {
+		_, resp := legacyGETStream(t, ctx, mcpURL)
+		events := readSSE(t, resp.Body, func(e sseEvent) bool { return strings.Contains(e.data, pingOnTheWire) })
+		require.NotEmpty(t, events, "the stream ended before its first heartbeat")
+		require.Contains(t, events[len(events)-1].data, pingOnTheWire, "the stream ended before its first heartbeat")
+	}
+	heartbeat() // one-time costs (the session sweeper's timer, connection pools) before the count
+	before := goroutinesByCreator(t)
+	for range n {
+		heartbeat() // the stream stays open
+	}
+	after := goroutinesByCreator(t)
+
+	require.Equal(t, n+1, s.idle.len(), "every session is tracked for expiry")
+	assert.Zero(t, countCreatedBy(after, "startConnHeartbeat"), "no goroutine per stream for heartbeats")
+	assert.Equal(t, countCreatedBy(before, "hf-endpoints-mcp/internal/mcpserver."), countCreatedBy(after, "hf-endpoints-mcp/internal/mcpserver."),
+		"no goroutine of this package per session: %v", after)
+	assert.Equal(t, n, countCreatedBy(after, "startListeningPump")-countCreatedBy(before, "startListeningPump"), "mcp-go's listening pump, one per session")
+	assert.Equal(t, n, countCreatedBy(after, "mark3labs/mcp-go")-countCreatedBy(before, "mark3labs/mcp-go"),
+		"no other goroutine of mcp-go per session: %v", after)
+}
+
+// TestMadeUpSessionIDsLeaveNothingToExpire: requests naming sessions that do not exist are
+// refused and leave no entry behind in the idle-session tracking.
+func TestMadeUpSessionIDsLeaveNothingToExpire(t *testing.T) {
+	s := newServer(t, Options{})
+	mcpURL := serve(t, s) + PathStreamable
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	legacyGETStream(t, ctx, mcpURL)
+	require.Equal(t, 1, s.idle.len())
+
+	code, _ := rawRequest(t, http.MethodPost, mcpURL, "", "made-up", `{"jsonrpc":"2.0","id":9,"method":"ping"}`)
+	assert.Equal(t, http.StatusNotFound, code)
+	code, _ = rawRequest(t, http.MethodDelete, mcpURL, "", "made-up", "")
+	assert.NotEqual(t, http.StatusInternalServerError, code)
+	assert.Equal(t, 1, s.idle.len(), "only the real session is tracked")
 }

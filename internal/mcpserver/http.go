@@ -40,6 +40,7 @@ type HTTPHandler struct {
 	mux        *http.ServeMux
 	streamable *server.StreamableHTTPServer
 	sse        *server.SSEServer
+	idle       *idleSessions
 }
 
 // HTTPHandler returns the server's HTTP handler (one per Server), without the
@@ -66,8 +67,7 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 		// Legacy sessions' streams are resumable, and no notification is lost
 		// to a request that just finished (see replayLog).
 		server.WithEventStore(newReplayLog(replayEvents, replayBytes)),
-		server.WithSessionIdleTTL(s.sessionIdleTTL()),
-		server.WithHeartbeatInterval(s.streamHeartbeat()),
+		// Heartbeats and idle expiry are keepStreamsAlive's (mcpgo_stream_heartbeat.go).
 		server.WithStreamableHTTPLogger(s.log),
 		server.WithDisableLocalhostProtection(s.localhostProtectionOff()),
 	)
@@ -78,11 +78,12 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 	)
 	mux := http.NewServeMux()
 	mux.Handle(PathStreamable, s.onTheWire(s.capSessions(s.refuseHTTPSubscriptions(
-		explainMissingSession(completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(streamable))))))))
+		explainMissingSession(completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(s.keepStreamsAlive(streamable, s.streamHeartbeat())))))))))
 	mux.Handle(PathSSE, s.onTheWire(s.capSessions(keepSSEAlive(s.tapSSEStreams(correctHTTPErrorCodes(sse)), s.sseKeepAlive()))))
 	mux.Handle(PathMessage, s.onTheWire(s.refuseHTTPSubscriptions(correctHTTPErrorCodes(sse))))
 	mux.HandleFunc("GET "+PathHealth, s.health)
-	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse}
+	s.idle.expireWith(streamable, s.log)
+	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse, idle: s.idle}
 }
 
 // ServeHTTP dispatches to the transport for the path.
@@ -91,6 +92,7 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.
 // CloseSessions ends every open MCP session (streamable and SSE), which
 // releases long-lived streams so the HTTP server can shut down.
 func (h *HTTPHandler) CloseSessions(ctx context.Context) {
+	h.idle.close()
 	h.streamable.CloseSessions(ctx)
 	h.sse.CloseSessions()
 }

@@ -19,58 +19,70 @@ func keepSSEAlive(next http.Handler, interval time.Duration) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		kw := &keepAliveWriter{ResponseWriter: w, last: time.Now()}
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			kw.run(interval, stop, r.Context().Done())
-		}()
-		defer wg.Wait()
-		defer close(stop)
+		kw := keepAlive(w, interval, func() []byte { return sseComment })
+		defer kw.stop()
 		next.ServeHTTP(kw, r)
 	})
 }
 
+var sseComment = []byte(": keep-alive\n\n")
+
 // keepAliveWriter serialises the handler's writes with the keep-alive
-// comments and remembers whether the stream is between two events.
+// messages and remembers whether the stream is between two events. A timer,
+// not a goroutine, waits for the next keep-alive: an idle stream costs no
+// goroutine of its own (an idle session holds little more than its
+// connection).
 type keepAliveWriter struct {
 	http.ResponseWriter
+	interval time.Duration
+	beat     func() []byte // the keep-alive message, a whole SSE event or comment
+
 	mu       sync.Mutex
+	timer    *time.Timer
+	stopped  bool // the handler returned: nothing more is written
 	streamed bool // a 200 event stream has started
-	boundary bool // the last write ended an event
+	boundary bool // nothing written yet, or the last write ended an event
 	last     time.Time
 }
 
-var sseComment = []byte(": keep-alive\n\n")
-
-func (k *keepAliveWriter) run(interval time.Duration, stop <-chan struct{}, gone <-chan struct{}) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-gone:
-			return
-		case now := <-t.C:
-			k.ping(now, interval)
-		}
-	}
-}
-
-// ping writes a comment if the stream has been idle for interval.
-func (k *keepAliveWriter) ping(now time.Time, interval time.Duration) {
+// keepAlive wraps w, writing beat's message after interval without a write,
+// until stop.
+func keepAlive(w http.ResponseWriter, interval time.Duration, beat func() []byte) *keepAliveWriter {
+	k := &keepAliveWriter{ResponseWriter: w, interval: interval, beat: beat, boundary: true, last: time.Now()}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if !k.streamed || !k.boundary || now.Sub(k.last) < interval {
+	k.timer = time.AfterFunc(interval, k.fire)
+	return k
+}
+
+// stop ends the keep-alives; the handler calls it before it returns.
+func (k *keepAliveWriter) stop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stopped = true
+	k.timer.Stop()
+}
+
+// fire writes a keep-alive if the stream has been idle for the interval, and
+// sets the timer for when it will next have been.
+func (k *keepAliveWriter) fire() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
 		return
 	}
-	if _, err := k.ResponseWriter.Write(sseComment); err == nil {
-		_ = http.NewResponseController(k.ResponseWriter).Flush()
+	now := time.Now()
+	if k.streamed && k.boundary && now.Sub(k.last) >= k.interval {
+		if _, err := k.ResponseWriter.Write(k.beat()); err == nil {
+			_ = http.NewResponseController(k.ResponseWriter).Flush()
+		}
+		k.last = now
 	}
-	k.last = now
+	next := k.interval - now.Sub(k.last)
+	if next <= 0 { // mid-event, or before the stream started
+		next = k.interval
+	}
+	k.timer.Reset(next)
 }
 
 func (k *keepAliveWriter) WriteHeader(code int) {
@@ -94,7 +106,7 @@ func (k *keepAliveWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// Flush implements http.Flusher, which mcp-go's SSE transport requires.
+// Flush implements http.Flusher, which mcp-go's SSE transports require.
 func (k *keepAliveWriter) Flush() {
 	k.mu.Lock()
 	defer k.mu.Unlock()

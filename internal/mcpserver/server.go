@@ -135,6 +135,7 @@ type Server struct {
 	resources  *resources.Service // endpoint status resources and their poller
 	calls      *callLimiter       // caps on running tool calls (calls.go)
 	sessions   *sessionLimiter    // caps on HTTP sessions (sessions.go)
+	idle       *idleSessions      // expiry of idle streamable HTTP sessions (mcpgo_stream_heartbeat.go)
 	sseStreams sync.Map           // legacy SSE session id → *sseTap (mcpgo_subscribe_refusal.go)
 
 	secrets *scrub.Scrubber // kept out of everything sent (wire.go)
@@ -176,6 +177,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: hooks, secrets: opts.Secrets,
 		calls:    newCallLimiter(opts.MaxConcurrentCalls, opts.MaxCallsPerCaller),
 		sessions: newSessionLimiter(opts.HTTP.MaxSessions, opts.HTTP.MaxSessionsPerCaller)}
+	s.idle = newIdleSessions(s.sessionIdleTTL())
 	if s.secrets == nil {
 		s.secrets = scrub.New()
 	}
@@ -187,6 +189,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.countSessions()
+	s.trackIdleSessions()
 	s.mcp = server.NewMCPServer(Name, opts.Version, s.serverOptions()...)
 	s.installLazyTools()
 	if err := s.addResourcesAndPrompts(); err != nil {
