@@ -160,8 +160,10 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func TestMetricEnumIsHfapis(t *testing.T) {
 	s, err := getEndpointMetrics.schemas()
 	require.NoError(t, err)
+	in, err := s.arguments()
+	require.NoError(t, err)
 	var enum []string
-	for _, v := range s.input.checks["metric"].Enum {
+	for _, v := range in.checks["metric"].Enum {
 		enum = append(enum, v.(string))
 	}
 	assert.Equal(t, hfapi.MetricNames, enum)

@@ -32,8 +32,12 @@ func FuzzDecodeArgs(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checks, err := s.arguments()
+			if err != nil {
+				t.Fatal(err)
+			}
 			in := reflect.New(tool.Handler.in).Interface()
-			err = decodeArgs(json.RawMessage(args), s.input, in)
+			err = decodeArgs(json.RawMessage(args), checks, in)
 			var argErr *ArgumentError
 			if err != nil && !errors.As(err, &argErr) {
 				t.Fatalf("%s: %q gave %T %v, want an ArgumentError", tool.Name, args, err, err)

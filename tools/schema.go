@@ -11,7 +11,8 @@ import (
 	"github.com/invopop/jsonschema"
 )
 
-// inputSchema is a tool's reflected input schema plus what argument checking needs.
+// inputSchema is what argument checking needs of a tool's input schema
+// (and, when reflected with reflectInput, the schema's JSON).
 type inputSchema struct {
 	raw      json.RawMessage
 	props    []string // property names in declaration order
@@ -48,6 +49,8 @@ func reflectSchema(t reflect.Type) (*jsonschema.Schema, error) {
 	return s, nil
 }
 
+// reflectInput reflects an arguments type: its schema as JSON, and what
+// argument checking needs.
 func reflectInput(t reflect.Type) (*inputSchema, error) {
 	s, err := reflectSchema(t)
 	if err != nil {
@@ -57,7 +60,23 @@ func reflectInput(t reflect.Type) (*inputSchema, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &inputSchema{raw: raw, required: s.Required, kinds: map[string]string{}, checks: map[string]*jsonschema.Schema{}}
+	in := checksOf(s)
+	in.raw = raw
+	return in, nil
+}
+
+// argumentChecks reflects what argument checking needs from an arguments
+// type, without the schema's JSON (which tools/list already has).
+func argumentChecks(t reflect.Type) (*inputSchema, error) {
+	s, err := reflectSchema(t)
+	if err != nil {
+		return nil, err
+	}
+	return checksOf(s), nil
+}
+
+func checksOf(s *jsonschema.Schema) *inputSchema {
+	in := &inputSchema{required: s.Required, kinds: map[string]string{}, checks: map[string]*jsonschema.Schema{}}
 	for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
 		in.props = append(in.props, pair.Key)
 		in.kinds[pair.Key] = describeType(pair.Value)
@@ -65,7 +84,7 @@ func reflectInput(t reflect.Type) (*inputSchema, error) {
 			in.checks[pair.Key] = p
 		}
 	}
-	return in, nil
+	return in
 }
 
 // reflectOutput reflects a result type. Output schemas describe shape only:

@@ -17,7 +17,18 @@ var update = flag.Bool("update", false, "rewrite the tool schema snapshots in te
 // TestToolSchemasMatchSnapshots pins every tool's wire description (schemas,
 // annotations, description): a change is a reviewed diff. Run with -update to
 // rewrite the snapshots after an intended change.
+//
+// With -update the snapshots come from reflection, not from
+// schemas_embedded.go, which the same run rewrites
+// (TestEmbeddedSchemasAreReflections): one `go test ./tools -update` after a
+// type changed brings both up to date.
 func TestToolSchemasMatchSnapshots(t *testing.T) {
+	if *update {
+		saved := embeddedSchemas
+		embeddedSchemas = nil
+		clearSchemaCache()
+		t.Cleanup(func() { embeddedSchemas = saved; clearSchemaCache() })
+	}
 	for _, tool := range All() {
 		t.Run(tool.Name, func(t *testing.T) {
 			mt, err := tool.MCPTool()

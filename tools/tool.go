@@ -128,10 +128,15 @@ func Handle[In any, Out Result](fn func(ctx context.Context, call *Call, in In) 
 	}
 }
 
-// schemas holds a tool's reflected schemas; built once per tool.
+// schemas holds a tool's schemas, built once per tool: both as JSON, as
+// tools/list sends them, and what argument checking needs.
 type schemas struct {
-	input  *inputSchema
+	input  json.RawMessage
 	output json.RawMessage
+	// arguments returns what argument checking needs. For a tool whose
+	// schemas are embedded (schemas_embedded.go) it reflects the input type
+	// on the tool's first call, not when tools/list is first answered.
+	arguments func() (*inputSchema, error)
 }
 
 // schemaKey identifies a tool's schemas: its name and its two types.
@@ -145,7 +150,8 @@ var (
 	schemaCache = map[schemaKey]*schemas{}
 )
 
-// schemas reflects (once) the tool's input and output schemas.
+// schemas returns (once) the tool's input and output schemas: the embedded
+// copy when there is one for the tool's name and types, else reflected.
 func (t Tool) schemas() (*schemas, error) {
 	schemaMu.Lock()
 	defer schemaMu.Unlock()
@@ -156,6 +162,19 @@ func (t Tool) schemas() (*schemas, error) {
 	if t.Handler.bind == nil {
 		return nil, fmt.Errorf("tool %s has no handler", t.Name)
 	}
+	s, ok := t.embeddedSchemas()
+	if !ok {
+		var err error
+		if s, err = t.reflectSchemas(); err != nil {
+			return nil, err
+		}
+	}
+	schemaCache[key] = s
+	return s, nil
+}
+
+// reflectSchemas reflects both schemas from the handler's types.
+func (t Tool) reflectSchemas() (*schemas, error) {
 	in, err := reflectInput(t.Handler.in)
 	if err != nil {
 		return nil, fmt.Errorf("tool %s input schema: %w", t.Name, err)
@@ -164,9 +183,51 @@ func (t Tool) schemas() (*schemas, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tool %s output schema: %w", t.Name, err)
 	}
-	s := &schemas{input: in, output: out}
-	schemaCache[key] = s
-	return s, nil
+	return &schemas{input: in.raw, output: out, arguments: func() (*inputSchema, error) { return in, nil }}, nil
+}
+
+// embeddedSchemas returns the schemas that TestEmbeddedSchemasAreReflections
+// wrote for this tool, if its name and both types are the ones they were
+// reflected from. Reflecting all 18 tools allocates about 1 MB, which would
+// grow the heap of every server that answers tools/list.
+func (t Tool) embeddedSchemas() (*schemas, bool) {
+	for _, e := range embeddedSchemas {
+		if e.name != t.Name {
+			continue
+		}
+		if e.in != typeName(t.Handler.in) || e.out != typeName(t.Handler.out) {
+			return nil, false
+		}
+		inType, name := t.Handler.in, t.Name
+		return &schemas{input: json.RawMessage(e.input), output: json.RawMessage(e.output),
+			arguments: sync.OnceValues(func() (*inputSchema, error) {
+				in, err := argumentChecks(inType)
+				if err != nil {
+					return nil, fmt.Errorf("tool %s input schema: %w", name, err)
+				}
+				return in, nil
+			})}, true
+	}
+	return nil, false
+}
+
+// embeddedSchema is one tool's schemas as reflection wrote them, with the
+// types they were reflected from.
+type embeddedSchema struct {
+	name, in, out string
+	input, output string
+}
+
+// typeName names a type with its package path, e.g.
+// *github.com/hf-endpoints-mcp/hf-endpoints-mcp/tools.EndpointResult.
+func typeName(t reflect.Type) string {
+	if t.Kind() == reflect.Pointer {
+		return "*" + typeName(t.Elem())
+	}
+	if t.Name() == "" {
+		return t.String()
+	}
+	return t.PkgPath() + "." + t.Name()
 }
 
 // MCPTool returns the tool as mcp-go describes it to clients.
@@ -177,7 +238,7 @@ func (t Tool) MCPTool() (mcp.Tool, error) {
 	}
 	// NewToolWithRawSchema, not NewTool: NewTool sets a structured schema that
 	// conflicts with a raw one at marshal time, and defaults two hints to true.
-	tool := mcp.NewToolWithRawSchema(t.Name, t.Description, s.input.raw)
+	tool := mcp.NewToolWithRawSchema(t.Name, t.Description, s.input)
 	tool.Title = t.Title
 	tool.RawOutputSchema = s.output
 	tool.Annotations = mcp.ToolAnnotation{
@@ -203,18 +264,18 @@ func (t Tool) ServerTool(deps Deps) (server.ServerTool, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return server.ServerTool{Tool: tool, Handler: t.serve(deps, logger, s.input)}, nil
+	return server.ServerTool{Tool: tool, Handler: t.serve(deps, logger, s)}, nil
 }
 
 // serve is the one place where a call becomes a result: arguments are
 // decoded and checked, the client resolved, the handler run, and its outcome
 // turned into structured content or an isError result with a next step.
-func (t Tool) serve(deps Deps, logger *slog.Logger, in *inputSchema) server.ToolHandlerFunc {
+func (t Tool) serve(deps Deps, logger *slog.Logger, s *schemas) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		start := time.Now()
 		call := &Call{Logger: logger, Request: req, Heartbeat: deps.Heartbeat, WaitPoll: deps.WaitPoll,
 			ConfirmWith: deps.ConfirmWith, Changes: deps.Changes, Progress: progress.FromRequest(ctx, req)}
-		res, err := t.invoke(withClientLog(ctx), deps, call, rawArguments(req), in)
+		res, err := t.invoke(withClientLog(ctx), deps, call, rawArguments(req), s)
 		result, fault := t.render(res, err)
 		logger.LogAttrs(ctx, slog.LevelDebug, "tool call", slog.String("tool", t.Name),
 			slog.Duration("took", time.Since(start)), slog.Bool("is_error", result != nil && result.IsError),
@@ -225,7 +286,11 @@ func (t Tool) serve(deps Deps, logger *slog.Logger, in *inputSchema) server.Tool
 
 // invoke checks the arguments before anything else, so bad input is reported
 // even when the client cannot be built.
-func (t Tool) invoke(ctx context.Context, deps Deps, call *Call, args json.RawMessage, in *inputSchema) (Result, error) {
+func (t Tool) invoke(ctx context.Context, deps Deps, call *Call, args json.RawMessage, s *schemas) (Result, error) {
+	in, err := s.arguments()
+	if err != nil {
+		return nil, &Fault{Err: err}
+	}
 	run, err := t.Handler.bind(args, in)
 	if err != nil {
 		return nil, err

@@ -54,8 +54,10 @@ func TestExampleCallsDecode(t *testing.T) {
 			require.True(t, ok)
 			s, err := tool.schemas()
 			require.NoError(t, err)
+			checks, err := s.arguments()
+			require.NoError(t, err)
 			in := reflect.New(tool.Handler.in).Interface()
-			assert.NoError(t, decodeArgs(json.RawMessage(example), s.input, in), "example %s", example)
+			assert.NoError(t, decodeArgs(json.RawMessage(example), checks, in), "example %s", example)
 		})
 	}
 }
