@@ -13,6 +13,9 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/scrub/scrubtest"
 )
 
 // pingOnTheWire identifies a JSON-RPC ping request in an SSE event.
@@ -131,17 +134,24 @@ func countCreatedBy(counts map[string]int, part string) int {
 	return n
 }
 
-// TestIdleSessionsHoldNoHeartbeatGoroutine: many idle legacy sessions, each with its GET stream
-// open and carrying heartbeats, hold no heartbeat goroutine (mcp-go's startConnHeartbeat ran one
-// per stream) and none of this package's: of mcp-go's goroutines, only its listening pump per session.
-func TestIdleSessionsHoldNoHeartbeatGoroutine(t *testing.T) {
+// TestIdleSessionsHoldTwoGoroutinesEach: many idle legacy sessions, each with its GET stream
+// open and carrying heartbeats, hold two goroutines each: the stream's, detached from its
+// connection (detached_streams.go), and mcp-go's listening pump. No heartbeat goroutine (mcp-go's
+// startConnHeartbeat ran one per stream), and none of net/http's per connection (the connection's
+// and its background read): the connections were taken over. Closed, the streams' goroutines end.
+func TestIdleSessionsHoldTwoGoroutinesEach(t *testing.T) {
 	const n = 40
 	s := newServer(t, Options{HTTP: HTTPOptions{StreamHeartbeat: 20 * time.Millisecond}})
 	mcpURL := serve(t, s) + PathStreamable
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	var streams []context.CancelFunc
 	heartbeat := func() {
+		ctx, cancel := context.WithCancel(ctx)
+		streams = append(streams, cancel)
 		_, resp := legacyGETStream(t, ctx, mcpURL)
+		assert.True(t, resp.Close, "a detached stream ends with its connection (Connection: close)")
+		assert.Empty(t, resp.TransferEncoding, "and is not chunked")
 		events := readSSE(t, resp.Body, func(e sseEvent) bool { return strings.Contains(e.data, pingOnTheWire) })
 		require.NotEmpty(t, events, "the stream ended before its first heartbeat")
 		require.Contains(t, events[len(events)-1].data, pingOnTheWire, "the stream ended before its first heartbeat")
@@ -151,15 +161,31 @@ func TestIdleSessionsHoldNoHeartbeatGoroutine(t *testing.T) {
 	for range n {
 		heartbeat() // the stream stays open
 	}
-	after := goroutinesByCreator(t)
-
 	require.Equal(t, n+1, s.idle.len(), "every session is tracked for expiry")
+	grown := func(part string) int {
+		return countCreatedBy(goroutinesByCreator(t), part) - countCreatedBy(before, part)
+	}
+	// The connections' goroutines end once the handler has handed them over.
+	require.Eventually(t, func() bool { return grown("net/http.(*connReader).startBackgroundRead") <= 0 }, 10*time.Second, 10*time.Millisecond,
+		"net/http reads no stream's connection: %v", goroutinesByCreator(t))
+	require.Eventually(t, func() bool { return grown("net/http.(*Server).Serve") < n/4 }, 10*time.Second, 10*time.Millisecond,
+		"net/http holds no goroutine per stream (only idle connections of the requests): %v", goroutinesByCreator(t))
+
+	after := goroutinesByCreator(t)
 	assert.Zero(t, countCreatedBy(after, "startConnHeartbeat"), "no goroutine per stream for heartbeats")
-	assert.Equal(t, countCreatedBy(before, "hf-endpoints-mcp/internal/mcpserver."), countCreatedBy(after, "hf-endpoints-mcp/internal/mcpserver."),
-		"no goroutine of this package per session: %v", after)
+	assert.Equal(t, n, countCreatedBy(after, "(*Server).serveDetached")-countCreatedBy(before, "(*Server).serveDetached"), "one goroutine per stream")
+	assert.Equal(t, n, countCreatedBy(after, "hf-endpoints-mcp/internal/mcpserver.")-countCreatedBy(before, "hf-endpoints-mcp/internal/mcpserver."),
+		"no other goroutine of this package per session: %v", after)
 	assert.Equal(t, n, countCreatedBy(after, "startListeningPump")-countCreatedBy(before, "startListeningPump"), "mcp-go's listening pump, one per session")
 	assert.Equal(t, n, countCreatedBy(after, "mark3labs/mcp-go")-countCreatedBy(before, "mark3labs/mcp-go"),
 		"no other goroutine of mcp-go per session: %v", after)
+
+	// A client that goes away is noticed at the next heartbeat: its stream's goroutine ends.
+	for _, closeStream := range streams {
+		closeStream()
+	}
+	require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), "(*Server).serveDetached") == 0 }, 10*time.Second, 10*time.Millisecond,
+		"the streams of clients gone still hold goroutines: %v", goroutinesByCreator(t))
 }
 
 // TestMadeUpSessionIDsLeaveNothingToExpire: requests naming sessions that do not exist are
@@ -177,4 +203,28 @@ func TestMadeUpSessionIDsLeaveNothingToExpire(t *testing.T) {
 	code, _ = rawRequest(t, http.MethodDelete, mcpURL, "", "made-up", "")
 	assert.NotEqual(t, http.StatusInternalServerError, code)
 	assert.Equal(t, 1, s.idle.len(), "only the real session is tracked")
+}
+
+// TestDetachedStreamsCarryNotificationsScrubbed: a notification reaches a legacy session's GET
+// stream served off its connection, with an event ID (kept for replay), and scrubbed of secrets
+// as every response of the handler chain is.
+func TestDetachedStreamsCarryNotificationsScrubbed(t *testing.T) {
+	client, err := hfapi.New(hfapi.Config{Token: wireToken, APIBase: "http://127.0.0.1:9/v2", HubBase: "http://127.0.0.1:9",
+		CatalogBase: "http://127.0.0.1:9/api/catalog", Namespace: "acme", MaxHourlyCost: hfapi.NoCostCeiling})
+	require.NoError(t, err)
+	s := newServer(t, Options{Client: client})
+	mcpURL := serve(t, s) + PathStreamable
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, resp := legacyGETStream(t, ctx, mcpURL)
+	require.True(t, resp.Close, "the stream is served off its connection")
+
+	s.mcp.SendNotificationToAllClients("notifications/message", map[string]any{"level": "info", "data": "the token is " + wireToken})
+	events := readSSE(t, resp.Body, func(e sseEvent) bool { return strings.Contains(e.data, "notifications/message") })
+	require.NotEmpty(t, events)
+	got := events[len(events)-1]
+	require.Contains(t, got.data, "notifications/message", "the notification reached the stream")
+	assert.Contains(t, got.data, "the token is [REDACTED]")
+	assert.Empty(t, scrubtest.Leaks(got.data, wireToken))
+	assert.NotEmpty(t, got.id, "the event has an ID to resume from")
 }

@@ -71,6 +71,9 @@ func (k *keepAliveWriter) fire() {
 	if k.stopped {
 		return
 	}
+	if c, ok := k.ResponseWriter.(interface{ checkAlive() }); ok {
+		c.checkAlive() // a detached stream has nothing else noticing that its client went away
+	}
 	now := time.Now()
 	if k.streamed && k.boundary && now.Sub(k.last) >= k.interval {
 		if _, err := k.ResponseWriter.Write(k.beat()); err == nil {

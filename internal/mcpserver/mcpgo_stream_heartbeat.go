@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
 
@@ -43,19 +44,48 @@ func heartbeatPing() []byte {
 // expiring while it is open.
 func (s *Server) keepStreamsAlive(next http.Handler, interval time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id := r.Header.Get(server.HeaderKeySessionID); id != "" {
+		id := r.Header.Get(server.HeaderKeySessionID)
+		if id != "" {
 			s.idle.begin(id)
-			defer s.idle.end(id)
+		}
+		ended := func() {
+			if id != "" {
+				s.idle.end(id)
+			}
+		}
+		if id == "" && r.Method == http.MethodGet { // mcp-go opens a session for it
+			opening := &openingStream{}
+			r = r.WithContext(context.WithValue(r.Context(), openingStreamKey{}, opening))
+			ended = func() {
+				if opening.id != "" {
+					s.idle.end(opening.id)
+				}
+			}
 		}
 		if r.Method != http.MethodGet || interval <= 0 {
+			defer ended()
 			next.ServeHTTP(w, r)
 			return
 		}
-		kw := keepAlive(w, interval, heartbeatPing)
-		defer kw.stop()
-		next.ServeHTTP(kw, r)
+		serve := func(w http.ResponseWriter, r *http.Request) {
+			kw := keepAlive(w, interval, heartbeatPing)
+			defer kw.stop()
+			next.ServeHTTP(kw, r)
+		}
+		if r.ProtoMajor != 1 || mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
+			defer ended()
+			serve(w, r)
+			return
+		}
+		s.serveDetached(w, r, serve, ended) // detached_streams.go
 	})
 }
+
+// openingStream is a GET stream without a session, which mcp-go opens one for: the
+// registration tells it which.
+type openingStream struct{ id string }
+
+type openingStreamKey struct{}
 
 // idleSessions ends the streamable HTTP sessions idle for ttl: no request of theirs open, none
 // begun or ended for ttl. One timer checks them every half ttl (as mcp-go's sweeper did), armed
@@ -180,9 +210,15 @@ func (t *idleSessions) len() int {
 // trackIdleSessions keeps idleSessions' list from mcp-go's session registry: streamable HTTP
 // sessions only (legacy SSE sessions end with their stream).
 func (s *Server) trackIdleSessions() {
-	s.hooks.AddOnRegisterSession(func(_ context.Context, session server.ClientSession) {
-		if _, streamable := session.(server.SessionWithStreamableHTTPConfig); streamable && session.SessionID() != "" {
-			s.idle.add(session.SessionID())
+	s.hooks.AddOnRegisterSession(func(ctx context.Context, session server.ClientSession) {
+		id := session.SessionID()
+		if _, streamable := session.(server.SessionWithStreamableHTTPConfig); !streamable || id == "" {
+			return
+		}
+		s.idle.add(id)
+		if opening, ok := ctx.Value(openingStreamKey{}).(*openingStream); ok {
+			opening.id = id // the stream that opened the session keeps it active until it ends
+			s.idle.begin(id)
 		}
 	})
 	s.hooks.AddOnUnregisterSession(func(_ context.Context, session server.ClientSession) {
