@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,6 +101,50 @@ func TestServeStdioInProcessWithEmulator(t *testing.T) {
 	}
 	assert.Contains(t, stderr.String(), "emulator started")
 	assert.False(t, bytes.Contains([]byte(stderr.String()), []byte("hf_emulator")), "the token is never logged")
+}
+
+// TestServeReleasesTheChartFontsOnceAClientIsInitialized: the chart fonts'
+// pages are handed back after initialize, not during start-up.
+func TestServeReleasesTheChartFontsOnceAClientIsInitialized(t *testing.T) {
+	var released atomic.Int32
+	saved := releaseChartFonts
+	releaseChartFonts = func() { released.Add(1) }
+	t.Cleanup(func() { releaseChartFonts = saved })
+	clientToServer, serverIn := io.Pipe()
+	serverOut, serverToClient := io.Pipe()
+	savedStdin := serveStdin
+	serveStdin = clientToServer
+	t.Cleanup(func() { serveStdin = savedStdin })
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(context.Background(), []string{"--emulator", "--log-level", "error"}, serverToClient, io.Discard)
+		_ = serverToClient.Close()
+	}()
+
+	out := bufio.NewReader(serverOut)
+	_, err := io.WriteString(serverIn, `{"jsonrpc":"2.0","id":1,"method":"ping"}`+"\n")
+	require.NoError(t, err)
+	answer, err := out.ReadString('\n')
+	require.NoError(t, err)
+	require.Contains(t, answer, `"id":1`, "the server is serving")
+	assert.Zero(t, released.Load(), "nothing is released before a client is initialized")
+
+	_, err = io.WriteString(serverIn, `{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`+"\n")
+	require.NoError(t, err)
+	answer, err = out.ReadString('\n')
+	require.NoError(t, err)
+	require.Contains(t, answer, `"protocolVersion"`)
+	assert.Eventually(t, func() bool { return released.Load() == 1 }, 10*time.Second, time.Millisecond,
+		"the fonts are released once the client is initialized")
+
+	require.NoError(t, serverIn.Close())
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not return after its input ended")
+	}
+	assert.EqualValues(t, 1, released.Load())
 }
 
 // syncWriter collects what a server writes from several goroutines.
