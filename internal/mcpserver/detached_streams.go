@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -53,6 +54,7 @@ func (s *Server) serveDetached(w http.ResponseWriter, r *http.Request, serve htt
 		w.WriteHeader(http.StatusOK)
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			stopFollowing() // net/http ends the request's context as this handler returns
+			s.streams.add(conn)
 			d.handed <- conn
 			return // the stream goes on without this goroutine
 		}
@@ -199,6 +201,7 @@ func (d *detachedWriter) finish() {
 		d.decided <- false
 	case detached:
 		_ = d.FlushError()
+		d.s.streams.remove(d.conn)
 		_ = d.conn.Close()
 	}
 	close(d.finished)
@@ -206,3 +209,42 @@ func (d *detachedWriter) finish() {
 
 // deadlinePassed is a read deadline that makes a read return at once.
 var deadlinePassed = time.Unix(1, 0)
+
+// detachedConns are the connections of the streams served off them. http.Server's Shutdown and
+// Close leave connections taken over alone, so closing the sessions closes these too: a stream
+// whose client stopped reading ends as well.
+type detachedConns struct {
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+func (c *detachedConns) add(conn net.Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		_ = conn.Close() // the stream ends at its first write
+		return
+	}
+	if c.conns == nil {
+		c.conns = map[net.Conn]struct{}{}
+	}
+	c.conns[conn] = struct{}{}
+}
+
+func (c *detachedConns) remove(conn net.Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.conns, conn)
+}
+
+// closeAll closes the connections, and those added later.
+func (c *detachedConns) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for conn := range c.conns {
+		_ = conn.Close()
+		delete(c.conns, conn)
+	}
+}

@@ -1,8 +1,11 @@
 package mcpserver
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime/pprof"
 	"strings"
@@ -227,4 +230,77 @@ func TestDetachedStreamsCarryNotificationsScrubbed(t *testing.T) {
 	assert.Contains(t, got.data, "the token is [REDACTED]")
 	assert.Empty(t, scrubtest.Leaks(got.data, wireToken))
 	assert.NotEmpty(t, got.id, "the event has an ID to resume from")
+}
+
+// flushOnly is a response writer that streams but hides the connection (no Unwrap), as a
+// third-party middleware might.
+type flushOnly struct{ http.ResponseWriter }
+
+func (f flushOnly) Flush() { f.ResponseWriter.(http.Flusher).Flush() }
+
+// TestStreamsWhoseConnectionCannotBeTakenOverAreServedInPlace: behind a middleware that hides
+// the connection, a GET stream is served through the handler chain as before: it carries its
+// heartbeats, and ends when its client goes.
+func TestStreamsWhoseConnectionCannotBeTakenOverAreServedInPlace(t *testing.T) {
+	hide := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { next.ServeHTTP(flushOnly{w}, r) })
+	}
+	s := newServer(t, Options{HTTP: HTTPOptions{StreamHeartbeat: 20 * time.Millisecond}, HTTPMiddleware: []func(http.Handler) http.Handler{hide}})
+	mcpURL := serve(t, s) + PathStreamable
+	ctx, closeStream := context.WithCancel(context.Background())
+	defer closeStream()
+	_, resp := legacyGETStream(t, ctx, mcpURL)
+	var pings int
+	readSSE(t, resp.Body, func(e sseEvent) bool {
+		if strings.Contains(e.data, pingOnTheWire) {
+			pings++
+		}
+		return pings == 2
+	})
+	require.Equal(t, 2, pings, "the stream carries heartbeats")
+	require.Equal(t, 1, countCreatedBy(goroutinesByCreator(t), "(*Server).serveDetached"), "the stream's loop runs")
+	require.Equal(t, 1, countCreatedBy(goroutinesByCreator(t), "startBackgroundRead"), "net/http still serves the connection")
+
+	closeStream()
+	require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), "(*Server).serveDetached") == 0 }, 10*time.Second, 10*time.Millisecond,
+		"the stream of a client gone still holds its goroutine")
+}
+
+// TestClosingSessionsEndsDetachedStreamsOfClientsThatStoppedReading: a stream whose client
+// stopped reading, its writes blocked, ends when the sessions are closed (as on shutdown), though
+// net/http no longer owns its connection.
+func TestClosingSessionsEndsDetachedStreamsOfClientsThatStoppedReading(t *testing.T) {
+	s := newServer(t, Options{})
+	base := serve(t, s)
+	session, _ := legacyGETStream(t, t.Context(), base+PathStreamable) // a session; its stream is not the one tested
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nMcp-Session-Id: %s\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n", PathStreamable, session)
+	require.NoError(t, err)
+	head, err := http.ReadResponse(bufio.NewReader(conn), nil) // then nothing more is read
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, head.StatusCode)
+	// The new stream took the session's stream over from the first, which ends.
+	require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), "(*Server).serveDetached") == 1 }, 10*time.Second, 10*time.Millisecond)
+
+	// Notifications until the stream's write blocks, the socket's buffers full.
+	big := strings.Repeat("x", 64<<10)
+	blocked := func() bool {
+		var dump strings.Builder
+		require.NoError(t, pprof.Lookup("goroutine").WriteTo(&dump, 2))
+		for _, g := range strings.Split(dump.String(), "\n\n") {
+			if strings.Contains(g, "(*detachedWriter).FlushError") && strings.Contains(g, "internal/poll.(*FD).Write") {
+				return true
+			}
+		}
+		return false
+	}
+	require.Eventually(t, func() bool {
+		s.mcp.SendNotificationToAllClients("notifications/message", map[string]any{"level": "info", "data": big})
+		return blocked()
+	}, 10*time.Second, time.Millisecond, "the stream's writes never blocked")
+	s.HTTPHandler().CloseSessions(context.Background())
+	require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), "(*Server).serveDetached") == 0 }, 10*time.Second, 10*time.Millisecond,
+		"a stream blocked writing to its client outlived the sessions: %v", goroutinesByCreator(t))
 }

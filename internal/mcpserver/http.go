@@ -41,6 +41,7 @@ type HTTPHandler struct {
 	streamable *server.StreamableHTTPServer
 	sse        *server.SSEServer
 	idle       *idleSessions
+	streams    *detachedConns
 }
 
 // HTTPHandler returns the server's HTTP handler (one per Server), without the
@@ -83,7 +84,7 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 	mux.Handle(PathMessage, s.onTheWire(s.refuseHTTPSubscriptions(correctHTTPErrorCodes(sse))))
 	mux.HandleFunc("GET "+PathHealth, s.health)
 	s.idle.expireWith(streamable, s.log)
-	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse, idle: s.idle}
+	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse, idle: s.idle, streams: &s.streams}
 }
 
 // ServeHTTP dispatches to the transport for the path.
@@ -95,6 +96,7 @@ func (h *HTTPHandler) CloseSessions(ctx context.Context) {
 	h.idle.close()
 	h.streamable.CloseSessions(ctx)
 	h.sse.CloseSessions()
+	h.streams.closeAll()
 }
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
