@@ -230,15 +230,19 @@ func clientName(ctx context.Context) string {
 // transportName names the session's transport and, when known, the protocol version.
 func transportName(ctx context.Context) string {
 	name := "unknown"
-	switch fmt.Sprintf("%T", server.ClientSessionFromContext(ctx)) {
-	case "*server.stdioSession":
-		name = "stdio"
-	case "*server.sseSession":
-		name = "sse"
-	case "*server.streamableHttpSession":
-		name = "streamable-http"
-	case "*server.InProcessSession":
-		name = "in-process"
+	session := server.ClientSessionFromContext(ctx)
+	switch named, ok := session.(interface{ TransportName() string }); {
+	case ok: // a session of the server's own (internal/mcpserver serves stdio itself)
+		name = named.TransportName()
+	default:
+		switch fmt.Sprintf("%T", session) {
+		case "*server.sseSession":
+			name = "sse"
+		case "*server.streamableHttpSession":
+			name = "streamable-http"
+		case "*server.InProcessSession":
+			name = "in-process"
+		}
 	}
 	if v := server.RequestProtocolVersion(ctx); v != "" {
 		name += " " + v

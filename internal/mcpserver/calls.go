@@ -81,15 +81,3 @@ func (s *Server) limitCalls(next server.ToolHandlerFunc) server.ToolHandlerFunc 
 		return next(ctx, req)
 	}
 }
-
-// lower brings the process cap down to max if it is above; it reports whether it did.
-func (l *callLimiter) lower(max int) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.max <= max {
-		return false
-	}
-	l.max = max
-	l.perCaller = min(l.perCaller, max)
-	return true
-}

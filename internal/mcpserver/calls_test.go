@@ -33,13 +33,12 @@ func TestCallLimiterRefusesBeyondItsCaps(t *testing.T) {
 	assert.Empty(t, l.byCaller, "no caller is remembered once their calls end")
 }
 
-func TestCallLimiterDefaultsAndStdioLowering(t *testing.T) {
+func TestCallLimiterDefaults(t *testing.T) {
 	l := newCallLimiter(0, 0)
 	assert.Equal(t, DefaultMaxConcurrentCalls, l.max)
 	assert.Equal(t, DefaultMaxCallsPerCaller, l.perCaller)
 	l = newCallLimiter(500, 400)
-	assert.True(t, l.lower(stdioWorkers-stdioSpareWorkers))
-	assert.Equal(t, stdioWorkers-stdioSpareWorkers, l.max, "stdio keeps spare workers to refuse calls over the cap")
-	assert.Equal(t, stdioWorkers-stdioSpareWorkers, l.perCaller)
-	assert.False(t, newCallLimiter(0, 0).lower(stdioWorkers-stdioSpareWorkers), "the default cap fits stdio's pool")
+	assert.Equal(t, 500, l.max, "stdio keeps no pool of its own: a cap is taken as given")
+	assert.Equal(t, 400, l.perCaller)
+	assert.Equal(t, 3, newCallLimiter(3, 16).perCaller, "one caller never gets more than the whole cap")
 }

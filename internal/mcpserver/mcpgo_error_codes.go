@@ -13,15 +13,14 @@ package mcpserver
 //
 // It can go when handlerError honours a code carried by the error (for example an error with a
 // JSONRPCError or ToJSONRPCError method, as it does for URL elicitations): check
-// server/handler_errors.go in a newer mcp-go, then delete this file, the wrappers it adds in
-// ServeStdio and newHTTPHandler, and markModernResourceErrors.
+// server/handler_errors.go in a newer mcp-go, then delete this file, its calls in stdio.go's
+// serve and newHTTPHandler, and markModernResourceErrors.
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -67,17 +66,6 @@ func correctErrorCodes(msg []byte) []byte {
 		}
 		off = i + len(internalErrorPrefix)
 	}
-}
-
-// errorCodeWriter corrects error codes in what it writes. mcp-go writes each message (a stdio
-// line, a JSON body, an SSE event) in one Write, so a mark is never split between two.
-type errorCodeWriter struct{ w io.Writer }
-
-func (e errorCodeWriter) Write(p []byte) (int, error) {
-	if _, err := e.w.Write(correctErrorCodes(p)); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }
 
 // correctHTTPErrorCodes wraps an mcp-go transport's responses (JSON bodies and SSE streams).

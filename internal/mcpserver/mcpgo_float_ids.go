@@ -8,7 +8,7 @@ package mcpserver
 // 18446744073709552000, 1.50 as 1.5, 1e3 as 1000. JSON-RPC requires the
 // response to carry the request's id exactly.
 //
-// The transports (stdio's pumpStdin, HTTP's onTheWire) swap such an id, on the
+// The transports (stdio's readLines, HTTP's onTheWire) swap such an id, on the
 // way in, for a string that carries its text; on the way out (outbound) the
 // string becomes the number again, byte for byte. Ids that survive a float64
 // (small integers, which is what clients send) are left alone.

@@ -24,8 +24,8 @@ var errNotInitialized = errors.New("the session is not initialized: send initial
 // a tools/call sent first. Modern (2026-07-28) requests carry their protocol
 // version in _meta and have no initialize: they pass. mcp-go answers the
 // error as a JSON-RPC -32600 (invalid request) carrying the request's id.
-// mcp-go's stdio session is one per process and stays initialized once it
-// was, so stdio also keeps its own account (pumpStdin).
+// Stdio also keeps its own account as it reads (stdio.go's readLines), and
+// answers such a request before it is dispatched.
 func refuseBeforeInitialize(ctx context.Context, _ any, message any) error {
 	session := server.ClientSessionFromContext(ctx)
 	if session == nil || session.Initialized() {

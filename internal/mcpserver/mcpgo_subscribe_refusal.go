@@ -5,14 +5,14 @@ package mcpserver
 // SessionWithResourceSubscriptionsErr interface it consults is for sessions mcp-go itself
 // creates. A subscription to a namespace the caller cannot see, or beyond the caps, must be
 // refused with a JSON-RPC error (resources.Service.CheckSubscribe says which), so the transports
-// answer such a request themselves before mcp-go sees it: stdio's pumpStdin asks
+// answer such a request themselves before mcp-go sees it: stdio's readLines asks
 // refusedSubscription, and HTTP requests pass through refuseHTTPSubscriptions. The
 // resources service does not record a refused subscription either way, so nothing is polled
 // for it even where a request slips past these.
 //
 // It can go when mcp-go lets a hook or handler fail resources/subscribe (e.g. a subscribe
 // handler option, or hooks that can return an error): check server/server.go's
-// handleSubscribe in a newer mcp-go, then delete this file and its call sites (pumpStdin, newHTTPHandler).
+// handleSubscribe in a newer mcp-go, then delete this file and its call sites (readLines, newHTTPHandler).
 
 import (
 	"bytes"
@@ -172,11 +172,11 @@ func (t *sseTap) Flush() {
 // Unwrap lets http.ResponseController reach the connection.
 func (t *sseTap) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
-// stdioSession is the session id mcp-go v1.2.1 gives its one stdio session.
+// stdioSession is the session id of the stdio stream (stdio.go's stdioClient).
 const stdioSession = "stdio"
 
 // refusedSubscription answers, on stdio, a resources/subscribe line that must be refused
-// (pumpStdin then drops it).
+// (readLines then drops it).
 func (s *Server) refusedSubscription(line []byte, out *stdioOut) bool {
 	refusal := s.subscriptionRefusal(context.Background(), stdioSession, line)
 	if refusal == nil {

@@ -25,7 +25,13 @@ type rawStdio struct {
 
 func newRawStdio(t *testing.T) *rawStdio {
 	t.Helper()
-	s := newServer(t, Options{})
+	return newRawStdioWith(t, newServer(t, Options{}))
+}
+
+// newRawStdioWith serves s to a raw client; the test ends by closing the input
+// and checking that ServeStdio returned cleanly.
+func newRawStdioWith(t *testing.T, s *Server) *rawStdio {
+	t.Helper()
 	clientToServer, serverIn := io.Pipe()
 	serverOut, serverToClient := io.Pipe()
 	done := make(chan error, 1)
@@ -33,11 +39,13 @@ func newRawStdio(t *testing.T) *rawStdio {
 		done <- s.ServeStdio(context.Background(), clientToServer, serverToClient)
 		_ = serverToClient.Close()
 	}()
+	c := &rawStdio{t: t, in: serverIn, out: bufio.NewReader(serverOut)}
 	t.Cleanup(func() {
 		_ = serverIn.Close()
+		go func() { _, _ = io.Copy(io.Discard, c.out) }() // what calls still running answer
 		assert.NoError(t, <-done, "stdio ends cleanly")
 	})
-	return &rawStdio{t: t, in: serverIn, out: bufio.NewReader(serverOut)}
+	return c
 }
 
 func (c *rawStdio) send(line string) {

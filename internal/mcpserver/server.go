@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -319,23 +318,3 @@ func (s *Server) MCP() *server.MCPServer { return s.mcp }
 
 // Tools returns the tools this server serves.
 func (s *Server) Tools() []tools.Tool { return slices.Clone(s.tools) }
-
-// ServeStdio serves one client over in/out (newline-delimited JSON-RPC) until
-// in ends or ctx is cancelled. Nothing but JSON-RPC is written to out.
-// mcp-go keeps one stdio session per process, so serve one stream at a time.
-func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
-	out = &stdioOut{w: out, s: s}
-	pr, pw := io.Pipe()
-	go s.pumpStdin(in, pw, out.(*stdioOut))
-	defer pr.CloseWithError(errors.New("stdio server stopped")) // unblocks pumpStdin
-	in = pr
-	stdio := server.NewStdioServer(s.mcp)
-	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
-	s.sizeStdioDispatch(stdio) // mcpgo_stdio_dispatch.go
-	s.log.Info("serving MCP over stdio", append([]any{"tools", len(s.tools)}, s.opts.StartAttrs...)...)
-	err := stdio.Listen(ctx, in, errorCodeWriter{out})
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return nil
-	}
-	return err
-}

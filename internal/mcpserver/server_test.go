@@ -319,7 +319,7 @@ func TestAToolCallBeforeAnyListRegistersTheTools(t *testing.T) {
 }
 
 // TestStdioServesQuickCallsWhileManyWaitsRun: long calls (waits) must not
-// starve a quick one on stdio's worker pool.
+// starve a quick one on stdio.
 func TestStdioServesQuickCallsWhileManyWaitsRun(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 16)

@@ -1,10 +1,7 @@
 package mcpserver
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -76,49 +73,6 @@ func jsonRPCError(id json.RawMessage, code int, msg string) []byte {
 // tooLongMessage is the error for a stdio line over maxStdioLine.
 var tooLongMessage = fmt.Sprintf("Invalid Request: message larger than %d MiB; it was skipped. "+
 	"Send smaller requests (one JSON-RPC message per line).", maxStdioLine>>20)
-
-// pumpStdin copies in to w line by line, making request ids exact, and skips
-// (answering an error on out) any line longer than maxStdioLine without
-// buffering it. It closes w when in ends.
-func (s *Server) pumpStdin(in io.Reader, w *io.PipeWriter, out *stdioOut) {
-	br := bufio.NewReaderSize(in, 64<<10)
-	var line []byte
-	skipping, initialized := false, false
-	for {
-		chunk, err := br.ReadSlice('\n')
-		switch {
-		case skipping:
-		case len(line)+len(chunk) > maxStdioLine:
-			skipping, line = true, nil
-		default:
-			line = append(line, chunk...)
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		if skipping {
-			s.log.Warn("skipped a stdio message over the size limit", "limit_bytes", maxStdioLine)
-			out.refuse(nil, mcp.INVALID_REQUEST, tooLongMessage)
-			skipping = false
-		} else if len(bytes.TrimSpace(line)) > 0 && !refusedBeforeInitialize(line, &initialized, out) &&
-			!s.refusedSubscription(line, out) {
-			if _, werr := w.Write(exactIDs(line)); werr != nil {
-				return // the server stopped reading
-			}
-		}
-		if cap(line) > 1<<20 {
-			line = nil // do not keep a large buffer for small messages
-		}
-		line = line[:0]
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = nil
-			}
-			_ = w.CloseWithError(err)
-			return
-		}
-	}
-}
 
 // refusedBeforeInitialize answers, on stdio, a request that must wait for
 // initialize (refuseBeforeInitialize), and notes when initialize is sent.
