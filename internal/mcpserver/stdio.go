@@ -126,12 +126,43 @@ func (c *stdioConn) isStopped() bool {
 	return c.stopped
 }
 
-// stdioMessage is what the reader needs to know of a message to route it.
+// stdioMessage is what the reader needs to know of a message to route it:
+// its top-level members as written (nil when absent; an id of null is none).
 type stdioMessage struct {
-	ID     json.RawMessage          `json:"id"`
-	Method string                   `json:"method"`
-	Result json.RawMessage          `json:"result"`
-	Error  *mcp.JSONRPCErrorDetails `json:"error"`
+	id, method, result, err json.RawMessage
+}
+
+// readStdioMessage peeks at msg's top level (peek.go), or decodes it when it
+// cannot; false if msg is not a JSON object.
+func readStdioMessage(msg []byte) (stdioMessage, bool) {
+	var m stdioMessage
+	if v, ok := peekMembers(msg, "id", "method", "result", "error"); ok {
+		m = stdioMessage{id: v[0], method: v[1], result: v[2], err: v[3]}
+	} else {
+		var whole struct {
+			ID     json.RawMessage `json:"id"`
+			Method json.RawMessage `json:"method"`
+			Result json.RawMessage `json:"result"`
+			Error  json.RawMessage `json:"error"`
+		}
+		if json.Unmarshal(msg, &whole) != nil {
+			return m, false
+		}
+		m = stdioMessage{id: whole.ID, method: whole.Method, result: whole.Result, err: whole.Error}
+	}
+	if string(m.id) == "null" {
+		m.id = nil
+	}
+	return m, true
+}
+
+// is reports whether the message's method is method.
+func (m stdioMessage) is(method mcp.MCPMethod) bool {
+	if len(m.method) != len(method)+2 { // quoted, no escapes
+		var name string
+		return json.Unmarshal(m.method, &name) == nil && name == string(method)
+	}
+	return string(m.method[1:len(m.method)-1]) == string(method)
 }
 
 // dispatch routes one message: a response to the server's own request goes to
@@ -140,34 +171,31 @@ type stdioMessage struct {
 // which never blocks, so that the requests sent right behind it find the
 // session initialized.
 func (c *stdioConn) dispatch(ctx context.Context, line []byte) {
-	var msg stdioMessage
-	if json.Unmarshal(line, &msg) != nil {
+	msg, ok := readStdioMessage(line)
+	if !ok {
 		c.serve(ctx, nil, line) // mcp-go answers the parse error
 		return
 	}
-	if string(msg.ID) == "null" {
-		msg.ID = nil
-	}
-	switch hasID := msg.ID != nil; {
-	case hasID && msg.Method == "" && (msg.Result != nil || msg.Error != nil):
-		if !c.session.deliver(msg.ID, msg.Result, msg.Error) {
-			c.s.log.Debug("ignored a stdio response to no pending request", "id", string(msg.ID))
+	switch hasID := msg.id != nil; {
+	case hasID && msg.method == nil && (msg.result != nil || msg.err != nil):
+		if !c.session.deliver(msg.id, msg.result, msg.err) {
+			c.s.log.Debug("ignored a stdio response to no pending request", "id", string(msg.id))
 		}
-	case hasID && msg.Method != string(mcp.MethodInitialize):
+	case hasID && !msg.is(mcp.MethodInitialize):
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if c.stopped {
 			return
 		}
 		c.handlers.Add(1)
-		w := stdioWork{id: msg.ID, line: line}
+		w := stdioWork{id: msg.id, line: line}
 		select {
 		case c.idle <- w: // a goroutine that served a request before
 		default:
 			go c.work(ctx, w)
 		}
 	default:
-		c.serve(ctx, msg.ID, line)
+		c.serve(ctx, msg.id, line)
 	}
 }
 
@@ -219,16 +247,44 @@ func (c *stdioConn) serve(ctx context.Context, id json.RawMessage, line []byte) 
 	if resp == nil {
 		return
 	}
-	raw, err := json.Marshal(resp)
+	line, err := encodeResponse(resp)
 	if err != nil {
 		c.s.log.Error("encoding a stdio response failed", "err", err)
 		c.out.refuse(id, mcp.INTERNAL_ERROR, "encoding the response failed: "+err.Error())
 		return
 	}
 	// Error codes as the protocol wants them (mcpgo_error_codes.go).
-	if _, err := c.out.Write(correctErrorCodes(append(raw, '\n'))); err != nil {
+	if _, err := c.out.Write(correctErrorCodes(line)); err != nil {
 		c.s.log.Debug("writing a stdio response failed", "err", err)
 	}
+}
+
+// responseHead starts a JSON-RPC response, up to its id.
+var responseHead = []byte(`{"jsonrpc":"` + mcp.JSONRPC_VERSION + `","id":`)
+
+// encodeResponse is resp as one newline-terminated line, as json.Marshal
+// writes it. A tool result, the common answer, is put in the envelope as its
+// own MarshalJSON writes it: json.Marshal would check and copy those bytes
+// again, which is most of what it spends on a response.
+func encodeResponse(resp mcp.JSONRPCMessage) ([]byte, error) {
+	r, ok := resp.(mcp.JSONRPCResponse)
+	tool, isTool := r.Result.(*mcp.CallToolResult)
+	if !ok || !isTool || tool == nil {
+		line, err := json.Marshal(resp)
+		return append(line, '\n'), err
+	}
+	id, err := r.ID.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	result, err := tool.MarshalJSON() // json.Marshal of a map: compact, HTML escaped, as json.Marshal leaves it
+	if err != nil {
+		return nil, err
+	}
+	line := make([]byte, 0, len(responseHead)+len(id)+len(`,"result":}`)+len(result)+1)
+	line = append(append(line, responseHead...), id...)
+	line = append(append(line, `,"result":`...), result...)
+	return append(line, '}', '\n'), nil
 }
 
 // writeNotifications writes the session's notifications until the stream
@@ -453,9 +509,10 @@ func (c *stdioClient) request(ctx context.Context, method mcp.MCPMethod, params,
 	}
 }
 
-// deliver hands a response to the request waiting for it; false if none waits
-// (an id the server never sent, or a request that gave up).
-func (c *stdioClient) deliver(id json.RawMessage, result json.RawMessage, rpcErr *mcp.JSONRPCErrorDetails) bool {
+// deliver hands a response (its result, or its error object) to the request
+// waiting for it; false if none waits (an id the server never sent, or a
+// request that gave up).
+func (c *stdioClient) deliver(id, result, rpcErr json.RawMessage) bool {
 	var n int64
 	if json.Unmarshal(id, &n) != nil {
 		return false
@@ -464,8 +521,16 @@ func (c *stdioClient) deliver(id json.RawMessage, result json.RawMessage, rpcErr
 	reply, ok := c.waiting[n]
 	delete(c.waiting, n)
 	c.mu.Unlock()
-	if ok {
-		reply <- stdioReply{result: result, err: rpcErr}
+	if !ok {
+		return false
 	}
-	return ok
+	r := stdioReply{result: result}
+	if rpcErr != nil {
+		r.err = &mcp.JSONRPCErrorDetails{}
+		if json.Unmarshal(rpcErr, r.err) != nil {
+			r.err.Message = "the client answered with an unreadable error: " + string(rpcErr)
+		}
+	}
+	reply <- r
+	return true
 }

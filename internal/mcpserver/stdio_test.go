@@ -276,3 +276,28 @@ func TestStdioEndsByCancellingAndWaitingForRunningCalls(t *testing.T) {
 		})
 	}
 }
+
+func TestEncodeResponseWritesWhatJSONMarshalWrites(t *testing.T) {
+	structured := &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewTextContent("a <b> & \"c\" \u2028 é")},
+		StructuredContent: map[string]any{"endpoint": map[string]any{"name": "x<y", "replicas": 2, "tags": []string{"a&b"}}}}
+	refused := mcpgo.NewToolResultError("busy, retry")
+	cases := map[string]mcpgo.JSONRPCMessage{
+		"tool result, numeric id":   mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(float64(3)), structured),
+		"tool result, string id":    mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId("a<&>b"), structured),
+		"tool error result":         mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(int64(7)), refused),
+		"tool result by value":      mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(1), *structured),
+		"nil tool result":           mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(1), (*mcpgo.CallToolResult)(nil)),
+		"other result":              mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(2), mcpgo.EmptyResult{}),
+		"error":                     mcpgo.NewJSONRPCError(mcpgo.NewRequestId(4), mcpgo.INTERNAL_ERROR, "x", nil),
+		"exact id stand-in, result": mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(exactIDPrefix+"1.50"), refused),
+	}
+	for name, resp := range cases {
+		t.Run(name, func(t *testing.T) {
+			want, err := json.Marshal(resp)
+			require.NoError(t, err)
+			got, err := encodeResponse(resp)
+			require.NoError(t, err)
+			assert.Equal(t, string(want)+"\n", string(got))
+		})
+	}
+}
