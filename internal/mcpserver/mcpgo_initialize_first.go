@@ -3,7 +3,7 @@ package mcpserver
 // Workaround for mcp-go v1.2.1: in the initialize era it serves a tools/call (or any request) sent
 // before initialize, which the protocol's lifecycle forbids. It can go when mcp-go refuses such
 // requests itself (server/request_handler.go): TestRequestsBeforeInitializeAreRefused then passes
-// without refuseBeforeInitialize and stdio's own account of it.
+// without refuseBeforeInitialize.
 
 import (
 	"context"
@@ -24,8 +24,8 @@ var errNotInitialized = errors.New("the session is not initialized: send initial
 // a tools/call sent first. Modern (2026-07-28) requests carry their protocol
 // version in _meta and have no initialize: they pass. mcp-go answers the
 // error as a JSON-RPC -32600 (invalid request) carrying the request's id.
-// Stdio also keeps its own account as it reads (stdio.go's readLines), and
-// answers such a request before it is dispatched.
+// Stdio's session is one per stream and serves initialize as it reads it
+// (stdio.go), so a request read after initialize finds it initialized.
 func refuseBeforeInitialize(ctx context.Context, _ any, message any) error {
 	session := server.ClientSessionFromContext(ctx)
 	if session == nil || session.Initialized() {

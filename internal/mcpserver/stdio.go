@@ -82,7 +82,7 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 func (c *stdioConn) readLines(ctx context.Context, in io.Reader) error {
 	br := bufio.NewReaderSize(in, 64<<10)
 	var line []byte
-	skipping, initialized := false, false
+	skipping := false
 	for {
 		chunk, err := br.ReadSlice('\n')
 		switch {
@@ -102,8 +102,7 @@ func (c *stdioConn) readLines(ctx context.Context, in io.Reader) error {
 			c.s.log.Warn("skipped a stdio message over the size limit", "limit_bytes", maxStdioLine)
 			c.out.refuse(nil, mcp.INVALID_REQUEST, tooLongMessage)
 			skipping = false
-		} else if len(bytes.TrimSpace(line)) > 0 && !refusedBeforeInitialize(line, &initialized, c.out) &&
-			!c.s.refusedSubscription(line, c.out) {
+		} else if len(bytes.TrimSpace(line)) > 0 && !c.s.refusedSubscription(line, c.out) {
 			c.dispatch(ctx, exactIDs(line))
 			line = nil // a request keeps its line; the next one gets a new buffer
 		}

@@ -74,26 +74,6 @@ func jsonRPCError(id json.RawMessage, code int, msg string) []byte {
 var tooLongMessage = fmt.Sprintf("Invalid Request: message larger than %d MiB; it was skipped. "+
 	"Send smaller requests (one JSON-RPC message per line).", maxStdioLine>>20)
 
-// refusedBeforeInitialize answers, on stdio, a request that must wait for
-// initialize (refuseBeforeInitialize), and notes when initialize is sent.
-func refusedBeforeInitialize(line []byte, initialized *bool, out *stdioOut) bool {
-	if *initialized {
-		return false
-	}
-	switch lifecycleStep(line) {
-	case stepInitialize:
-		*initialized = true
-	case stepRefused:
-		var head struct {
-			ID json.RawMessage `json:"id"`
-		}
-		_ = json.Unmarshal(line, &head)
-		out.refuse(head.ID, mcp.INVALID_REQUEST, errNotInitialized.Error())
-		return true
-	}
-	return false
-}
-
 // wireWriter passes every HTTP response and event through outbound.
 type wireWriter struct {
 	http.ResponseWriter
