@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/rawmcp"
 )
 
 var getParams = &sdk.CallToolParams{Name: "get_endpoint", Arguments: map[string]any{"endpoint_name": benchEndpoint}}
@@ -245,51 +247,14 @@ func measureHTTPInProcess(ctx context.Context, e *env, o options, r *report) err
 // initialize, or stateless 2026-07-28 requests carrying their own _meta.
 func rawSession(ctx context.Context, url, version string) (call func(context.Context) error, closeFn func(), err error) {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	var session string
-	do := func(ctx context.Context, body string) (string, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-		if err != nil {
-			return "", err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Protocol-Version", version)
-		if session != "" {
-			req.Header.Set("Mcp-Session-Id", session)
-		}
-		if strings.Contains(body, `"tools/call"`) {
-			req.Header.Set("Mcp-Method", "tools/call")
-			req.Header.Set("Mcp-Name", "get_endpoint")
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		out, err := io.ReadAll(resp.Body)
-		if resp.StatusCode >= 300 {
-			return "", fmt.Errorf("HTTP %d: %s", resp.StatusCode, out)
-		}
-		if session == "" {
-			session = resp.Header.Get("Mcp-Session-Id")
-		}
-		return string(out), err
+	c, err := rawmcp.Open(ctx, hc, url, version)
+	if err != nil {
+		return nil, nil, fmt.Errorf("over HTTP %s: %w", version, err)
 	}
-	get := strings.TrimSpace(getLine)
-	if version >= "2026-07-28" {
-		get = strings.Replace(get, `"arguments":`, `"_meta":{"io.modelcontextprotocol/protocolVersion":"`+version+
-			`","io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}},"arguments":`, 1)
-	} else {
-		if _, err := do(ctx, strings.TrimSpace(initializeLine)); err != nil {
-			return nil, nil, fmt.Errorf("initialize over HTTP: %w", err)
-		}
-		if _, err := do(ctx, strings.TrimSpace(initializedMsg)); err != nil {
-			return nil, nil, err
-		}
-	}
+	args := `{"endpoint_name":"` + benchEndpoint + `"}`
 	call = func(ctx context.Context) error {
-		body, err := do(ctx, get)
-		if err == nil && !strings.Contains(body, `"state"`) {
+		body, err := c.CallTool(ctx, "get_endpoint", args)
+		if err == nil && !bytes.Contains(body, []byte(`"state"`)) {
 			err = fmt.Errorf("unexpected answer %q", body)
 		}
 		return err

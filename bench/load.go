@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/rawmcp"
 )
 
 // measureThroughput runs, for each count in o.sessions, that many Go SDK
@@ -150,53 +150,13 @@ func measureIdleSessions(ctx context.Context, e *env, o options, r *report) erro
 // openIdle initializes a 2025-11-25 session on url and opens its GET
 // stream, whose body it returns: closing it ends the stream.
 func openIdle(ctx context.Context, hc *http.Client, url string) (io.ReadCloser, error) {
-	send := func(method, body, session string) (*http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		if method == http.MethodPost {
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json, text/event-stream")
-		} else {
-			req.Header.Set("Accept", "text/event-stream")
-		}
-		if session != "" {
-			req.Header.Set("Mcp-Session-Id", session)
-			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode >= 300 {
-			out, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-			_ = resp.Body.Close()
-			return nil, fmt.Errorf("%s: HTTP %d: %s", method, resp.StatusCode, out)
-		}
-		return resp, nil
-	}
-	drain := func(resp *http.Response, err error) (*http.Response, error) {
-		if err == nil {
-			_, err = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-		}
-		return resp, err
-	}
-	resp, err := drain(send(http.MethodPost, strings.TrimSpace(initializeLine), ""))
+	c, err := rawmcp.Open(ctx, hc, url, rawmcp.Legacy)
 	if err != nil {
-		return nil, fmt.Errorf("initialize: %w", err)
+		return nil, err
 	}
-	id := resp.Header.Get("Mcp-Session-Id")
-	if id == "" {
-		return nil, errors.New("initialize answered without an Mcp-Session-Id")
-	}
-	if _, err := drain(send(http.MethodPost, strings.TrimSpace(initializedMsg), id)); err != nil {
-		return nil, fmt.Errorf("initialized: %w", err)
-	}
-	stream, err := send(http.MethodGet, "", id)
+	stream, err := c.Listen(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("GET stream: %w", err)
 	}
-	return stream.Body, nil
+	return stream, nil
 }

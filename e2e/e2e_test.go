@@ -32,6 +32,7 @@ import (
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/cli"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/mcpserver"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/rawmcp"
 )
 
 // binPath is the server binary built once by TestMain.
@@ -877,7 +878,8 @@ func BenchmarkStdioSpawnToInitialize(b *testing.B) {
 	var rss []float64
 	for b.Loop() {
 		cmd := exec.Command(binPath)
-		cmd.Env = []string{"HF_TOKEN=hf_bench", "HF_HOME=" + b.TempDir(), "GORACE=atexit_sleep_ms=0"}
+		home := b.TempDir()
+		cmd.Env = []string{"HF_TOKEN=hf_bench", "HOME=" + home, "HF_HOME=" + home, "GORACE=atexit_sleep_ms=0"}
 		stdin, err := cmd.StdinPipe()
 		require.NoError(b, err)
 		stdout, err := cmd.StdoutPipe()
@@ -974,10 +976,12 @@ func BenchmarkGetEndpoint(b *testing.B) {
 	// from the SDK client's.
 	for _, era := range eras {
 		b.Run("streamable-http-raw-client-"+era.name, func(b *testing.B) {
-			post := rawStreamableClient(b, ts.URL+"/mcp", era.want)
+			c, err := rawmcp.Open(ctx, &http.Client{}, ts.URL+"/mcp", era.want)
+			require.NoError(b, err)
 			paired(b, direct, func() {
-				body := post(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_endpoint","arguments":{"endpoint_name":"bench"}%s}}`)
-				require.Contains(b, body, `"state"`)
+				body, err := c.CallTool(ctx, "get_endpoint", `{"endpoint_name":"bench"}`)
+				require.NoError(b, err)
+				require.Contains(b, string(body), `"state"`)
 			})
 		})
 	}
@@ -995,48 +999,6 @@ func BenchmarkGetEndpoint(b *testing.B) {
 				require.False(b, res.IsError)
 			})
 		})
-	}
-}
-
-// rawStreamableClient opens a streamable HTTP session for version with plain
-// HTTP requests and returns a function posting one request (its "%s" is
-// replaced by the per-request _meta of the 2026-07-28 era) and returning the body.
-func rawStreamableClient(b *testing.B, url, version string) func(string) string {
-	hc := &http.Client{}
-	modern := version >= "2026-07-28"
-	var session string
-	do := func(body string, header map[string]string) (*http.Response, string) {
-		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-		require.NoError(b, err)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Protocol-Version", version)
-		if session != "" {
-			req.Header.Set("Mcp-Session-Id", session)
-		}
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := hc.Do(req)
-		require.NoError(b, err)
-		defer resp.Body.Close()
-		out, err := io.ReadAll(resp.Body)
-		require.NoError(b, err)
-		require.Less(b, resp.StatusCode, 300, string(out))
-		return resp, string(out)
-	}
-	meta := ""
-	if modern {
-		meta = `,"_meta":{"io.modelcontextprotocol/protocolVersion":"` + version + `","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
-	} else {
-		resp, _ := do(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"`+version+`","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`, nil)
-		session = resp.Header.Get("Mcp-Session-Id")
-		require.NotEmpty(b, session)
-		do(`{"jsonrpc":"2.0","method":"notifications/initialized"}`, nil)
-	}
-	return func(template string) string {
-		_, body := do(fmt.Sprintf(template, meta), map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": "get_endpoint"})
-		return body
 	}
 }
 

@@ -1,11 +1,11 @@
 package mcpserver
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +13,7 @@ import (
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/httpsec"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/rawmcp"
 )
 
 // BenchmarkSecurityChain: a tools/call of get_endpoint over streamable HTTP
@@ -44,26 +45,11 @@ func BenchmarkSecurityChain(b *testing.B) {
 			go func() { _ = srv.Serve(ln) }()
 			defer srv.Close()
 			base := "http://" + ln.Addr().String()
-			hc := &http.Client{}
-			post := func(body, session string) *http.Response {
-				req, _ := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json, text/event-stream")
-				if session != "" {
-					req.Header.Set("Mcp-Session-Id", session)
-					req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-				}
-				resp, err := hc.Do(req)
-				require.NoError(b, err)
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				return resp
-			}
-			id := post(initializeBody, "").Header.Get("Mcp-Session-Id")
-			post(`{"jsonrpc":"2.0","method":"notifications/initialized"}`, id)
-			call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_endpoint","arguments":{"endpoint_name":"load"}}}`
+			c, err := rawmcp.Open(context.Background(), &http.Client{}, base+"/mcp", rawmcp.Legacy)
+			require.NoError(b, err)
 			for b.Loop() {
-				post(call, id)
+				_, err := c.CallTool(context.Background(), "get_endpoint", `{"endpoint_name":"load"}`)
+				require.NoError(b, err)
 			}
 		})
 	}

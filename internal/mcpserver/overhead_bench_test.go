@@ -14,13 +14,13 @@ import (
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/rawmcp"
 )
 
 const (
 	benchInitialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`
 	benchInitalized = `{"jsonrpc":"2.0","method":"notifications/initialized"}`
 	benchGet        = `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_endpoint","arguments":{"endpoint_name":"load"}}}`
-	benchModernMeta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}},`
 )
 
 // overheadClient is an API client for an emulator holding one running endpoint ("load").
@@ -101,42 +101,12 @@ func BenchmarkGetEndpointOverhead(b *testing.B) {
 		b.Run("http-"+version, func(b *testing.B) {
 			s, err := New(Options{Client: client})
 			require.NoError(b, err)
-			url := serve(b, s) + PathStreamable
-			hc := &http.Client{Transport: pooledTransport(b)}
-			var session string
-			post := func(body string) string {
-				req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-				require.NoError(b, err)
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json, text/event-stream")
-				req.Header.Set("Mcp-Protocol-Version", version)
-				if session != "" {
-					req.Header.Set("Mcp-Session-Id", session)
-				}
-				if strings.Contains(body, `"tools/call"`) {
-					req.Header.Set("Mcp-Method", "tools/call")
-					req.Header.Set("Mcp-Name", "get_endpoint")
-				}
-				resp, err := hc.Do(req)
-				require.NoError(b, err)
-				defer resp.Body.Close()
-				raw, err := io.ReadAll(resp.Body)
-				require.NoError(b, err)
-				require.Less(b, resp.StatusCode, 300, "%s", raw)
-				if session == "" {
-					session = resp.Header.Get("Mcp-Session-Id")
-				}
-				return string(raw)
-			}
-			get := benchGet
-			if version == "2026-07-28" {
-				get = strings.Replace(get, `"arguments":`, benchModernMeta+`"arguments":`, 1)
-			} else {
-				post(benchInitialize)
-				post(benchInitalized)
-			}
+			c, err := rawmcp.Open(context.Background(), &http.Client{Transport: pooledTransport(b)}, serve(b, s)+PathStreamable, version)
+			require.NoError(b, err)
 			for b.Loop() {
-				if res := post(get); !strings.Contains(res, `"state"`) {
+				res, err := c.CallTool(context.Background(), "get_endpoint", `{"endpoint_name":"load"}`)
+				require.NoError(b, err)
+				if !strings.Contains(string(res), `"state"`) {
 					b.Fatalf("unexpected answer %s", res)
 				}
 			}
