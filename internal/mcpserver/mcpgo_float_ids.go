@@ -43,8 +43,10 @@ func exactIDs(msg []byte) []byte {
 	if !bytes.Contains(msg, []byte(`"id"`)) {
 		return msg
 	}
-	id, ok := peekID(msg)
-	if !ok {
+	var id []byte
+	if v, ok := peekMembers(msg, "id"); ok {
+		id = v[0]
+	} else {
 		var head struct {
 			ID json.RawMessage `json:"id"`
 		}
@@ -73,16 +75,6 @@ func exactIDs(msg []byte) []byte {
 		out = append(out, '\n')
 	}
 	return out
-}
-
-// peekID is msg's top-level id as written (nil if absent); false when
-// peekMembers cannot read msg.
-func peekID(msg []byte) (json.RawMessage, bool) {
-	v, ok := peekMembers(msg, "id")
-	if !ok {
-		return nil, false
-	}
-	return v[0], true
 }
 
 // survivesFloat reports whether a JSON number is written back unchanged after

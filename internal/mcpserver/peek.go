@@ -72,27 +72,28 @@ func peekMembers(msg []byte, names ...string) ([][]byte, bool) {
 	}
 }
 
-// peekMethod returns msg's top-level "method" when it is a plain string (ASCII, no
-// escapes); false when it cannot tell, and the caller must decode msg.
-func peekMethod(msg []byte) (method string, present, ok bool) {
+// peekMethod returns msg's top-level "method" ("" when it has none) when it
+// can read it: a plain string (ASCII, no escapes). False means the caller must
+// decode msg.
+func peekMethod(msg []byte) (string, bool) {
 	v, ok := peekMembers(msg, "method")
 	if !ok {
-		return "", false, false
+		return "", false
 	}
-	raw := v[0]
-	if raw == nil {
-		return "", false, true
+	switch raw := v[0]; {
+	case raw == nil:
+		return "", true
+	case len(raw) < 2 || raw[0] != '"' || !plainASCII(raw):
+		return "", false
+	default:
+		return string(raw[1 : len(raw)-1]), true
 	}
-	if len(raw) < 2 || raw[0] != '"' || !plainASCII(raw) {
-		return "", true, false
-	}
-	return string(raw[1 : len(raw)-1]), true, true
 }
 
 // messageMethod is msg's method: peeked when it can be, else decoded; "" when
 // msg has none or is not a JSON-RPC message.
 func messageMethod(msg []byte) string {
-	if method, _, ok := peekMethod(msg); ok {
+	if method, ok := peekMethod(msg); ok {
 		return method
 	}
 	var head struct {

@@ -54,7 +54,7 @@ func TestPeekReadsTheTopLevelAsEncodingJSONDoes(t *testing.T) {
 			continue
 		}
 		assert.Equal(t, c.id, string(v[0]), c.msg)
-		method, _, _ := peekMethod([]byte(c.msg))
+		method, _ := peekMethod([]byte(c.msg))
 		assert.Equal(t, c.method, method, c.msg)
 	}
 	assert.Equal(t, "initialize", messageMethod([]byte(peekSeeds[7])), "an escaped key is decoded")
