@@ -42,20 +42,37 @@ func viaSDK(cs *sdk.ClientSession) func(context.Context) error {
 // paired times the direct call and the MCP call alternately, so both see the
 // same machine state, and returns the medians.
 func paired(ctx context.Context, n int, direct, mcp func(context.Context) error) (d, m time.Duration, err error) {
-	var dt, mt []time.Duration
-	for range max(1, n) {
-		start := time.Now()
-		if err := direct(ctx); err != nil {
-			return 0, 0, fmt.Errorf("direct call: %w", err)
-		}
-		dt = append(dt, time.Since(start))
-		start = time.Now()
-		if err := mcp(ctx); err != nil {
-			return 0, 0, fmt.Errorf("MCP call: %w", err)
-		}
-		mt = append(mt, time.Since(start))
+	medians, err := timeEach(ctx, n, timedCall{"direct call", direct}, timedCall{"MCP call", mcp})
+	if err != nil {
+		return 0, 0, err
 	}
-	return median(dt), median(mt), nil
+	return medians[0], medians[1], nil
+}
+
+// timedCall is one of the calls timeEach compares.
+type timedCall struct {
+	name string
+	call func(context.Context) error
+}
+
+// timeEach makes each call in turn, n rounds, so that all see the same
+// machine state, and returns each one's median.
+func timeEach(ctx context.Context, n int, calls ...timedCall) ([]time.Duration, error) {
+	times := make([][]time.Duration, len(calls))
+	for range max(1, n) {
+		for i, c := range calls {
+			start := time.Now()
+			if err := c.call(ctx); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			times[i] = append(times[i], time.Since(start))
+		}
+	}
+	medians := make([]time.Duration, len(calls))
+	for i, ts := range times {
+		medians[i] = median(ts)
+	}
+	return medians, nil
 }
 
 // measureStdioOverhead serves MCP over stdio in this process (io.Pipe both
@@ -175,33 +192,40 @@ func stdioPaired(ctx context.Context, e *env, n int, raw bool) (d, m time.Durati
 	return paired(ctx, n, e.direct, viaSDK(cs))
 }
 
-// measureHTTPOverhead runs the server binary with --transport http and
-// compares get_endpoint over streamable HTTP with the direct call, with a
-// bare JSON-RPC client (the server's share) and with the Go SDK client.
+// measureHTTPOverhead compares get_endpoint over streamable HTTP with the
+// direct call, in both protocol eras with a bare JSON-RPC client (the
+// server's share), beside the floor: the same call through a bare HTTP proxy
+// (floor.go). First to the binary, then to the handler in this process; last
+// with the Go SDK client.
 func measureHTTPOverhead(ctx context.Context, e *env, o options, r *report) error {
 	s, err := e.startHTTP(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	for _, version := range []string{"2025-11-25", "2026-07-28"} {
-		post, closeRaw, err := rawSession(ctx, s.base+mcpserver.PathStreamable, version)
-		if err != nil {
-			return err
-		}
-		d, m, err := paired(ctx, o.calls, e.direct, post)
-		closeRaw()
-		if err != nil {
-			return err
-		}
-		ratio := float64(m) / float64(d)
-		r.line(fmt.Sprintf("get_endpoint over streamable HTTP %s to the binary, raw (n=%d)", version, o.calls),
-			fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), ratio), "≤ 2.0×", check(ratio <= 2.0))
-	}
-
-	if err := measureHTTPInProcess(ctx, e, o, r); err != nil {
+	floor, err := e.startFloor(ctx)
+	if err != nil {
 		return err
 	}
+	defer floor.stop()
+	if err := compareWithFloor(ctx, e, o, r, s.base, floor.base, "to the binary", "a bare HTTP proxy binary"); err != nil {
+		return err
+	}
+
+	srv, err := mcpserver.New(mcpserver.Options{Client: e.client, Version: "bench"})
+	if err != nil {
+		return err
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	defer srv.HTTPHandler().CloseSessions(ctx)
+	floorIn := httptest.NewServer(floorHandler(e.client))
+	defer floorIn.Close()
+	if err := compareWithFloor(ctx, e, o, r, ts.URL, floorIn.URL, "handler in process", "a bare HTTP proxy in process"); err != nil {
+		return err
+	}
+	r.note("the floor is what any server in front of the API costs over HTTP; a row's ratio above its floor's is the server's share")
+
 	cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
 		&sdk.StreamableClientTransport{Endpoint: s.base + mcpserver.PathStreamable, MaxRetries: -1}, nil)
 	if err != nil {
@@ -217,28 +241,42 @@ func measureHTTPOverhead(ctx context.Context, e *env, o options, r *report) erro
 	return nil
 }
 
-// measureHTTPInProcess is the raw 2025-11-25 case with the server's HTTP
-// handler in this process: the difference to the binary is the process hop.
-func measureHTTPInProcess(ctx context.Context, e *env, o options, r *report) error {
-	srv, err := mcpserver.New(mcpserver.Options{Client: e.client, Version: "bench"})
+// compareWithFloor times, in turn, the direct call, get_endpoint through the
+// floor at floorBase and get_endpoint over streamable HTTP at base in each
+// protocol era, and prints a row for the floor and one per era.
+func compareWithFloor(ctx context.Context, e *env, o options, r *report, base, floorBase, where, floorName string) error {
+	versions := []string{rawmcp.Legacy, rawmcp.Modern}
+	calls := []timedCall{{"direct call", e.direct}}
+	floorCall, closeFloor, err := rawSession(ctx, floorBase+mcpserver.PathStreamable, rawmcp.Modern)
 	if err != nil {
 		return err
 	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	defer srv.HTTPHandler().CloseSessions(ctx)
-	post, closeRaw, err := rawSession(ctx, ts.URL+mcpserver.PathStreamable, "2025-11-25")
+	defer closeFloor()
+	calls = append(calls, timedCall{"call through " + floorName, floorCall})
+	for _, version := range versions {
+		post, closeRaw, err := rawSession(ctx, base+mcpserver.PathStreamable, version)
+		if err != nil {
+			return err
+		}
+		defer closeRaw()
+		calls = append(calls, timedCall{"MCP call in " + version, post})
+	}
+	medians, err := timeEach(ctx, o.calls, calls...)
 	if err != nil {
 		return err
 	}
-	defer closeRaw()
-	d, m, err := paired(ctx, o.calls, e.direct, post)
-	if err != nil {
-		return err
+	d := medians[0]
+	vs := func(m time.Duration) (string, float64) {
+		ratio := float64(m) / float64(d)
+		return fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), ratio), ratio
 	}
-	ratio := float64(m) / float64(d)
-	r.line(fmt.Sprintf("get_endpoint over streamable HTTP, handler in process (n=%d)", o.calls),
-		fmt.Sprintf("%s vs direct %s: %.2f×", us(m), us(d), ratio), "≤ 2.0×", check(ratio <= 2.0))
+	result, _ := vs(medians[1])
+	r.line(fmt.Sprintf("get_endpoint through %s: the floor (n=%d)", floorName, o.calls), result, "", nil)
+	for i, version := range versions {
+		result, ratio := vs(medians[2+i])
+		r.line(fmt.Sprintf("get_endpoint over streamable HTTP %s, %s, raw (n=%d)", version, where, o.calls),
+			result, "≤ 2.0×", check(ratio <= 2.0))
+	}
 	return nil
 }
 

@@ -131,12 +131,17 @@ func (e *env) startHTTP(ctx context.Context) (*proc, error) {
 // env, and waits until ready (a path) answers 200 to a GET with the
 // emulator's token.
 func (e *env) spawnHTTP(ctx context.Context, what, ready string, env []string, args ...string) (*proc, error) {
+	return e.spawnBinary(ctx, e.bin, what, ready, env, args...)
+}
+
+// spawnBinary is spawnHTTP with another binary than the server's.
+func (e *env) spawnBinary(ctx context.Context, bin, what, ready string, env []string, args ...string) (*proc, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	p := &proc{base: "http://" + addr, log: &strings.Builder{}}
-	p.cmd = exec.Command(e.bin, append(args, "--addr", addr)...)
+	p.cmd = exec.Command(bin, append(args, "--addr", addr)...)
 	p.cmd.Env = env
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {

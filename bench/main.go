@@ -56,6 +56,13 @@ func (l *intList) Set(v string) error {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == floorCommand {
+		if err := serveFloor(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench floor-proxy:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	o := options{sessions: intList{1, 8, 32, 200}}
 	flag.IntVar(&o.startups, "startups", 40, "stdio spawns to measure start-up over")
 	flag.IntVar(&o.calls, "calls", 2000, "get_endpoint calls per overhead measurement (each paired with a direct call)")
