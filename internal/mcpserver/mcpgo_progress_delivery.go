@@ -6,23 +6,17 @@ package mcpserver
 // response and flushProgress holds the result until the call's progress is out (legacy sessions
 // rely on the event store instead, replay.go). It can go when mcp-go writes every notification a
 // request queued before its result (server/streamable_http.go, the POST's notification
-// forwarder): TestE2EConcurrentCallsKeepTheirProgressApart then passes without both.
+// forwarder): TestE2EConcurrentCallsKeepTheirProgressApart then passes without
+// trackProgressDelivery. flushProgress (progress_order.go) stays: stdio needs it too.
 
 import (
 	"bytes"
-	"context"
 	"net/http"
-	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/progress"
 )
-
-// progressFlushLimit bounds how long a result waits for its progress
-// notifications to be written.
-const progressFlushLimit = 2 * time.Second
 
 // progressOnTheWire identifies a progress notification in a written SSE event.
 var progressOnTheWire = []byte(`"method":"` + progress.Method + `"`)
@@ -64,13 +58,3 @@ func (w *deliveryWriter) Flush() { _ = http.NewResponseController(w.ResponseWrit
 
 // Unwrap lets http.ResponseController reach the connection (write deadlines).
 func (w *deliveryWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// flushProgress holds a tool result until the progress notifications the call
-// queued were written to its response (where trackProgressDelivery counts them).
-func flushProgress(next server.ToolHandlerFunc) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		res, err := next(ctx, req)
-		progress.DeliveryFrom(ctx).Flush(ctx, progressFlushLimit)
-		return res, err
-	}
-}

@@ -311,6 +311,7 @@ func (c *stdioConn) writeNotification(n mcp.JSONRPCNotification) {
 	if err == nil {
 		_, err = c.out.Write(append(raw, '\n'))
 	}
+	c.session.progress.written(n) // its call's result may go now (progress_order.go)
 	if err != nil {
 		c.s.log.Debug("writing a stdio notification failed", "method", n.Method, "err", err)
 	}
@@ -326,6 +327,7 @@ const stdioNotificationBuffer = 100
 type stdioClient struct {
 	out           *stdioOut
 	notifications chan mcp.JSONRPCNotification
+	progress      stdioProgress // the calls waiting for their progress to be written
 
 	mu           sync.Mutex
 	initialized  bool
