@@ -278,14 +278,21 @@ func serverOptions(cfg serveConfig, logger *slog.Logger, backend *backend) mcpse
 }
 
 // afterStartUp is work that start-up need not wait for, done once a client
-// has been initialized: handing back the pages of the chart fonts that
-// gonum.org/v1/plot parsed at init (1.8 MB resident; the release would slow
-// start-up by some 0.3 ms). It runs on a goroutine of its own, beside the
-// client's next requests; a chart drawn meanwhile reads the same bytes.
+// has been initialized, or has sent its first request other than ping in the
+// 2026-07-28 era, which has no initialize: handing back the pages of the
+// chart fonts that gonum.org/v1/plot parsed at init (1.8 MB resident; the
+// release would slow start-up by some 0.3 ms). It runs on a goroutine of its
+// own, beside the client's next requests; a chart drawn meanwhile reads the
+// same bytes.
 func afterStartUp() *server.Hooks {
 	hooks := &server.Hooks{}
-	hooks.AddAfterInitialize(func(context.Context, any, *mcp.InitializeRequest, *mcp.InitializeResult) {
-		go releaseChartFonts()
+	var once sync.Once
+	release := func() { once.Do(func() { go releaseChartFonts() }) }
+	hooks.AddAfterInitialize(func(context.Context, any, *mcp.InitializeRequest, *mcp.InitializeResult) { release() })
+	hooks.AddBeforeAny(func(_ context.Context, _ any, method mcp.MCPMethod, _ any) {
+		if method != mcp.MethodPing && method != mcp.MethodInitialize {
+			release()
+		}
 	})
 	return hooks
 }

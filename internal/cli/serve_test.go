@@ -104,47 +104,65 @@ func TestServeStdioInProcessWithEmulator(t *testing.T) {
 }
 
 // TestServeReleasesTheChartFontsOnceAClientIsInitialized: the chart fonts'
-// pages are handed back after initialize, not during start-up.
+// pages are handed back once a client is initialized, or once a 2026-07-28
+// client (which sends no initialize) makes its first request other than ping;
+// not during start-up, and once only.
 func TestServeReleasesTheChartFontsOnceAClientIsInitialized(t *testing.T) {
-	var released atomic.Int32
-	saved := releaseChartFonts
-	releaseChartFonts = func() { released.Add(1) }
-	t.Cleanup(func() { releaseChartFonts = saved })
-	clientToServer, serverIn := io.Pipe()
-	serverOut, serverToClient := io.Pipe()
-	savedStdin := serveStdin
-	serveStdin = clientToServer
-	t.Cleanup(func() { serveStdin = savedStdin })
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(context.Background(), []string{"--emulator", "--log-level", "error"}, serverToClient, io.Discard)
-		_ = serverToClient.Close()
-	}()
+	const modernMeta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",` +
+		`"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
+	for _, tc := range []struct {
+		era, first, then string
+	}{
+		{"2025-11-25",
+			`{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`,
+			`{"jsonrpc":"2.0","id":3,"method":"tools/list"}`},
+		{"2026-07-28",
+			`{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{` + modernMeta + `}}`,
+			`{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{` + modernMeta + `}}`},
+	} {
+		t.Run(tc.era, func(t *testing.T) {
+			var released atomic.Int32
+			saved := releaseChartFonts
+			releaseChartFonts = func() { released.Add(1) }
+			t.Cleanup(func() { releaseChartFonts = saved })
+			clientToServer, serverIn := io.Pipe()
+			serverOut, serverToClient := io.Pipe()
+			savedStdin := serveStdin
+			serveStdin = clientToServer
+			t.Cleanup(func() { serveStdin = savedStdin })
+			done := make(chan error, 1)
+			go func() {
+				done <- runServe(context.Background(), []string{"--emulator", "--log-level", "error"}, serverToClient, io.Discard)
+				_ = serverToClient.Close()
+			}()
 
-	out := bufio.NewReader(serverOut)
-	_, err := io.WriteString(serverIn, `{"jsonrpc":"2.0","id":1,"method":"ping"}`+"\n")
-	require.NoError(t, err)
-	answer, err := out.ReadString('\n')
-	require.NoError(t, err)
-	require.Contains(t, answer, `"id":1`, "the server is serving")
-	assert.Zero(t, released.Load(), "nothing is released before a client is initialized")
+			out := bufio.NewReader(serverOut)
+			ask := func(line, want string) {
+				t.Helper()
+				_, err := io.WriteString(serverIn, line+"\n")
+				require.NoError(t, err)
+				answer, err := out.ReadString('\n')
+				require.NoError(t, err)
+				require.Contains(t, answer, want)
+			}
+			ask(`{"jsonrpc":"2.0","id":1,"method":"ping"}`, `"id":1`)
+			assert.Zero(t, released.Load(), "nothing is released before a client's first request")
 
-	_, err = io.WriteString(serverIn, `{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`+"\n")
-	require.NoError(t, err)
-	answer, err = out.ReadString('\n')
-	require.NoError(t, err)
-	require.Contains(t, answer, `"protocolVersion"`)
-	assert.Eventually(t, func() bool { return released.Load() == 1 }, 10*time.Second, time.Millisecond,
-		"the fonts are released once the client is initialized")
+			ask(tc.first, `"id":2,"result"`)
+			assert.Eventually(t, func() bool { return released.Load() == 1 }, 10*time.Second, time.Millisecond,
+				"the fonts are released after the client's first request")
+			ask(tc.then, `"id":3,"result"`)
 
-	require.NoError(t, serverIn.Close())
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not return after its input ended")
+			require.NoError(t, serverIn.Close())
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(20 * time.Second):
+				t.Fatal("serve did not return after its input ended")
+			}
+			assert.EqualValues(t, 1, released.Load(), "released once")
+		})
 	}
-	assert.EqualValues(t, 1, released.Load())
 }
 
 // syncWriter collects what a server writes from several goroutines.
