@@ -78,8 +78,9 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 		server.WithSSEDisableLocalhostProtection(s.localhostProtectionOff()),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(PathStreamable, s.onTheWire(s.capSessions(s.refuseHTTPSubscriptions(
-		explainMissingSession(completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(s.keepStreamsAlive(streamable, s.streamHeartbeat())))))))))
+	// Ordinary 2026-07-28 requests take a shorter way than mcp-go's transport (mcpgo_modern_post.go).
+	mux.Handle(PathStreamable, s.onTheWire(s.capSessions(s.refuseHTTPSubscriptions(explainMissingSession(
+		s.serveModernPosts(streamable, completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(s.keepStreamsAlive(streamable, s.streamHeartbeat()))))))))))
 	mux.Handle(PathSSE, s.onTheWire(s.capSessions(keepSSEAlive(s.tapSSEStreams(correctHTTPErrorCodes(sse)), s.sseKeepAlive()))))
 	mux.Handle(PathMessage, s.onTheWire(s.refuseHTTPSubscriptions(correctHTTPErrorCodes(sse))))
 	mux.HandleFunc("GET "+PathHealth, s.health)

@@ -97,10 +97,15 @@ func BenchmarkGetEndpointOverhead(b *testing.B) {
 			}
 		}
 	})
-	for _, version := range []string{"2025-11-25", "2026-07-28"} {
-		b.Run("http-"+version, func(b *testing.B) {
+	// http-2026-07-28-mcpgo is the 2026-07-28 call through mcp-go's transport (mcpgo_modern_post.go off).
+	for _, row := range []struct{ name, version string }{
+		{"http-2025-11-25", "2025-11-25"}, {"http-2026-07-28", "2026-07-28"}, {"http-2026-07-28-mcpgo", "2026-07-28"},
+	} {
+		version := row.version
+		b.Run(row.name, func(b *testing.B) {
 			s, err := New(Options{Client: client})
 			require.NoError(b, err)
+			s.modernPostsOff = strings.HasSuffix(row.name, "-mcpgo")
 			c, err := rawmcp.Open(context.Background(), &http.Client{Transport: pooledTransport(b)}, serve(b, s)+PathStreamable, version)
 			require.NoError(b, err)
 			for b.Loop() {

@@ -22,6 +22,18 @@ import (
 // names (nil for one that is absent), and false if msg is not a JSON object
 // it could read that way.
 func peekMembers(msg []byte, names ...string) ([][]byte, bool) {
+	return scanMembers(msg, names, false)
+}
+
+// peekExact is peekMembers for a reader that must not guess: it gives up
+// (false) when a key matches a name only without regard to case, or when a
+// name occurs twice. What it returns is then what encoding/json reads into a
+// struct field and into a map key alike.
+func peekExact(msg []byte, names ...string) ([][]byte, bool) {
+	return scanMembers(msg, names, true)
+}
+
+func scanMembers(msg []byte, names []string, exact bool) ([][]byte, bool) {
 	values := make([][]byte, len(names))
 	i := skipSpace(msg, 0)
 	if i >= len(msg) || msg[i] != '{' {
@@ -53,9 +65,13 @@ func peekMembers(msg []byte, names ...string) ([][]byte, bool) {
 			return nil, false
 		}
 		for n, name := range names {
-			if bytes.EqualFold(key, []byte(name)) {
-				values[n] = msg[start:end]
+			if !bytes.EqualFold(key, []byte(name)) {
+				continue
 			}
+			if exact && (values[n] != nil || string(key) != name) {
+				return nil, false
+			}
+			values[n] = msg[start:end]
 		}
 		i = skipSpace(msg, end)
 		if i >= len(msg) {

@@ -87,5 +87,17 @@ func FuzzPeekAgreesWithEncodingJSON(f *testing.F) {
 		if json.Unmarshal(want.Method, &wantMethod) == nil && method != wantMethod {
 			t.Fatalf("method: %q, encoding/json %q in %q", method, wantMethod, msg)
 		}
+		// peekExact reads what encoding/json reads into a struct field and a map key alike.
+		exact, ok := peekExact(msg, "id", "method")
+		var asMap map[string]json.RawMessage
+		if !ok || json.Unmarshal(msg, &asMap) != nil {
+			return
+		}
+		for i, name := range []string{"id", "method"} {
+			field := [][]byte{want.ID, want.Method}[i]
+			if !bytes.Equal(exact[i], field) || !bytes.Equal(exact[i], asMap[name]) {
+				t.Fatalf("%s: peekExact %q, struct %q, map %q in %q", name, exact[i], field, asMap[name], msg)
+			}
+		}
 	})
 }

@@ -127,9 +127,11 @@ type Server struct {
 	registerOnce sync.Once
 	registerErr  error
 
-	httpOnce sync.Once
-	http     *HTTPHandler
-	sec      securityState
+	httpOnce       sync.Once
+	http           *HTTPHandler
+	modernPostsOff bool         // every 2026-07-28 POST goes through mcp-go's transport (tests, benchmarks)
+	modernPosts    *modernPosts // the fast path of ordinary 2026-07-28 POSTs (mcpgo_modern_post.go)
+	sec            securityState
 
 	resources  *resources.Service // endpoint status resources and their poller
 	calls      *callLimiter       // caps on running tool calls (calls.go)

@@ -329,14 +329,14 @@ type stdioClient struct {
 	notifications chan mcp.JSONRPCNotification
 	progress      stdioProgress // the calls waiting for their progress to be written
 
-	mu           sync.Mutex
-	initialized  bool
-	logLevel     mcp.LoggingLevel
-	clientInfo   mcp.Implementation
-	capabilities mcp.ClientCapabilities
-	version      string
-	lastID       int64
-	waiting      map[int64]chan stdioReply // the server's requests awaiting an answer, by id
+	clientState // what the client said it is and can do
+
+	mu          sync.Mutex
+	initialized bool
+	logLevel    mcp.LoggingLevel
+	version     string
+	lastID      int64
+	waiting     map[int64]chan stdioReply // the server's requests awaiting an answer, by id
 }
 
 // stdioReply is the client's answer to one of the server's requests.
@@ -396,29 +396,37 @@ func (c *stdioClient) GetLogLevel() mcp.LoggingLevel {
 	return c.logLevel
 }
 
+// clientState is what a client said it is and can do (server.SessionWithClientInfo):
+// at initialize, or in a 2026-07-28 request's _meta. Sessions of the server's own embed it.
+type clientState struct {
+	mu           sync.Mutex
+	clientInfo   mcp.Implementation
+	capabilities mcp.ClientCapabilities
+}
+
 // GetClientInfo is what the client said it is.
-func (c *stdioClient) GetClientInfo() mcp.Implementation {
+func (c *clientState) GetClientInfo() mcp.Implementation {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.clientInfo
 }
 
 // SetClientInfo records what the client says it is.
-func (c *stdioClient) SetClientInfo(info mcp.Implementation) {
+func (c *clientState) SetClientInfo(info mcp.Implementation) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clientInfo = info
 }
 
 // GetClientCapabilities is what the client said it can do.
-func (c *stdioClient) GetClientCapabilities() mcp.ClientCapabilities {
+func (c *clientState) GetClientCapabilities() mcp.ClientCapabilities {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.capabilities
 }
 
 // SetClientCapabilities records what the client says it can do.
-func (c *stdioClient) SetClientCapabilities(caps mcp.ClientCapabilities) {
+func (c *clientState) SetClientCapabilities(caps mcp.ClientCapabilities) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.capabilities = caps

@@ -66,6 +66,9 @@ func TestTokenReachesNoClientInAnyEncoding(t *testing.T) {
 				require.NotNil(t, out, "%s: %s", name, msg)
 				assert.Contains(t, out["generated_text"], "you sent ", name)
 			}
+			if transport == "streamable" {
+				assert.Positive(t, s.modernPosts.served.Load(), "2026-07-28 calls take the fast path (mcpgo_modern_post.go)")
+			}
 			got := rec.String()
 			assert.Contains(t, got, "[REDACTED]")
 			assert.Empty(t, scrubtest.Leaks(got, wireToken), "the token in some encoding reached the client")
