@@ -25,6 +25,9 @@ import (
 //   - A client that goes away is noticed at the next heartbeat (HTTPOptions.StreamHeartbeat), not
 //     at once: nothing reads the connection in between. Its events stay in the replay log.
 //
+// As in place, a write that waits streamWriteTimeout for a client that stopped reading fails and
+// ends the stream (keepAliveWriter bounds each write; fail).
+//
 // Everything else is as in place: a response that is not an event stream (an error) is written
 // through the handler chain, and so is every stream when the connection cannot be taken over
 // (HTTP/2, a writer without Unwrap); events go through the same scrubbing as the chain's
@@ -76,12 +79,13 @@ type detachedWriter struct {
 	handed   chan net.Conn // from it: the connection, or nil to go on in place
 	finished chan struct{} // closed when the stream has ended
 
-	state   detachedState
-	w       http.ResponseWriter // the request's writer, until handed the connection
-	conn    net.Conn
-	pending []byte // an event being written, until Flush
-	broken  bool   // the connection failed, or the client went away
-	probe   [1]byte
+	state    detachedState
+	w        http.ResponseWriter // the request's writer, until handed the connection
+	conn     net.Conn
+	pending  []byte    // an event being written, until Flush
+	broken   bool      // the connection failed, the client went away or stopped reading
+	deadline time.Time // a write deadline set before the stream was decided
+	probe    [1]byte
 }
 
 type detachedState int
@@ -105,15 +109,15 @@ func (d *detachedWriter) WriteHeader(code int) {
 	if !stream {
 		d.state = inPlace
 		d.w.WriteHeader(code)
-		return
-	}
-	conn := <-d.handed
-	if conn == nil {
+	} else if conn := <-d.handed; conn == nil {
 		d.state = inPlace // the request's goroutine wrote the header
-		return
+	} else {
+		d.state, d.conn = detached, conn
+		d.w, d.header = nil, http.Header{} // nothing of net/http's response is kept
 	}
-	d.state, d.conn = detached, conn
-	d.w, d.header = nil, http.Header{} // nothing of net/http's response is kept
+	if !d.deadline.IsZero() {
+		_ = d.SetWriteDeadline(d.deadline)
+	}
 }
 
 func (d *detachedWriter) Write(p []byte) (int, error) {
@@ -155,7 +159,8 @@ func (d *detachedWriter) FlushError() error {
 // Flush implements http.Flusher, which mcp-go requires of a stream's writer.
 func (d *detachedWriter) Flush() { _ = d.FlushError() }
 
-// SetWriteDeadline bounds the writes (mcp-go sets one while it replays a stream).
+// SetWriteDeadline bounds the writes (keepAliveWriter bounds each; mcp-go sets one while it
+// replays a stream). Set before the stream is decided, it applies once it is.
 func (d *detachedWriter) SetWriteDeadline(t time.Time) error {
 	switch d.state {
 	case inPlace:
@@ -163,6 +168,7 @@ func (d *detachedWriter) SetWriteDeadline(t time.Time) error {
 	case detached:
 		return d.conn.SetWriteDeadline(t)
 	}
+	d.deadline = t
 	return nil
 }
 
@@ -200,6 +206,9 @@ func (d *detachedWriter) finish() {
 		d.state = inPlace
 		d.decided <- false
 	case detached:
+		if d.s.streamWriteTimeout > 0 {
+			_ = d.conn.SetWriteDeadline(time.Now().Add(d.s.streamWriteTimeout)) // keepAliveWriter no longer bounds it
+		}
 		_ = d.FlushError()
 		d.s.streams.remove(d.conn)
 		_ = d.conn.Close()

@@ -286,19 +286,9 @@ func TestClosingSessionsEndsDetachedStreamsOfClientsThatStoppedReading(t *testin
 
 	// Notifications until the stream's write blocks, the socket's buffers full.
 	big := strings.Repeat("x", 64<<10)
-	blocked := func() bool {
-		var dump strings.Builder
-		require.NoError(t, pprof.Lookup("goroutine").WriteTo(&dump, 2))
-		for _, g := range strings.Split(dump.String(), "\n\n") {
-			if strings.Contains(g, "(*detachedWriter).FlushError") && strings.Contains(g, "internal/poll.(*FD).Write") {
-				return true
-			}
-		}
-		return false
-	}
 	require.Eventually(t, func() bool {
 		s.mcp.SendNotificationToAllClients("notifications/message", map[string]any{"level": "info", "data": big})
-		return blocked()
+		return writeBlocked(t, "(*detachedWriter).FlushError")
 	}, 10*time.Second, time.Millisecond, "the stream's writes never blocked")
 	s.HTTPHandler().CloseSessions(context.Background())
 	require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), "(*Server).serveDetached") == 0 }, 10*time.Second, 10*time.Millisecond,

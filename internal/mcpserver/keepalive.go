@@ -7,19 +7,28 @@ import (
 	"time"
 )
 
+// streamWriteTimeout bounds each write of an event to a long-lived stream (a GET stream of
+// streamable HTTP, a legacy SSE stream). A client that keeps its connection open but stops
+// reading fills the socket buffers, and a write without a deadline would then block for good,
+// holding the stream, the session's notifications and the connection. A write that times out
+// ends the stream as a client gone does (a legacy streamable HTTP session keeps its events for
+// replay). Between writes the stream has no deadline: an idle stream is never cut for it.
+const streamWriteTimeout = 30 * time.Second
+
 // keepSSEAlive keeps idle legacy SSE streams from being cut by proxies and
 // load balancers: after interval without an event it writes an SSE comment
 // (": keep-alive"), which every SSE parser ignores (the official Go SDK's
 // included). mcp-go's own SSE keep-alive sends JSON-RPC ping requests instead,
 // which a client must answer with a POST and some clients do not understand;
 // a comment needs nothing from the client. Comments go only between events.
-func keepSSEAlive(next http.Handler, interval time.Duration) http.Handler {
+// Each write is bounded by writeTimeout (keepAliveWriter).
+func keepSSEAlive(next http.Handler, interval, writeTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet || interval <= 0 {
+		if r.Method != http.MethodGet {
 			next.ServeHTTP(w, r)
 			return
 		}
-		kw := keepAlive(w, interval, func() []byte { return sseComment })
+		kw := keepAlive(w, interval, writeTimeout, func() []byte { return sseComment })
 		defer kw.stop()
 		next.ServeHTTP(kw, r)
 	})
@@ -31,27 +40,32 @@ var sseComment = []byte(": keep-alive\n\n")
 // messages and remembers whether the stream is between two events. A timer,
 // not a goroutine, waits for the next keep-alive: an idle stream costs no
 // goroutine of its own (an idle session holds little more than its
-// connection).
+// connection). Each write and flush gets a deadline of writeTimeout, lifted
+// once it is done (see bounded).
 type keepAliveWriter struct {
 	http.ResponseWriter
-	interval time.Duration
-	beat     func() []byte // the keep-alive message, a whole SSE event or comment
+	interval     time.Duration // 0 or less: no keep-alives
+	writeTimeout time.Duration // 0 or less: writes are not bounded
+	beat         func() []byte // the keep-alive message, a whole SSE event or comment
 
 	mu       sync.Mutex
-	timer    *time.Timer
-	stopped  bool // the handler returned: nothing more is written
-	streamed bool // a 200 event stream has started
-	boundary bool // nothing written yet, or the last write ended an event
+	deadline time.Time   // the handler's own write deadline (mcp-go sets one while it replays); zero: none
+	timer    *time.Timer // nil without keep-alives
+	stopped  bool        // the handler returned: nothing more is written
+	streamed bool        // a 200 event stream has started
+	boundary bool        // nothing written yet, or the last write ended an event
 	last     time.Time
 }
 
-// keepAlive wraps w, writing beat's message after interval without a write,
-// until stop.
-func keepAlive(w http.ResponseWriter, interval time.Duration, beat func() []byte) *keepAliveWriter {
-	k := &keepAliveWriter{ResponseWriter: w, interval: interval, beat: beat, boundary: true, last: time.Now()}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.timer = time.AfterFunc(interval, k.fire)
+// keepAlive wraps w, writing beat's message after interval without a write
+// (if interval > 0), until stop; each write is bounded by writeTimeout.
+func keepAlive(w http.ResponseWriter, interval, writeTimeout time.Duration, beat func() []byte) *keepAliveWriter {
+	k := &keepAliveWriter{ResponseWriter: w, interval: interval, writeTimeout: writeTimeout, beat: beat, boundary: true, last: time.Now()}
+	if interval > 0 {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.timer = time.AfterFunc(interval, k.fire)
+	}
 	return k
 }
 
@@ -60,7 +74,9 @@ func (k *keepAliveWriter) stop() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.stopped = true
-	k.timer.Stop()
+	if k.timer != nil {
+		k.timer.Stop()
+	}
 }
 
 // fire writes a keep-alive if the stream has been idle for the interval, and
@@ -76,9 +92,12 @@ func (k *keepAliveWriter) fire() {
 	}
 	now := time.Now()
 	if k.streamed && k.boundary && now.Sub(k.last) >= k.interval {
-		if _, err := k.ResponseWriter.Write(k.beat()); err == nil {
-			_ = http.NewResponseController(k.ResponseWriter).Flush()
-		}
+		_ = k.bounded(func() error {
+			if _, err := k.ResponseWriter.Write(k.beat()); err != nil {
+				return err
+			}
+			return http.NewResponseController(k.ResponseWriter).Flush()
+		})
 		k.last = now
 	}
 	next := k.interval - now.Sub(k.last)
@@ -101,7 +120,11 @@ func (k *keepAliveWriter) Write(p []byte) (int, error) {
 	if !k.streamed && k.Header().Get("Content-Type") == "text/event-stream" {
 		k.streamed = true // an implicit 200
 	}
-	n, err := k.ResponseWriter.Write(p)
+	var n int
+	err := k.bounded(func() (err error) {
+		n, err = k.ResponseWriter.Write(p)
+		return err
+	})
 	if n > 0 {
 		k.boundary = bytes.HasSuffix(p[:n], []byte("\n\n")) || bytes.HasSuffix(p[:n], []byte("\r\n\r\n"))
 		k.last = time.Now()
@@ -113,7 +136,37 @@ func (k *keepAliveWriter) Write(p []byte) (int, error) {
 func (k *keepAliveWriter) Flush() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	_ = http.NewResponseController(k.ResponseWriter).Flush()
+	_ = k.bounded(http.NewResponseController(k.ResponseWriter).Flush)
+}
+
+// SetWriteDeadline sets the handler's own deadline (mcp-go bounds a replay so): writes until it
+// is lifted end by it at the latest, and it is what each write restores.
+func (k *keepAliveWriter) SetWriteDeadline(t time.Time) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.deadline = t
+	return http.NewResponseController(k.ResponseWriter).SetWriteDeadline(t)
+}
+
+// bounded runs write, which may write to the client, under a deadline writeTimeout away (or
+// the handler's own, if sooner), then puts the handler's back (none, mostly): an idle stream
+// has no deadline to run into. A write that times out fails, and the stream ends as for any
+// failed write (detachedWriter.fail; net/http cancels an in-place request's context). A writer
+// that cannot take deadlines (a middleware hiding the connection) is written to without one.
+func (k *keepAliveWriter) bounded(write func() error) error {
+	if k.writeTimeout <= 0 {
+		return write()
+	}
+	rc := http.NewResponseController(k.ResponseWriter)
+	deadline := time.Now().Add(k.writeTimeout)
+	if !k.deadline.IsZero() && k.deadline.Before(deadline) {
+		deadline = k.deadline
+	}
+	if rc.SetWriteDeadline(deadline) != nil {
+		return write()
+	}
+	defer func() { _ = rc.SetWriteDeadline(k.deadline) }()
+	return write()
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

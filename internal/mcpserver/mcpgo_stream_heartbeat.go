@@ -40,8 +40,8 @@ func heartbeatPing() []byte {
 }
 
 // keepStreamsAlive is the streamable HTTP transport's middleware for both: GET streams carry a
-// ping after interval without an event, and a request naming a session keeps it from
-// expiring while it is open.
+// ping after interval without an event (and their writes are bounded, keepAliveWriter), and a
+// request naming a session keeps it from expiring while it is open.
 func (s *Server) keepStreamsAlive(next http.Handler, interval time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(server.HeaderKeySessionID)
@@ -62,17 +62,18 @@ func (s *Server) keepStreamsAlive(next http.Handler, interval time.Duration) htt
 				}
 			}
 		}
-		if r.Method != http.MethodGet || interval <= 0 {
+		if r.Method != http.MethodGet {
 			defer ended()
 			next.ServeHTTP(w, r)
 			return
 		}
 		serve := func(w http.ResponseWriter, r *http.Request) {
-			kw := keepAlive(w, interval, heartbeatPing)
+			kw := keepAlive(w, interval, s.streamWriteTimeout, heartbeatPing)
 			defer kw.stop()
 			next.ServeHTTP(kw, r)
 		}
-		if r.ProtoMajor != 1 || mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
+		// Without heartbeats nothing would notice a client gone from a detached stream.
+		if interval <= 0 || r.ProtoMajor != 1 || mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
 			defer ended()
 			serve(w, r)
 			return

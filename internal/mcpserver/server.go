@@ -141,6 +141,9 @@ type Server struct {
 	sseStreams sync.Map           // legacy SSE session id → *sseTap (mcpgo_subscribe_refusal.go)
 
 	secrets *scrub.Scrubber // kept out of everything sent (wire.go)
+
+	// streamWriteTimeout bounds each write to a long-lived stream (keepalive.go); tests shorten it.
+	streamWriteTimeout time.Duration
 }
 
 // New builds the server: selects and binds the tools, applies the options.
@@ -177,8 +180,9 @@ func New(opts Options) (*Server, error) {
 		hooks.AddOnError(tools.AuditUnservedCalls(opts.Audit, opts.Logger, selected))
 	}
 	s := &Server{opts: opts, log: opts.Logger, tools: selected, hooks: hooks, secrets: opts.Secrets,
-		calls:    newCallLimiter(opts.MaxConcurrentCalls, opts.MaxCallsPerCaller),
-		sessions: newSessionLimiter(opts.HTTP.MaxSessions, opts.HTTP.MaxSessionsPerCaller)}
+		calls:              newCallLimiter(opts.MaxConcurrentCalls, opts.MaxCallsPerCaller),
+		sessions:           newSessionLimiter(opts.HTTP.MaxSessions, opts.HTTP.MaxSessionsPerCaller),
+		streamWriteTimeout: streamWriteTimeout}
 	s.idle = newIdleSessions(s.sessionIdleTTL())
 	if s.secrets == nil {
 		s.secrets = scrub.New()
