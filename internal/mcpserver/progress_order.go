@@ -18,7 +18,9 @@ import (
 // handler. Left alone, a call's last progress could reach the client after its result, and be
 // dropped there ("unknown progress token"). So a call carries a progress.Delivery, which counts
 // the notifications it queued and those written, and flushProgress holds its result until all are
-// out. Over HTTP trackProgressDelivery attaches and counts it (mcpgo_progress_delivery.go); over
+// out. Over HTTP trackProgressDelivery attaches and counts it (mcpgo_progress_delivery.go), for
+// the 2026-07-28 POSTs mcp-go's transport serves: the ordinary ones served beside it
+// (mcpgo_modern_post.go) write a call's queued notifications before its result themselves; over
 // stdio flushProgress attaches it to a call with a progress token, and the writer counts each
 // progress notification for the call whose token it carries (stdioProgress). A call without one
 // waits for nothing.
