@@ -88,8 +88,10 @@ func (m *modernPosts) ordinary(r *http.Request) ([]byte, bool) {
 		!m.hostAllowed(r) {
 		return nil, false
 	}
-	if mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mediaType != "application/json" {
-		return nil, false
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" { // what clients send; else parse it as mcp-go does
+		if mediaType, _, err := mime.ParseMediaType(ct); err != nil || mediaType != "application/json" {
+			return nil, false
+		}
 	}
 	body, ok := r.Body.(interface{ Bytes() []byte }) // onTheWire buffered it
 	if !ok || !json.Valid(body.Bytes()) {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/audit"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/httpsec"
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/rawmcp"
 )
@@ -524,4 +527,51 @@ func TestModernPostsCancelACallWhoseClientGoes(t *testing.T) {
 		t.Fatal("the call was not cancelled when its client went away")
 	}
 	assert.ErrorIs(t, <-failed, context.Canceled)
+}
+
+// TestModernPostsKeepTheToolMiddleware: calls on the fast path pass the tool middleware as any
+// other: the audit log names their transport and client, and the call cap answers "busy".
+func TestModernPostsKeepTheToolMiddleware(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	log, err := audit.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = log.Close() })
+	s := newServer(t, Options{Audit: log, MaxConcurrentCalls: 1})
+	require.NoError(t, s.RegisterTools())
+	started, release := make(chan struct{}), make(chan struct{})
+	s.mcp.AddTool(mcp.NewToolWithRawSchema("block", "blocks", json.RawMessage(`{"type":"object","properties":{}}`)),
+		func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			close(started)
+			<-release
+			return mcp.NewToolResultText("released"), nil
+		})
+	s.HTTPHandler()
+	base := serve(t, s)
+	call := func(name, args string) string {
+		_, body := postCase(t, base, modernCase{
+			body:   `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{` + modernMeta + `"name":"` + name + `","arguments":` + args + `}}`,
+			header: []string{"Mcp-Method", "tools/call", "Mcp-Name", name}})
+		return string(body)
+	}
+
+	assert.Contains(t, call("delete_endpoint", `{"endpoint_name":"ep"}`), `"isError":true`)
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var e audit.Entry
+	require.NoError(t, json.Unmarshal(bytes.TrimSpace(raw), &e), "one line: %s", raw)
+	assert.Equal(t, "delete_endpoint", e.Tool)
+	assert.Equal(t, "streamable-http 2026-07-28", e.Transport)
+	assert.Equal(t, "raw/1", e.Client)
+
+	blocked := make(chan string, 1)
+	go func() { blocked <- call("block", `{}`) }()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the blocking call never started")
+	}
+	assert.Contains(t, call("get_endpoint", `{"endpoint_name":"ep"}`), "server busy", "the call cap holds")
+	close(release)
+	assert.Contains(t, <-blocked, "released")
+	assert.Equal(t, int64(3), s.modernPosts.served.Load(), "all served by the fast path")
 }
