@@ -269,6 +269,7 @@ func (m *modernPosts) serve(w http.ResponseWriter, r *http.Request, body []byte)
 	call := &modernCall{s: m.s, w: w, done: r.Context().Done()}
 	ctx := m.s.mcp.WithContext(r.Context(), call)
 	ctx = server.WithSupportedProtocolVersions(ctx, m.versions)
+	defer call.stopForwarding() // whatever happens (a panic unwinds to net/http), nothing writes after ServeHTTP
 	resp := m.s.mcp.HandleMessage(ctx, body)
 	call.finish(r.Context(), resp)
 }
@@ -353,14 +354,7 @@ func (c *modernCall) forward(queue <-chan mcp.JSONRPCNotification, stop <-chan s
 
 // finish writes what the request queued and then its result, unless the client went away.
 func (c *modernCall) finish(ctx context.Context, resp mcp.JSONRPCMessage) {
-	c.mu.Lock()
-	c.finished = true
-	queue, stop, stopped := c.queue, c.stop, c.stopped
-	c.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-stopped
-	}
+	queue := c.stopForwarding()
 	for drained := queue == nil; !drained; {
 		select {
 		case n := <-queue:
@@ -391,6 +385,21 @@ func (c *modernCall) finish(ctx context.Context, resp mcp.JSONRPCMessage) {
 		}
 		c.write(out)
 	}
+}
+
+// stopForwarding ends forwarding: no forwarder starts any more, and one that runs has returned
+// (it may finish writing what it took). It returns the queue, with what is left to write.
+func (c *modernCall) stopForwarding() chan mcp.JSONRPCNotification {
+	c.mu.Lock()
+	c.finished = true
+	queue, stop, stopped := c.queue, c.stop, c.stopped
+	c.stop = nil
+	c.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-stopped
+	}
+	return queue
 }
 
 // event writes msg as an SSE event, as mcp-go's writeSSEEvent does, turning the response into

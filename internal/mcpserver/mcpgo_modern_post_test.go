@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -247,33 +248,43 @@ func TestModernPostsDeliverProgressBeforeTheResult(t *testing.T) {
 	base := serve(t, s)
 
 	t.Run("on the wire", func(t *testing.T) {
-		createEndpoint(t, client, "wire")
-		rc, err := rawmcp.Open(t.Context(), http.DefaultClient, base+PathStreamable, rawmcp.Modern)
-		require.NoError(t, err)
-		_, body, err := rc.Post(t.Context(), `{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"_meta":{"progressToken":"w",`+
-			strings.TrimPrefix(modernMeta, `"_meta":{`)+`"name":"wait_for_endpoint","arguments":{"endpoint_name":"wire","poll_seconds":0.01}}}`,
-			"Mcp-Method", "tools/call", "Mcp-Name", "wait_for_endpoint")
-		require.NoError(t, err)
-		events := sseData(t, body)
-		require.GreaterOrEqual(t, len(events), 3, "progress, then the result: %s", body)
-		last := events[len(events)-1]
-		assert.Contains(t, string(last), `"id":11`, "the result is the last event")
-		assert.Contains(t, string(last), `"ready":true`)
-		var lastProgress string
-		for _, ev := range events[:len(events)-1] {
-			var n struct {
-				Method string `json:"method"`
-				Params struct {
-					ProgressToken string `json:"progressToken"`
-					Message       string `json:"message"`
-				} `json:"params"`
+		through := newServer(t, Options{Client: client, WaitPoll: 5 * time.Millisecond, Heartbeat: time.Hour})
+		through.modernPostsOff = true
+		var headers []http.Header
+		for i, url := range []string{base, serve(t, through)} {
+			name := fmt.Sprintf("wire%d", i)
+			createEndpoint(t, client, name)
+			rc, err := rawmcp.Open(t.Context(), http.DefaultClient, url+PathStreamable, rawmcp.Modern)
+			require.NoError(t, err)
+			resp, body, err := rc.Post(t.Context(), `{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"_meta":{"progressToken":"w",`+
+				strings.TrimPrefix(modernMeta, `"_meta":{`)+`"name":"wait_for_endpoint","arguments":{"endpoint_name":"`+name+`","poll_seconds":0.01}}}`,
+				"Mcp-Method", "tools/call", "Mcp-Name", "wait_for_endpoint")
+			require.NoError(t, err)
+			resp.Header.Del("Date")
+			headers = append(headers, resp.Header)
+			events := sseData(t, body)
+			require.GreaterOrEqual(t, len(events), 3, "progress, then the result: %s", body)
+			last := events[len(events)-1]
+			assert.Contains(t, string(last), `"id":11`, "the result is the last event")
+			assert.Contains(t, string(last), `"ready":true`)
+			var lastProgress string
+			for _, ev := range events[:len(events)-1] {
+				var n struct {
+					Method string `json:"method"`
+					Params struct {
+						ProgressToken string `json:"progressToken"`
+						Message       string `json:"message"`
+					} `json:"params"`
+				}
+				require.NoError(t, json.Unmarshal(ev, &n))
+				assert.Equal(t, "notifications/progress", n.Method)
+				assert.Equal(t, "w", n.Params.ProgressToken)
+				lastProgress = n.Params.Message
 			}
-			require.NoError(t, json.Unmarshal(ev, &n))
-			assert.Equal(t, "notifications/progress", n.Method)
-			assert.Equal(t, "w", n.Params.ProgressToken)
-			lastProgress = n.Params.Message
+			assert.Contains(t, lastProgress, "running — 1/1 replicas ready", "the ready state is reported before the result")
 		}
-		assert.Contains(t, lastProgress, "running — 1/1 replicas ready", "the ready state is reported before the result")
+		assert.Positive(t, s.modernPosts.served.Load(), "the first was served by the fast path")
+		assert.Equal(t, headers[1], headers[0], "the event stream's headers are mcp-go's")
 	})
 
 	t.Run("official SDK", func(t *testing.T) {
