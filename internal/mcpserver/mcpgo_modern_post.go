@@ -19,7 +19,9 @@ package mcpserver
 // (request.Header, and a request logger's or tracer's protocol-version attribute) because the
 // context key that carries them is unexported; nothing of this server reads them. A session
 // cannot be asked for elicitation, sampling or roots, which 2026-07-28 replaced by multi round-
-// trip requests (mcp-go refuses those server requests in that era anyway).
+// trip requests: mcp-go refuses those server requests in that era unless the server opts in
+// (server.WithLegacyServerInitiatedRequests, which this server does not), and its own POST
+// session would queue them where nothing reads them.
 //
 // It can go when mcp-go's own 2026-07-28 POST costs about what a 2025-11-25 one does:
 // BenchmarkGetEndpointOverhead/http-2026-07-28-mcpgo (this path off) within ~20 µs of

@@ -494,50 +494,66 @@ func headerValue(header []string, name string) string {
 	return ""
 }
 
-// TestModernPostsCancelACallWhoseClientGoes: a client that goes away mid-call cancels the
-// call on the fast path, as it does through mcp-go's transport.
-func TestModernPostsCancelACallWhoseClientGoes(t *testing.T) {
-	s := newServer(t, Options{})
-	started, cancelled := make(chan struct{}), make(chan struct{})
-	s.mcp.AddTool(mcp.NewToolWithRawSchema("block", "blocks", json.RawMessage(`{"type":"object","properties":{}}`)),
-		func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			close(started)
-			<-ctx.Done()
-			close(cancelled)
-			return nil, ctx.Err()
+// TestModernPostsCancelCalls: a call on the fast path is cancelled when its client goes away, and
+// by notifications/cancelled naming its id (which mcp-go's transport serves), as before.
+func TestModernPostsCancelCalls(t *testing.T) {
+	for _, how := range []string{"client goes", "notifications/cancelled"} {
+		t.Run(how, func(t *testing.T) {
+			s := newServer(t, Options{})
+			started, cancelled := make(chan struct{}), make(chan struct{})
+			s.mcp.AddTool(mcp.NewToolWithRawSchema("block", "blocks", json.RawMessage(`{"type":"object","properties":{}}`)),
+				func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+					close(started)
+					<-ctx.Done()
+					close(cancelled)
+					return nil, ctx.Err()
+				})
+			s.HTTPHandler()
+			base := serve(t, s)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+PathStreamable, strings.NewReader(
+				`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{`+modernMeta+`"name":"block","arguments":{}}}`))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set(mcp.HeaderProtocolVersion, "2026-07-28")
+			req.Header.Set(mcp.HeaderMethod, "tools/call")
+			req.Header.Set(mcp.HeaderName, "block")
+			answered := make(chan error, 1)
+			go func() {
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					_, err = io.ReadAll(resp.Body)
+					_ = resp.Body.Close()
+				}
+				answered <- err
+			}()
+			select {
+			case <-started:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call never started")
+			}
+			assert.Equal(t, int64(1), s.modernPosts.served.Load(), "served by the fast path")
+			if how == "client goes" {
+				cancel()
+			} else {
+				resp, _ := postCase(t, base, modernCase{
+					body:   `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":42}}`,
+					header: []string{"Mcp-Method", "notifications/cancelled"}})
+				assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+			}
+			select {
+			case <-cancelled:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call was not cancelled")
+			}
+			if how == "client goes" {
+				assert.ErrorIs(t, <-answered, context.Canceled)
+			} else {
+				assert.NoError(t, <-answered, "the call is answered")
+			}
 		})
-	s.HTTPHandler()
-	base := serve(t, s)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+PathStreamable, strings.NewReader(
-		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{`+modernMeta+`"name":"block","arguments":{}}}`))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(mcp.HeaderProtocolVersion, "2026-07-28")
-	req.Header.Set(mcp.HeaderMethod, "tools/call")
-	req.Header.Set(mcp.HeaderName, "block")
-	failed := make(chan error, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			_ = resp.Body.Close()
-		}
-		failed <- err
-	}()
-	select {
-	case <-started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the call never started")
 	}
-	assert.Equal(t, int64(1), s.modernPosts.served.Load(), "served by the fast path")
-	cancel()
-	select {
-	case <-cancelled:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the call was not cancelled when its client went away")
-	}
-	assert.ErrorIs(t, <-failed, context.Canceled)
 }
 
 // TestModernPostsKeepTheToolMiddleware: calls on the fast path pass the tool middleware as any
