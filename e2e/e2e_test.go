@@ -1022,12 +1022,15 @@ func paired(b *testing.B, base, viaMCP func()) {
 }
 
 // BenchmarkGetEndpointBinaryHTTP is BenchmarkGetEndpoint's streamable HTTP
-// case with the server as users run it: the built binary, in its own process.
+// case with the server as users run it: the built binary, in its own process,
+// without the per-caller rate limit (the benchmark calls far more than 100
+// times a second).
 func BenchmarkGetEndpointBinaryHTTP(b *testing.B) {
 	emu, client := benchEndpoint(b)
 	ctx := context.Background()
 
-	_, base := startHTTPBinary(b, emu)
+	_, base, _ := startBinary(b, append(backendEnvFor(b.TempDir(), emu), authOff),
+		"--transport", "http", "--addr", "127.0.0.1:0", "--rate-limit", "off")
 
 	direct := func() {
 		_, err := client.Get(ctx, "", "bench")
