@@ -49,7 +49,12 @@ func (e *env) spawn(ctx context.Context) (*stdioProbe, time.Duration, error) {
 
 // start starts the stdio server.
 func (e *env) start(ctx context.Context) (*stdioProbe, error) {
-	cmd := exec.CommandContext(ctx, e.bin, "serve", "--log-level", "warn")
+	return e.startProbe(ctx, e.bin, "serve", "--log-level", "warn")
+}
+
+// startProbe starts bin with args in the server's environment, to be driven over stdio.
+func (e *env) startProbe(ctx context.Context, bin string, args ...string) (*stdioProbe, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = e.serverEnv()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
