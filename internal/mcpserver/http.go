@@ -79,8 +79,10 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 	)
 	mux := http.NewServeMux()
 	// Ordinary 2026-07-28 requests take a shorter way than mcp-go's transport (mcpgo_modern_post.go).
-	mux.Handle(PathStreamable, s.onTheWire(s.capSessions(s.refuseHTTPSubscriptions(explainMissingSession(
-		s.serveModernPosts(streamable, completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(s.keepStreamsAlive(streamable, s.streamHeartbeat()))))))))))
+	// A POST's response is bounded like a stream (boundPostWrites); a legacy /message POST is
+	// answered 202 without a body, its result going to the SSE stream, which is bounded.
+	mux.Handle(PathStreamable, boundPostWrites(s.onTheWire(s.capSessions(s.refuseHTTPSubscriptions(explainMissingSession(
+		s.serveModernPosts(streamable, completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(s.keepStreamsAlive(streamable, s.streamHeartbeat()))))))))), s.streamWriteTimeout))
 	mux.Handle(PathSSE, s.onTheWire(s.capSessions(keepSSEAlive(s.tapSSEStreams(correctHTTPErrorCodes(sse)), s.sseKeepAlive(), s.streamWriteTimeout))))
 	mux.Handle(PathMessage, s.onTheWire(s.refuseHTTPSubscriptions(correctHTTPErrorCodes(sse))))
 	mux.HandleFunc("GET "+PathHealth, s.health)

@@ -8,12 +8,41 @@ import (
 )
 
 // streamWriteTimeout bounds each write of an event to a long-lived stream (a GET stream of
-// streamable HTTP, a legacy SSE stream). A client that keeps its connection open but stops
-// reading fills the socket buffers, and a write without a deadline would then block for good,
-// holding the stream, the session's notifications and the connection. A write that times out
-// ends the stream as a client gone does (a legacy streamable HTTP session keeps its events for
-// replay). Between writes the stream has no deadline: an idle stream is never cut for it.
+// streamable HTTP, a legacy SSE stream) and of a POST's response (boundPostWrites). A client
+// that keeps its connection open but stops reading fills the socket buffers, and a write without
+// a deadline would then block for good, holding the stream or the call, the session's
+// notifications and the connection. A write that times out ends the stream or the response as a
+// client gone does (a legacy streamable HTTP session keeps its events for replay). Between writes
+// there is no deadline: an idle stream, or a call still working, is never cut for it.
 const streamWriteTimeout = 30 * time.Second
+
+// writeChunk is the most one bounded write sends: a longer one (a large JSON result, written in
+// one piece) goes out in pieces, each under a deadline of its own, so that a client that reads
+// slowly but reads, writeChunk per streamWriteTimeout at least, is never cut however large the
+// message.
+const writeChunk = 64 << 10
+
+// boundPostWrites bounds each write of a POST's response by writeTimeout, as keepAliveWriter
+// (with no keep-alives) bounds a stream's: a streamable HTTP POST's JSON result or event stream,
+// on mcp-go's path and on the 2026-07-28 fast path alike. A write that times out fails; net/http
+// then cancels the request's context as for a client gone (HTTP/1.1 closes the connection, HTTP/2
+// resets the stream), so the call is cancelled if it still runs, and the handler and the
+// forwarder of the call's notifications return. The response is scrubbed above it (onTheWire),
+// so a message is scrubbed whole before it is cut into pieces. What net/http writes after the
+// handler returned (the last few KiB of a response it buffered) is not bounded here: it has no
+// handler left to hold. Nor is a response to a writer that cannot take deadlines (a middleware
+// that hides the connection and has no Unwrap), as with streams.
+func boundPostWrites(next http.Handler, writeTimeout time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || writeTimeout <= 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		kw := keepAlive(w, 0, writeTimeout, nil)
+		defer kw.stop()
+		next.ServeHTTP(kw, r)
+	})
+}
 
 // keepSSEAlive keeps idle legacy SSE streams from being cut by proxies and
 // load balancers: after interval without an event it writes an SSE comment
@@ -37,7 +66,8 @@ func keepSSEAlive(next http.Handler, interval, writeTimeout time.Duration) http.
 var sseComment = []byte(": keep-alive\n\n")
 
 // keepAliveWriter serialises the handler's writes with the keep-alive
-// messages and remembers whether the stream is between two events. A timer,
+// messages and remembers whether the stream is between two events (with no
+// keep-alives, boundPostWrites, it only bounds the writes). A timer,
 // not a goroutine, waits for the next keep-alive: an idle stream costs no
 // goroutine of its own (an idle session holds little more than its
 // connection). Each write and flush gets a deadline of writeTimeout, lifted
@@ -117,19 +147,26 @@ func (k *keepAliveWriter) WriteHeader(code int) {
 func (k *keepAliveWriter) Write(p []byte) (int, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if !k.streamed && k.Header().Get("Content-Type") == "text/event-stream" {
+	if k.interval > 0 && !k.streamed && k.Header().Get("Content-Type") == "text/event-stream" {
 		k.streamed = true // an implicit 200
 	}
 	var n int
-	err := k.bounded(func() (err error) {
-		n, err = k.ResponseWriter.Write(p)
-		return err
-	})
-	if n > 0 {
-		k.boundary = bytes.HasSuffix(p[:n], []byte("\n\n")) || bytes.HasSuffix(p[:n], []byte("\r\n\r\n"))
-		k.last = time.Now()
+	for {
+		piece := p[n:min(len(p), n+writeChunk)]
+		var m int
+		err := k.bounded(func() (err error) {
+			m, err = k.ResponseWriter.Write(piece)
+			return err
+		})
+		n += m
+		if err != nil || n >= len(p) {
+			if n > 0 && k.interval > 0 {
+				k.boundary = bytes.HasSuffix(p[:n], []byte("\n\n")) || bytes.HasSuffix(p[:n], []byte("\r\n\r\n"))
+				k.last = time.Now()
+			}
+			return n, err
+		}
 	}
-	return n, err
 }
 
 // Flush implements http.Flusher, which mcp-go's SSE transports require.

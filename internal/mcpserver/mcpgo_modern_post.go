@@ -407,6 +407,11 @@ func (c *modernCall) stopForwarding() chan mcp.JSONRPCNotification {
 // event writes msg as an SSE event, as mcp-go's writeSSEEvent does, turning the response into
 // an event stream first, and flushes it.
 func (c *modernCall) event(msg mcp.JSONRPCMessage, failure string) {
+	select {
+	case <-c.done: // the client is gone, or a write to it timed out (boundPostWrites): nothing reaches it
+		return
+	default:
+	}
 	if !c.streaming {
 		h := c.w.Header()
 		h.Set("Content-Type", "text/event-stream")

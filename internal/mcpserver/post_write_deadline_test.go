@@ -1,0 +1,291 @@
+package mcpserver
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/rawmcp"
+	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/tools"
+)
+
+// floodResult is the result of the test tools below.
+type floodResult struct {
+	Data string `json:"data"`
+}
+
+func (floodResult) Summary() string { return "flooded" }
+
+// floodArgs are progress_test's arguments.
+type floodArgs struct {
+	Count int `json:"count,omitempty"`
+}
+
+// postFlood is a server whose test tools write much to a POST's response, and what they did.
+type postFlood struct {
+	s        *Server
+	base     string
+	inFlight atomic.Int32 // POSTs being served (their handlers have not returned)
+
+	more      chan struct{} // progress_test sends one more notification for each
+	bigCalled chan struct{} // big_test was called
+	cancelled chan struct{} // closed when progress_test's context ends
+}
+
+// Sizes of what the tools write: each notification carries noteSize bytes; big_test's result is
+// bigResult bytes, many times what the sockets' buffers hold (see newPostFlood).
+const (
+	noteSize  = 64 << 10
+	bigResult = 4 << 20
+)
+
+// newPostFlood serves a server with two tools: progress_test sends a progress notification of
+// noteSize bytes for each value on more until its context ends (with count > 0: count
+// notifications, then its result); big_test answers with a result of bigResult bytes. Its
+// connections' send buffers are kept small (the kernel would otherwise let them grow to 4 MiB),
+// so that a few hundred KiB fill them.
+func newPostFlood(t *testing.T, writeTimeout time.Duration) *postFlood {
+	f := &postFlood{more: make(chan struct{}), bigCalled: make(chan struct{}, 1), cancelled: make(chan struct{})}
+	flood := testTool("progress_test", func(ctx context.Context, call *tools.Call, in floodArgs) (floodResult, error) {
+		for i := 0; in.Count == 0 || i < in.Count; i++ {
+			if in.Count == 0 {
+				select {
+				case <-f.more:
+				case <-ctx.Done():
+					close(f.cancelled)
+					return floodResult{}, ctx.Err()
+				}
+			}
+			call.Progress.Report(fmt.Sprintf("n=%d;%s", i, strings.Repeat("x", noteSize)))
+		}
+		return floodResult{Data: "done"}, nil
+	})
+	big := testTool("big_test", func(context.Context, *tools.Call, tools.NoArgs) (floodResult, error) {
+		f.bigCalled <- struct{}{}
+		return floodResult{Data: strings.Repeat("y", bigResult)}, nil
+	})
+	f.s = newServer(t, Options{
+		NewClient:  func(context.Context) (*hfapi.Client, error) { return &hfapi.Client{}, nil },
+		ExtraTools: []tools.Tool{flood, big},
+		HTTPMiddleware: []func(http.Handler) http.Handler{func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					f.inFlight.Add(1)
+					defer f.inFlight.Add(-1)
+				}
+				next.ServeHTTP(w, r)
+			})
+		}},
+		ConfigureHTTPServer: func(srv *http.Server) {
+			srv.ConnState = func(c net.Conn, state http.ConnState) {
+				if tcp, ok := c.(*net.TCPConn); ok && state == http.StateNew {
+					_ = tcp.SetWriteBuffer(128 << 10)
+				}
+			}
+		},
+	})
+	f.s.streamWriteTimeout = writeTimeout
+	f.s.HTTPHandler() // built before the test reads its fast path
+	f.base = serve(t, f.s)
+	return f
+}
+
+// postCall is one way a tools/call reaches the server over a streamable HTTP POST.
+type postCall struct {
+	name      string
+	version   string
+	fastPath  bool   // served by the 2026-07-28 fast path (mcpgo_modern_post.go), else by mcp-go
+	forwarder string // the function that starts the goroutine writing the call's notifications
+}
+
+var postCalls = []postCall{
+	{name: "2025-11-25 session, mcp-go", version: rawmcp.Legacy, forwarder: "(*StreamableHTTPServer).handlePost"},
+	{name: "2026-07-28, fast path", version: rawmcp.Modern, fastPath: true, forwarder: "(*modernCall).NotificationChannel"},
+}
+
+// post sends a tools/call of tool with arguments, asking for progress, over a connection of its
+// own; nothing of the response is read.
+func (f *postFlood) post(t *testing.T, c postCall, tool, arguments string) net.Conn {
+	t.Helper()
+	rc, err := rawmcp.Open(t.Context(), http.DefaultClient, f.base+PathStreamable, c.version)
+	require.NoError(t, err)
+	meta := `"_meta":{"progressToken":"p"},`
+	header := "Mcp-Protocol-Version: " + c.version + "\r\n"
+	if c.version == rawmcp.Modern {
+		meta = `"_meta":{"progressToken":"p",` + strings.TrimPrefix(modernMeta, `"_meta":{`)
+		header += "Mcp-Method: tools/call\r\nMcp-Name: " + tool + "\r\n"
+	} else {
+		header += "Mcp-Session-Id: " + rc.Session() + "\r\n"
+	}
+	body := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{` + meta + `"name":"` + tool + `","arguments":` + arguments + `}}`
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.base, "http://"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	_, err = io.WriteString(conn, "POST "+PathStreamable+" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"+
+		"Accept: application/json, text/event-stream\r\n"+header+"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+	require.NoError(t, err)
+	return conn
+}
+
+// response reads the head of the response on conn.
+func response(t *testing.T, conn net.Conn) *http.Response {
+	t.Helper()
+	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 1<<10), nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return resp
+}
+
+// ended waits until no POST is served any more.
+func (f *postFlood) ended(t *testing.T, what string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return f.inFlight.Load() == 0 }, 20*time.Second, time.Millisecond, what)
+}
+
+// rest reads the response on conn, what the server sent of it before it closed the connection.
+func rest(t *testing.T, conn net.Conn) (*http.Response, []byte) {
+	t.Helper()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(20*time.Second)))
+	resp := response(t, conn)
+	got, err := io.ReadAll(resp.Body)
+	require.False(t, errors.Is(err, os.ErrDeadlineExceeded), "the connection was not closed")
+	return resp, got
+}
+
+// TestPostsOfClientsThatStopReadingEnd: a client that posts a call and stops reading the answer,
+// keeping its connection open, does not hold the call once the socket's buffers are full. The
+// write that waits times out, the call is cancelled, the handler and the forwarder of the call's
+// notifications return, and the connection closes; the client reads what was sent, then the end.
+func TestPostsOfClientsThatStopReadingEnd(t *testing.T) {
+	for _, c := range postCalls {
+		t.Run(c.name+", progress", func(t *testing.T) {
+			f := newPostFlood(t, 200*time.Millisecond)
+			conn := f.post(t, c, "progress_test", `{}`)
+			sent := 0
+			require.Eventually(t, func() bool {
+				select {
+				case f.more <- struct{}{}:
+					sent++
+				case <-f.cancelled:
+				}
+				return f.inFlight.Load() == 0
+			}, 20*time.Second, time.Millisecond, "the POST whose client stopped reading was still served")
+			within(t, f.cancelled, "the call is cancelled")
+			require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), c.forwarder) == 0 },
+				10*time.Second, 5*time.Millisecond, "the call's notification forwarder still runs")
+			if c.fastPath {
+				assert.EqualValues(t, 1, f.s.modernPosts.served.Load(), "the fast path served the call")
+			}
+
+			resp, got := rest(t, conn)
+			assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+			events := readSSE(t, strings.NewReader(string(got)), func(sseEvent) bool { return false })
+			notes := 0
+			for _, e := range events {
+				require.NotContains(t, e.data, `"result"`, "the call was not cut short")
+				if strings.Contains(e.data, `"n=`+strconv.Itoa(notes)+`;`) {
+					notes++
+				}
+			}
+			assert.Positive(t, notes, "the client got none of the notifications")
+			assert.Less(t, notes, sent, "the response ended before the client had everything")
+		})
+		t.Run(c.name+", large result", func(t *testing.T) {
+			f := newPostFlood(t, 200*time.Millisecond)
+			conn := f.post(t, c, "big_test", `{}`)
+			within(t, f.bigCalled, "the call starts")
+			f.ended(t, "the POST whose client stopped reading was still served")
+			if c.fastPath {
+				assert.EqualValues(t, 1, f.s.modernPosts.served.Load(), "the fast path served the call")
+			}
+			resp, got := rest(t, conn)
+			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			assert.NotEmpty(t, got, "the client got none of the result")
+			assert.Less(t, len(got), bigResult, "the response ended before the client had everything")
+		})
+	}
+}
+
+// TestPostsOfSlowClientsAreNotCut: the write deadline bounds each write, not the response. A
+// client that falls behind and then reads slowly gets the whole answer, though that takes many
+// times the deadline: every notification, then the result; a result far larger than what the
+// client reads in one deadline.
+func TestPostsOfSlowClientsAreNotCut(t *testing.T) {
+	const events = 32 // fewer than a call may queue (modernNotificationBuffer)
+	for _, c := range postCalls {
+		for _, tool := range []string{"progress_test", "big_test"} {
+			t.Run(c.name+", "+tool, func(t *testing.T) {
+				f := newPostFlood(t, 250*time.Millisecond)
+				args := `{}`
+				if tool == "progress_test" {
+					args = `{"count":` + strconv.Itoa(events) + `}`
+				}
+				conn := f.post(t, c, tool, args)
+				require.NoError(t, conn.SetReadDeadline(time.Now().Add(60*time.Second)))
+				resp := response(t, conn)
+				got := readSlowly(t, resp)
+				f.ended(t, "the POST was still served after its answer")
+
+				if tool == "big_test" {
+					assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+					var answer struct {
+						ID     int `json:"id"`
+						Result struct {
+							StructuredContent floodResult `json:"structuredContent"`
+						} `json:"result"`
+					}
+					require.NoError(t, json.Unmarshal(got, &answer), "the whole result arrived")
+					assert.Equal(t, 7, answer.ID)
+					assert.Len(t, answer.Result.StructuredContent.Data, bigResult)
+					return
+				}
+				assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+				all := readSSE(t, strings.NewReader(string(got)), func(sseEvent) bool { return false })
+				require.Len(t, all, events+1, "every notification, then the result")
+				for i, e := range all[:events] {
+					assert.Contains(t, e.data, `"n=`+strconv.Itoa(i)+`;`, "the notifications arrive in order")
+				}
+				assert.Contains(t, all[events].data, `"result"`)
+				assert.Contains(t, all[events].data, `done`)
+			})
+		}
+	}
+}
+
+// readSlowly waits until the server's write to resp waits for the client (the socket's buffers
+// full), then reads resp's body to its end, 16 KiB every 5 ms (3.2 MB/s): a 64 KiB write waits
+// about 20 ms for it, a write of all of bigResult would wait over a second.
+func readSlowly(t *testing.T, resp *http.Response) []byte {
+	t.Helper()
+	require.Eventually(t, func() bool { return writeBlocked(t, "(*keepAliveWriter).bounded") }, 20*time.Second, time.Millisecond,
+		"the server's writes never waited for the client")
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	var got []byte
+	buf := make([]byte, 16<<10)
+	for range tick.C {
+		n, err := resp.Body.Read(buf)
+		got = append(got, buf[:n]...)
+		if errors.Is(err, io.EOF) {
+			return got
+		}
+		require.NoError(t, err, "after %d bytes", len(got))
+	}
+	return got
+}
