@@ -22,6 +22,12 @@ const streamWriteTimeout = 30 * time.Second
 // message.
 const writeChunk = 64 << 10
 
+// responseBuffer is how much of a response net/http holds before it writes any to the connection
+// (bufferBeforeChunkingSize over HTTP/1.1; 4 KiB over HTTP/2): writes within it, before a flush,
+// cannot wait for the client, and boundPostWrites gives them no deadline. Most results fit (a
+// get_endpoint answer is under 1 KiB), so most calls set none.
+const responseBuffer = 2 << 10
+
 // boundPostWrites bounds each write of a POST's response by writeTimeout, as keepAliveWriter
 // (with no keep-alives) bounds a stream's: a streamable HTTP POST's JSON result or event stream,
 // on mcp-go's path and on the 2026-07-28 fast path alike. A write that times out fails; net/http
@@ -39,6 +45,7 @@ func boundPostWrites(next http.Handler, writeTimeout time.Duration) http.Handler
 			return
 		}
 		kw := keepAlive(w, 0, writeTimeout, nil)
+		kw.held = responseBuffer
 		defer kw.stop()
 		next.ServeHTTP(kw, r)
 	})
@@ -85,6 +92,7 @@ type keepAliveWriter struct {
 	streamed bool        // a 200 event stream has started
 	boundary bool        // nothing written yet, or the last write ended an event
 	last     time.Time
+	held     int // bytes the writer below can still take without writing to the connection
 }
 
 // keepAlive wraps w, writing beat's message after interval without a write
@@ -150,6 +158,11 @@ func (k *keepAliveWriter) Write(p []byte) (int, error) {
 	if k.interval > 0 && !k.streamed && k.Header().Get("Content-Type") == "text/event-stream" {
 		k.streamed = true // an implicit 200
 	}
+	if k.held > 0 && len(p) <= k.held { // held by net/http, not written yet: nothing to wait for
+		k.held -= len(p)
+		return k.ResponseWriter.Write(p)
+	}
+	k.held = 0
 	var n int
 	for {
 		piece := p[n:min(len(p), n+writeChunk)]
@@ -173,6 +186,7 @@ func (k *keepAliveWriter) Write(p []byte) (int, error) {
 func (k *keepAliveWriter) Flush() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.held = 0
 	_ = k.bounded(http.NewResponseController(k.ResponseWriter).Flush)
 }
 
