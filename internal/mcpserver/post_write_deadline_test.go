@@ -41,6 +41,7 @@ type postFlood struct {
 	s        *Server
 	base     string
 	inFlight atomic.Int32 // POSTs being served (their handlers have not returned)
+	conns    atomic.Int32 // connections accepted
 
 	more      chan struct{} // progress_test sends one more notification for each
 	bigCalled chan struct{} // big_test was called
@@ -58,8 +59,8 @@ const (
 // noteSize bytes for each value on more until its context ends (with count > 0: count
 // notifications, then its result); big_test answers with a result of bigResult bytes. Its
 // connections' send buffers are kept small (the kernel would otherwise let them grow to 4 MiB),
-// so that a few hundred KiB fill them.
-func newPostFlood(t *testing.T, writeTimeout time.Duration) *postFlood {
+// so that a few hundred KiB fill them. With h2c it serves HTTP/2 without TLS as well.
+func newPostFlood(t *testing.T, writeTimeout time.Duration, h2c bool) *postFlood {
 	f := &postFlood{more: make(chan struct{}), bigCalled: make(chan struct{}, 1), cancelled: make(chan struct{})}
 	flood := testTool("progress_test", func(ctx context.Context, call *tools.Call, in floodArgs) (floodResult, error) {
 		for i := 0; in.Count == 0 || i < in.Count; i++ {
@@ -94,8 +95,14 @@ func newPostFlood(t *testing.T, writeTimeout time.Duration) *postFlood {
 		ConfigureHTTPServer: func(srv *http.Server) {
 			srv.ConnState = func(c net.Conn, state http.ConnState) {
 				if tcp, ok := c.(*net.TCPConn); ok && state == http.StateNew {
+					f.conns.Add(1)
 					_ = tcp.SetWriteBuffer(128 << 10)
 				}
+			}
+			if h2c {
+				srv.Protocols = new(http.Protocols)
+				srv.Protocols.SetHTTP1(true)
+				srv.Protocols.SetUnencryptedHTTP2(true)
 			}
 		},
 	})
@@ -118,28 +125,37 @@ var postCalls = []postCall{
 	{name: "2026-07-28, fast path", version: rawmcp.Modern, fastPath: true, forwarder: "(*modernCall).NotificationChannel"},
 }
 
-// post sends a tools/call of tool with arguments, asking for progress, over a connection of its
-// own; nothing of the response is read.
-func (f *postFlood) post(t *testing.T, c postCall, tool, arguments string) net.Conn {
+// call is a tools/call of tool with arguments, asking for progress, as c sends it: its body and
+// headers (a 2025-11-25 call in a session opened with hc).
+func (f *postFlood) call(t *testing.T, hc *http.Client, c postCall, tool, arguments string) (string, http.Header) {
 	t.Helper()
-	rc, err := rawmcp.Open(t.Context(), http.DefaultClient, f.base+PathStreamable, c.version)
+	rc, err := rawmcp.Open(t.Context(), hc, f.base+PathStreamable, c.version)
 	require.NoError(t, err)
 	meta := `"_meta":{"progressToken":"p"},`
-	header := "Mcp-Protocol-Version: " + c.version + "\r\n"
+	header := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json, text/event-stream"},
+		"Mcp-Protocol-Version": {c.version}}
 	if c.version == rawmcp.Modern {
 		meta = `"_meta":{"progressToken":"p",` + strings.TrimPrefix(modernMeta, `"_meta":{`)
-		header += "Mcp-Method: tools/call\r\nMcp-Name: " + tool + "\r\n"
+		header.Set("Mcp-Method", "tools/call")
+		header.Set("Mcp-Name", tool)
 	} else {
-		header += "Mcp-Session-Id: " + rc.Session() + "\r\n"
+		header.Set("Mcp-Session-Id", rc.Session())
 	}
-	body := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{` + meta + `"name":"` + tool + `","arguments":` + arguments + `}}`
+	return `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{` + meta + `"name":"` + tool + `","arguments":` + arguments + `}}`, header
+}
 
+// post sends a tools/call of tool with arguments, asking for progress, over an HTTP/1.1
+// connection of its own; nothing of the response is read.
+func (f *postFlood) post(t *testing.T, c postCall, tool, arguments string) net.Conn {
+	t.Helper()
+	body, header := f.call(t, http.DefaultClient, c, tool, arguments)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(f.base, "http://"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
-	_, err = io.WriteString(conn, "POST "+PathStreamable+" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"+
-		"Accept: application/json, text/event-stream\r\n"+header+"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+	req, err := http.NewRequest(http.MethodPost, f.base+PathStreamable, strings.NewReader(body))
 	require.NoError(t, err)
+	req.Header = header
+	require.NoError(t, req.Write(conn))
 	return conn
 }
 
@@ -175,7 +191,7 @@ func rest(t *testing.T, conn net.Conn) (*http.Response, []byte) {
 func TestPostsOfClientsThatStopReadingEnd(t *testing.T) {
 	for _, c := range postCalls {
 		t.Run(c.name+", progress", func(t *testing.T) {
-			f := newPostFlood(t, 200*time.Millisecond)
+			f := newPostFlood(t, 200*time.Millisecond, false)
 			conn := f.post(t, c, "progress_test", `{}`)
 			sent := 0
 			require.Eventually(t, func() bool {
@@ -207,7 +223,7 @@ func TestPostsOfClientsThatStopReadingEnd(t *testing.T) {
 			assert.Less(t, notes, sent, "the response ended before the client had everything")
 		})
 		t.Run(c.name+", large result", func(t *testing.T) {
-			f := newPostFlood(t, 200*time.Millisecond)
+			f := newPostFlood(t, 200*time.Millisecond, false)
 			conn := f.post(t, c, "big_test", `{}`)
 			within(t, f.bigCalled, "the call starts")
 			f.ended(t, "the POST whose client stopped reading was still served")
@@ -222,6 +238,56 @@ func TestPostsOfClientsThatStopReadingEnd(t *testing.T) {
 	}
 }
 
+// TestPostsOverHTTP2OfClientsThatStopReadingEnd: over HTTP/2 a client that stops reading a POST's
+// answer spends the stream's flow-control window, and the server's write then waits; it times out
+// as over HTTP/1.1. The stream is reset, the call cancelled, the handler and the forwarder return;
+// the connection, which the client's other requests share, stays and serves the next call.
+func TestPostsOverHTTP2OfClientsThatStopReadingEnd(t *testing.T) {
+	for _, c := range postCalls {
+		t.Run(c.name, func(t *testing.T) {
+			f := newPostFlood(t, 200*time.Millisecond, true)
+			var protocols http.Protocols
+			protocols.SetUnencryptedHTTP2(true)
+			tr := &http.Transport{Protocols: &protocols}
+			t.Cleanup(tr.CloseIdleConnections)
+			hc := &http.Client{Transport: tr}
+			body, header := f.call(t, hc, c, "progress_test", `{}`)
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.base+PathStreamable, strings.NewReader(body))
+			require.NoError(t, err)
+			req.Header = header
+			answered := make(chan *http.Response, 1)
+			go func() {
+				resp, err := hc.Do(req)
+				assert.NoError(t, err)
+				answered <- resp
+			}()
+
+			require.Eventually(t, func() bool {
+				select {
+				case f.more <- struct{}{}:
+				case <-f.cancelled:
+				}
+				return f.inFlight.Load() == 0
+			}, 20*time.Second, time.Millisecond, "the POST whose client stopped reading was still served")
+			within(t, f.cancelled, "the call is cancelled")
+			require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), c.forwarder) == 0 },
+				10*time.Second, 5*time.Millisecond, "the call's notification forwarder still runs")
+			resp := <-answered
+			require.NotNil(t, resp)
+			assert.Equal(t, 2, resp.ProtoMajor)
+			_, err = io.ReadAll(resp.Body)
+			require.Error(t, err, "the stream was not reset")
+
+			rc, err := rawmcp.Open(t.Context(), hc, f.base+PathStreamable, c.version)
+			require.NoError(t, err)
+			out, err := rc.CallTool(t.Context(), "progress_test", `{"count":1}`)
+			require.NoError(t, err)
+			assert.Contains(t, string(out), `"data":"done"`)
+			assert.EqualValues(t, 1, f.conns.Load(), "every request went over the one connection")
+		})
+	}
+}
+
 // TestPostsOfSlowClientsAreNotCut: the write deadline bounds each write, not the response. A
 // client that falls behind and then reads slowly gets the whole answer, though that takes many
 // times the deadline: every notification, then the result; a result far larger than what the
@@ -231,7 +297,7 @@ func TestPostsOfSlowClientsAreNotCut(t *testing.T) {
 	for _, c := range postCalls {
 		for _, tool := range []string{"progress_test", "big_test"} {
 			t.Run(c.name+", "+tool, func(t *testing.T) {
-				f := newPostFlood(t, 250*time.Millisecond)
+				f := newPostFlood(t, 250*time.Millisecond, false)
 				args := `{}`
 				if tool == "progress_test" {
 					args = `{"count":` + strconv.Itoa(events) + `}`
