@@ -25,7 +25,8 @@ const writeChunk = 64 << 10
 // responseBuffer is how much of a response net/http holds before it writes any to the connection
 // (bufferBeforeChunkingSize over HTTP/1.1; 4 KiB over HTTP/2): writes within it, before a flush,
 // cannot wait for the client, and boundPostWrites gives them no deadline. Most results fit (a
-// get_endpoint answer is under 1 KiB), so most calls set none.
+// get_endpoint answer is under 1 KiB), so most calls set one only, for what net/http writes once
+// the handler returned.
 const responseBuffer = 2 << 10
 
 // boundPostWrites bounds each write of a POST's response by writeTimeout, as keepAliveWriter
@@ -34,10 +35,12 @@ const responseBuffer = 2 << 10
 // then cancels the request's context as for a client gone (HTTP/1.1 closes the connection, HTTP/2
 // resets the stream), so the call is cancelled if it still runs, and the handler and the
 // forwarder of the call's notifications return. The response is scrubbed above it (onTheWire),
-// so a message is scrubbed whole before it is cut into pieces. What net/http writes after the
-// handler returned (the last few KiB of a response it buffered) is not bounded here: it has no
-// handler left to hold. Nor is a response to a writer that cannot take deadlines (a middleware
-// that hides the connection and has no Unwrap), as with streams.
+// so a message is scrubbed whole before it is cut into pieces. What net/http writes once the
+// handler returned (what it buffered of the response, the end of a chunked body) gets the deadline
+// of a write too (boundTail): without it a client that sends request after request on a
+// connection and reads no answer would hold the connection's goroutine once the buffers are full.
+// A writer that cannot take deadlines (a middleware that hides the connection and has no Unwrap)
+// is written to without one, as with streams.
 func boundPostWrites(next http.Handler, writeTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || writeTimeout <= 0 {
@@ -48,6 +51,7 @@ func boundPostWrites(next http.Handler, writeTimeout time.Duration) http.Handler
 		kw.held = responseBuffer
 		defer kw.stop()
 		next.ServeHTTP(kw, r)
+		kw.boundTail()
 	})
 }
 
@@ -114,6 +118,17 @@ func (k *keepAliveWriter) stop() {
 	k.stopped = true
 	if k.timer != nil {
 		k.timer.Stop()
+	}
+}
+
+// boundTail gives what net/http writes once the handler returned the deadline of a write. Over
+// HTTP/1.1 net/http lifts it when the response is out, before the connection's next request; over
+// HTTP/2 it ends with the stream.
+func (k *keepAliveWriter) boundTail() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.writeTimeout > 0 {
+		_ = http.NewResponseController(k.ResponseWriter).SetWriteDeadline(k.writeDeadline())
 	}
 }
 
@@ -209,11 +224,7 @@ func (k *keepAliveWriter) bounded(write func() error) error {
 		return write()
 	}
 	rc := http.NewResponseController(k.ResponseWriter)
-	deadline := time.Now().Add(k.writeTimeout)
-	if !k.deadline.IsZero() && k.deadline.Before(deadline) {
-		deadline = k.deadline
-	}
-	if rc.SetWriteDeadline(deadline) != nil {
+	if rc.SetWriteDeadline(k.writeDeadline()) != nil {
 		return write()
 	}
 	defer func() { _ = rc.SetWriteDeadline(k.deadline) }()
@@ -222,3 +233,13 @@ func (k *keepAliveWriter) bounded(write func() error) error {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (k *keepAliveWriter) Unwrap() http.ResponseWriter { return k.ResponseWriter }
+
+// writeDeadline is the deadline of a write starting now: writeTimeout away, or the handler's own
+// if sooner.
+func (k *keepAliveWriter) writeDeadline() time.Time {
+	deadline := time.Now().Add(k.writeTimeout)
+	if !k.deadline.IsZero() && k.deadline.Before(deadline) {
+		deadline = k.deadline
+	}
+	return deadline
+}

@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,9 +33,10 @@ type floodResult struct {
 
 func (floodResult) Summary() string { return "flooded" }
 
-// floodArgs are progress_test's arguments.
+// floodArgs are the test tools' arguments.
 type floodArgs struct {
-	Count int `json:"count,omitempty"`
+	Count int `json:"count,omitempty"` // progress_test's notifications
+	Size  int `json:"size,omitempty"`  // big_test's result
 }
 
 // postFlood is a server whose test tools write much to a POST's response, and what they did.
@@ -42,6 +45,7 @@ type postFlood struct {
 	base     string
 	inFlight atomic.Int32 // POSTs being served (their handlers have not returned)
 	conns    atomic.Int32 // connections accepted
+	closed   sync.Map     // the client addresses of the connections closed
 
 	more      chan struct{} // progress_test sends one more notification for each
 	bigCalled chan struct{} // big_test was called
@@ -57,7 +61,7 @@ const (
 
 // newPostFlood serves a server with two tools: progress_test sends a progress notification of
 // noteSize bytes for each value on more until its context ends (with count > 0: count
-// notifications, then its result); big_test answers with a result of bigResult bytes. Its
+// notifications, then its result); big_test answers with a result of bigResult bytes (or size). Its
 // connections' send buffers are kept small (the kernel would otherwise let them grow to 4 MiB),
 // so that a few hundred KiB fill them. With h2c it serves HTTP/2 without TLS as well.
 func newPostFlood(t *testing.T, writeTimeout time.Duration, h2c bool) *postFlood {
@@ -76,9 +80,12 @@ func newPostFlood(t *testing.T, writeTimeout time.Duration, h2c bool) *postFlood
 		}
 		return floodResult{Data: "done"}, nil
 	})
-	big := testTool("big_test", func(context.Context, *tools.Call, tools.NoArgs) (floodResult, error) {
-		f.bigCalled <- struct{}{}
-		return floodResult{Data: strings.Repeat("y", bigResult)}, nil
+	big := testTool("big_test", func(_ context.Context, _ *tools.Call, in floodArgs) (floodResult, error) {
+		if in.Size == 0 {
+			f.bigCalled <- struct{}{}
+			in.Size = bigResult
+		}
+		return floodResult{Data: strings.Repeat("y", in.Size)}, nil
 	})
 	f.s = newServer(t, Options{
 		NewClient:  func(context.Context) (*hfapi.Client, error) { return &hfapi.Client{}, nil },
@@ -97,6 +104,9 @@ func newPostFlood(t *testing.T, writeTimeout time.Duration, h2c bool) *postFlood
 				if tcp, ok := c.(*net.TCPConn); ok && state == http.StateNew {
 					f.conns.Add(1)
 					_ = tcp.SetWriteBuffer(128 << 10)
+				}
+				if state == http.StateClosed {
+					f.closed.Store(c.RemoteAddr().String(), true)
 				}
 			}
 			if h2c {
@@ -284,6 +294,44 @@ func TestPostsOverHTTP2OfClientsThatStopReadingEnd(t *testing.T) {
 			require.NoError(t, err)
 			assert.Contains(t, string(out), `"data":"done"`)
 			assert.EqualValues(t, 1, f.conns.Load(), "every request went over the one connection")
+		})
+	}
+}
+
+// TestPipelinedPostsOfClientsThatStopReadingEnd: a client that sends call after call on one
+// connection and reads no answer fills the socket's buffers with answers that net/http writes once
+// each handler returned (each under 2 KiB, which it holds until then); that write times out as
+// well, and the server closes the connection rather than wait for the client for good.
+func TestPipelinedPostsOfClientsThatStopReadingEnd(t *testing.T) {
+	for _, c := range postCalls {
+		t.Run(c.name, func(t *testing.T) {
+			f := newPostFlood(t, 200*time.Millisecond, false)
+			body, header := f.call(t, http.DefaultClient, c, "big_test", `{"size":1000}`)
+			req, err := http.NewRequest(http.MethodPost, f.base+PathStreamable, strings.NewReader(body))
+			require.NoError(t, err)
+			req.Header = header
+			var raw bytes.Buffer
+			require.NoError(t, req.Write(&raw))
+			conn, err := net.Dial("tcp", strings.TrimPrefix(f.base, "http://"))
+			require.NoError(t, err)
+			sending := make(chan struct{})
+			go func() {
+				defer close(sending)
+				for {
+					if _, err := conn.Write(raw.Bytes()); err != nil {
+						return
+					}
+				}
+			}()
+			t.Cleanup(func() {
+				_ = conn.Close()
+				<-sending
+			})
+			require.Eventually(t, func() bool {
+				_, closed := f.closed.Load(conn.LocalAddr().String())
+				return closed
+			}, 20*time.Second, time.Millisecond, "the connection whose client read no answer was kept")
+			assert.Zero(t, f.inFlight.Load())
 		})
 	}
 }
