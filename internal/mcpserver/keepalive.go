@@ -34,8 +34,8 @@ const responseBuffer = 2 << 10
 // on mcp-go's path and on the 2026-07-28 fast path alike. A write that times out fails; net/http
 // then cancels the request's context as for a client gone (HTTP/1.1 closes the connection, HTTP/2
 // resets the stream), so the call is cancelled if it still runs, and the handler and the
-// forwarder of the call's notifications return. The response is scrubbed above it (onTheWire),
-// so a message is scrubbed whole before it is cut into pieces. What net/http writes once the
+// forwarder of the call's notifications return. onTheWire's writer, which scrubs the response,
+// wraps this one, so a message is scrubbed whole before it is cut into pieces. What net/http writes once the
 // handler returned (what it buffered of the response, the end of a chunked body) gets the deadline
 // of a write too (boundTail): without it a client that sends request after request on a
 // connection and reads no answer would hold the connection's goroutine once the buffers are full.

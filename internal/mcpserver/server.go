@@ -142,7 +142,8 @@ type Server struct {
 
 	secrets *scrub.Scrubber // kept out of everything sent (wire.go)
 
-	// streamWriteTimeout bounds each write to a long-lived stream (keepalive.go); tests shorten it.
+	// streamWriteTimeout bounds each write to a long-lived stream or of a POST's response (keepalive.go);
+	// tests shorten it.
 	streamWriteTimeout time.Duration
 }
 
