@@ -79,12 +79,13 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 	)
 	mux := http.NewServeMux()
 	// Ordinary 2026-07-28 requests take a shorter way than mcp-go's transport (mcpgo_modern_post.go).
-	// A POST's response is bounded like a stream (boundPostWrites); a legacy /message POST is
-	// answered 202 without a body, its result going to the SSE stream, which is bounded.
+	// A POST's response is bounded like a stream (boundPostWrites). A legacy /message POST is
+	// answered 202 without a body, its result going to the SSE stream; only net/http's write of
+	// that answer, after the handler, has anything to bound.
 	mux.Handle(PathStreamable, boundPostWrites(s.onTheWire(s.capSessions(s.refuseHTTPSubscriptions(explainMissingSession(
 		s.serveModernPosts(streamable, completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(s.keepStreamsAlive(streamable, s.streamHeartbeat()))))))))), s.streamWriteTimeout))
 	mux.Handle(PathSSE, s.onTheWire(s.capSessions(keepSSEAlive(s.tapSSEStreams(correctHTTPErrorCodes(sse)), s.sseKeepAlive(), s.streamWriteTimeout))))
-	mux.Handle(PathMessage, s.onTheWire(s.refuseHTTPSubscriptions(correctHTTPErrorCodes(sse))))
+	mux.Handle(PathMessage, boundPostWrites(s.onTheWire(s.refuseHTTPSubscriptions(correctHTTPErrorCodes(sse))), s.streamWriteTimeout))
 	mux.HandleFunc("GET "+PathHealth, s.health)
 	s.idle.expireWith(streamable, s.log)
 	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse, idle: s.idle, streams: &s.streams}

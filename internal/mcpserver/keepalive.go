@@ -31,7 +31,7 @@ const responseBuffer = 2 << 10
 
 // boundPostWrites bounds each write of a POST's response by writeTimeout, as keepAliveWriter
 // (with no keep-alives) bounds a stream's: a streamable HTTP POST's JSON result or event stream,
-// on mcp-go's path and on the 2026-07-28 fast path alike. A write that times out fails; net/http
+// on mcp-go's path and on the 2026-07-28 fast path alike, and a legacy /message POST's 202. A write that times out fails; net/http
 // then cancels the request's context as for a client gone (HTTP/1.1 closes the connection, HTTP/2
 // resets the stream), so the call is cancelled if it still runs, and the handler and the
 // forwarder of the call's notifications return. onTheWire's writer, which scrubs the response,

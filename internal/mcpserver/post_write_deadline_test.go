@@ -298,20 +298,39 @@ func TestPostsOverHTTP2OfClientsThatStopReadingEnd(t *testing.T) {
 	}
 }
 
-// TestPipelinedPostsOfClientsThatStopReadingEnd: a client that sends call after call on one
-// connection and reads no answer fills the socket's buffers with answers that net/http writes once
-// each handler returned (each under 2 KiB, which it holds until then); that write times out as
-// well, and the server closes the connection rather than wait for the client for good.
+// TestPipelinedPostsOfClientsThatStopReadingEnd: a client that sends request after request on
+// one connection and reads no answer fills the socket's buffers with answers that net/http writes
+// once each handler returned (each under 2 KiB, which it holds until then; a legacy /message POST
+// is answered 202 without a body); that write times out as well, and the server closes the
+// connection rather than wait for the client for good.
 func TestPipelinedPostsOfClientsThatStopReadingEnd(t *testing.T) {
+	type pipelined struct {
+		name    string
+		request func(t *testing.T, f *postFlood) *http.Request
+	}
+	var cases []pipelined
 	for _, c := range postCalls {
-		t.Run(c.name, func(t *testing.T) {
-			f := newPostFlood(t, 200*time.Millisecond, false)
+		cases = append(cases, pipelined{c.name, func(t *testing.T, f *postFlood) *http.Request {
 			body, header := f.call(t, http.DefaultClient, c, "big_test", `{"size":1000}`)
 			req, err := http.NewRequest(http.MethodPost, f.base+PathStreamable, strings.NewReader(body))
 			require.NoError(t, err)
 			req.Header = header
+			return req
+		}})
+	}
+	cases = append(cases, pipelined{"legacy SSE /message", func(t *testing.T, f *postFlood) *http.Request {
+		stream := openSSE(t, f.base)
+		req, err := http.NewRequest(http.MethodPost, f.base+PathMessage+"?sessionId="+stream.session,
+			strings.NewReader(`{"jsonrpc":"2.0","id":9,"method":"ping"}`))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	}})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newPostFlood(t, 200*time.Millisecond, false)
 			var raw bytes.Buffer
-			require.NoError(t, req.Write(&raw))
+			require.NoError(t, c.request(t, f).Write(&raw))
 			conn, err := net.Dial("tcp", strings.TrimPrefix(f.base, "http://"))
 			require.NoError(t, err)
 			sending := make(chan struct{})
