@@ -130,7 +130,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           boundTails(handler, s.streamWriteTimeout),
 		IdleTimeout:       idleTimeout,
 		ReadHeaderTimeout: readHeaderTimeout,
 		MaxHeaderBytes:    maxHeaderBytesHTTP,
@@ -190,6 +190,27 @@ func (s *Server) shutdown(ctx context.Context, srv *http.Server, fresh *freshCon
 		case <-ticker.C:
 		}
 	}
+}
+
+// boundTails gives what net/http writes of a response once its handler has returned (what it
+// buffered, the end of a chunked body) a deadline of writeTimeout, for every request but the GETs
+// of the MCP paths, whose streams bound their own writes (keepAliveWriter) and whose connection may
+// have been taken over (detached_streams.go). Without it, a client that sends request after request
+// on one connection and reads no answer (to /healthz, which needs no credentials, to a path that
+// does not exist, or refused by the security checks in front of everything) would hold the
+// connection's goroutine for good once the socket buffers are full. net/http lifts the deadline
+// before the connection's next request. A POST's own writes are bounded by boundPostWrites.
+func boundTails(next http.Handler, writeTimeout time.Duration) http.Handler {
+	if writeTimeout <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if r.Method == http.MethodGet && (r.URL.Path == PathStreamable || r.URL.Path == PathSSE) {
+			return
+		}
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
+	})
 }
 
 // freshConns tracks connections that have not started a request yet.

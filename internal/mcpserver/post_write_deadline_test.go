@@ -326,6 +326,19 @@ func TestPipelinedPostsOfClientsThatStopReadingEnd(t *testing.T) {
 		req.Header.Set("Content-Type", "application/json")
 		return req
 	}})
+	// Answers that are not a POST's: ones that need no credentials, and a refusal.
+	for _, c := range []struct{ name, method, path string }{
+		{"GET /healthz", http.MethodGet, PathHealth},
+		{"a path that does not exist", http.MethodGet, "/nothing-here"},
+		{"DELETE of a session that does not exist", http.MethodDelete, PathStreamable},
+	} {
+		cases = append(cases, pipelined{c.name, func(t *testing.T, f *postFlood) *http.Request {
+			req, err := http.NewRequest(c.method, f.base+c.path, nil)
+			require.NoError(t, err)
+			req.Header.Set("Mcp-Session-Id", "made-up")
+			return req
+		}})
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newPostFlood(t, 200*time.Millisecond, false)
