@@ -81,11 +81,11 @@ func (s *Server) newHTTPHandler() *HTTPHandler {
 	// Ordinary 2026-07-28 requests take a shorter way than mcp-go's transport (mcpgo_modern_post.go).
 	// A POST's response is bounded like a stream (boundPostWrites). A legacy /message POST is
 	// answered 202 without a body, its result going to the SSE stream; only net/http's write of
-	// that answer, after the handler, has anything to bound.
+	// that answer, after the handler, has anything to bound, and boundTails (Serve) bounds it.
 	mux.Handle(PathStreamable, boundPostWrites(s.onTheWire(s.capSessions(s.refuseHTTPSubscriptions(explainMissingSession(
 		s.serveModernPosts(streamable, completeModernNotification(trackProgressDelivery(correctHTTPErrorCodes(s.keepStreamsAlive(streamable, s.streamHeartbeat()))))))))), s.streamWriteTimeout))
 	mux.Handle(PathSSE, s.onTheWire(s.capSessions(keepSSEAlive(s.tapSSEStreams(correctHTTPErrorCodes(sse)), s.sseKeepAlive(), s.streamWriteTimeout))))
-	mux.Handle(PathMessage, boundPostWrites(s.onTheWire(s.refuseHTTPSubscriptions(correctHTTPErrorCodes(sse))), s.streamWriteTimeout))
+	mux.Handle(PathMessage, s.onTheWire(s.refuseHTTPSubscriptions(correctHTTPErrorCodes(sse))))
 	mux.HandleFunc("GET "+PathHealth, s.health)
 	s.idle.expireWith(streamable, s.log)
 	return &HTTPHandler{mux: mux, streamable: streamable, sse: sse, idle: s.idle, streams: &s.streams}
@@ -199,7 +199,8 @@ func (s *Server) shutdown(ctx context.Context, srv *http.Server, fresh *freshCon
 // on one connection and reads no answer (to /healthz, which needs no credentials, to a path that
 // does not exist, or refused by the security checks in front of everything) would hold the
 // connection's goroutine for good once the socket buffers are full. net/http lifts the deadline
-// before the connection's next request. A POST's own writes are bounded by boundPostWrites.
+// before the connection's next request (over HTTP/2 it ends with the stream). A POST's own writes
+// are bounded by boundPostWrites.
 func boundTails(next http.Handler, writeTimeout time.Duration) http.Handler {
 	if writeTimeout <= 0 {
 		return next

@@ -31,16 +31,14 @@ const responseBuffer = 2 << 10
 
 // boundPostWrites bounds each write of a POST's response by writeTimeout, as keepAliveWriter
 // (with no keep-alives) bounds a stream's: a streamable HTTP POST's JSON result or event stream,
-// on mcp-go's path and on the 2026-07-28 fast path alike, and a legacy /message POST's 202. A write that times out fails; net/http
+// on mcp-go's path and on the 2026-07-28 fast path alike. A write that times out fails; net/http
 // then cancels the request's context as for a client gone (HTTP/1.1 closes the connection, HTTP/2
 // resets the stream), so the call is cancelled if it still runs, and the handler and the
 // forwarder of the call's notifications return. onTheWire's writer, which scrubs the response,
-// wraps this one, so a message is scrubbed whole before it is cut into pieces. What net/http writes once the
-// handler returned (what it buffered of the response, the end of a chunked body) gets the deadline
-// of a write too (boundTail): without it a client that sends request after request on a
-// connection and reads no answer would hold the connection's goroutine once the buffers are full.
-// A writer that cannot take deadlines (a middleware that hides the connection and has no Unwrap)
-// is written to without one, as with streams.
+// wraps this one, so a message is scrubbed whole before it is cut into pieces. What net/http
+// writes once the handler returned is bounded by boundTails (http.go), for every answer but a
+// stream's. A writer that cannot take deadlines (a middleware that hides the connection and has
+// no Unwrap) is written to without one, as with streams.
 func boundPostWrites(next http.Handler, writeTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || writeTimeout <= 0 {
@@ -51,7 +49,6 @@ func boundPostWrites(next http.Handler, writeTimeout time.Duration) http.Handler
 		kw.held = responseBuffer
 		defer kw.stop()
 		next.ServeHTTP(kw, r)
-		kw.boundTail()
 	})
 }
 
@@ -118,17 +115,6 @@ func (k *keepAliveWriter) stop() {
 	k.stopped = true
 	if k.timer != nil {
 		k.timer.Stop()
-	}
-}
-
-// boundTail gives what net/http writes once the handler returned the deadline of a write. Over
-// HTTP/1.1 net/http lifts it when the response is out, before the connection's next request; over
-// HTTP/2 it ends with the stream.
-func (k *keepAliveWriter) boundTail() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.writeTimeout > 0 {
-		_ = http.NewResponseController(k.ResponseWriter).SetWriteDeadline(k.writeDeadline())
 	}
 }
 

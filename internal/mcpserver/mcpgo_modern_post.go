@@ -426,9 +426,7 @@ func (c *modernCall) event(msg mcp.JSONRPCMessage, failure string) {
 		c.s.log.Error(failure, "err", fmt.Errorf("failed to marshal data: %w", err))
 		return
 	}
-	ev := make([]byte, 0, len(raw)+len("event: message\ndata: \n"))
-	ev = append(append(append(ev, "event: message\ndata: "...), raw...), '\n')
-	if err := c.write(ev); err != nil {
+	if err := c.write(sseMessage(raw)); err != nil {
 		c.s.log.Error(failure, "err", fmt.Errorf("failed to write SSE event: %w", err))
 	}
 }

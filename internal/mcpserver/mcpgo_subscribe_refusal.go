@@ -156,8 +156,7 @@ func (t *sseTap) Write(p []byte) (int, error) {
 func (t *sseTap) event(msg []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ev := append(append([]byte("event: message\ndata: "), bytes.TrimRight(msg, "\n")...), "\n\n"...)
-	if _, err := t.ResponseWriter.Write(ev); err == nil {
+	if _, err := t.ResponseWriter.Write(sseMessage(msg)); err == nil {
 		_ = http.NewResponseController(t.ResponseWriter).Flush()
 	}
 }

@@ -184,6 +184,25 @@ func (f *postFlood) ended(t *testing.T, what string) {
 	require.Eventually(t, func() bool { return f.inFlight.Load() == 0 }, 20*time.Second, time.Millisecond, what)
 }
 
+// floodUntilCut lets the progress_test call of c send notifications until the POST is no longer
+// served, checks that the call was cancelled and its forwarder is gone, and returns how many it
+// let the call send.
+func (f *postFlood) floodUntilCut(t *testing.T, c postCall) (sent int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		select {
+		case f.more <- struct{}{}:
+			sent++
+		case <-f.cancelled:
+		}
+		return f.inFlight.Load() == 0
+	}, 20*time.Second, time.Millisecond, "the POST whose client stopped reading was still served")
+	within(t, f.cancelled, "the call is cancelled")
+	require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), c.forwarder) == 0 },
+		10*time.Second, 5*time.Millisecond, "the call's notification forwarder still runs")
+	return sent
+}
+
 // rest reads the response on conn, what the server sent of it before it closed the connection.
 func rest(t *testing.T, conn net.Conn) (*http.Response, []byte) {
 	t.Helper()
@@ -203,18 +222,7 @@ func TestPostsOfClientsThatStopReadingEnd(t *testing.T) {
 		t.Run(c.name+", progress", func(t *testing.T) {
 			f := newPostFlood(t, 200*time.Millisecond, false)
 			conn := f.post(t, c, "progress_test", `{}`)
-			sent := 0
-			require.Eventually(t, func() bool {
-				select {
-				case f.more <- struct{}{}:
-					sent++
-				case <-f.cancelled:
-				}
-				return f.inFlight.Load() == 0
-			}, 20*time.Second, time.Millisecond, "the POST whose client stopped reading was still served")
-			within(t, f.cancelled, "the call is cancelled")
-			require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), c.forwarder) == 0 },
-				10*time.Second, 5*time.Millisecond, "the call's notification forwarder still runs")
+			sent := f.floodUntilCut(t, c)
 			if c.fastPath {
 				assert.EqualValues(t, 1, f.s.modernPosts.served.Load(), "the fast path served the call")
 			}
@@ -272,16 +280,7 @@ func TestPostsOverHTTP2OfClientsThatStopReadingEnd(t *testing.T) {
 				answered <- resp
 			}()
 
-			require.Eventually(t, func() bool {
-				select {
-				case f.more <- struct{}{}:
-				case <-f.cancelled:
-				}
-				return f.inFlight.Load() == 0
-			}, 20*time.Second, time.Millisecond, "the POST whose client stopped reading was still served")
-			within(t, f.cancelled, "the call is cancelled")
-			require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), c.forwarder) == 0 },
-				10*time.Second, 5*time.Millisecond, "the call's notification forwarder still runs")
+			f.floodUntilCut(t, c)
 			resp := <-answered
 			require.NotNil(t, resp)
 			assert.Equal(t, 2, resp.ProtoMajor)

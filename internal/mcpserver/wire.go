@@ -1,6 +1,7 @@
 package mcpserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -120,4 +121,12 @@ func (s *Server) onTheWire(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(&wireWriter{ResponseWriter: w, s: s}, r)
 	})
+}
+
+// sseMessage frames one JSON-RPC message (a trailing newline is dropped) as an SSE event, as mcp-go
+// writes its own.
+func sseMessage(msg []byte) []byte {
+	msg = bytes.TrimRight(msg, "\n")
+	ev := make([]byte, 0, len(msg)+len("event: message\ndata: \n\n"))
+	return append(append(append(ev, "event: message\ndata: "...), msg...), "\n\n"...)
 }
