@@ -1,8 +1,8 @@
 package tools
 
 import (
-	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/hfapi"
@@ -82,21 +82,43 @@ func viewOf(ep *hfapi.Endpoint, namespace string) EndpointView {
 
 // describe is the one-line state of an endpoint, e.g.
 // "acme/my-ep: initializing — 0/1 replicas ready".
+// Every call's result has one, so it is built without fmt, in one allocation.
 func (v EndpointStatus) describe() string {
-	name := v.Name
+	var b strings.Builder
+	b.Grow(len(v.Namespace) + len(v.Name) + len(v.State) + len(v.Message) + 48)
+	v.writeDescription(&b)
+	return b.String()
+}
+
+func (v EndpointStatus) writeDescription(b *strings.Builder) {
 	if v.Namespace != "" {
-		name = v.Namespace + "/" + v.Name
+		b.WriteString(v.Namespace)
+		b.WriteByte('/')
 	}
-	return fmt.Sprintf("%s: %s", name, stateLine(hfapi.State(v.State), v.ReadyReplica, v.TargetReplica, v.Message))
+	b.WriteString(v.Name)
+	b.WriteString(": ")
+	writeStateLine(b, hfapi.State(v.State), v.ReadyReplica, v.TargetReplica, v.Message)
 }
 
 // stateLine says where an endpoint is, the way progress messages do.
 func stateLine(state hfapi.State, ready, target int, message string) string {
-	line := fmt.Sprintf("%s — %d/%d replicas ready", state, ready, target)
+	var b strings.Builder
+	writeStateLine(&b, state, ready, target, message)
+	return b.String()
+}
+
+func writeStateLine(b *strings.Builder, state hfapi.State, ready, target int, message string) {
+	b.WriteString(string(state))
+	b.WriteString(" — ")
+	b.WriteString(strconv.Itoa(ready))
+	b.WriteByte('/')
+	b.WriteString(strconv.Itoa(target))
+	b.WriteString(" replicas ready")
 	if message = strings.TrimSpace(message); message != "" {
-		line += " (" + message + ")"
+		b.WriteString(" (")
+		b.WriteString(message)
+		b.WriteByte(')')
 	}
-	return line
 }
 
 // progressLine is the progress message for an endpoint seen while waiting.
@@ -115,13 +137,20 @@ type EndpointResult struct {
 // Summary is the endpoint's state line, URL, model and hardware.
 func (r EndpointResult) Summary() string {
 	e := r.Endpoint
-	s := e.describe()
+	var b strings.Builder
+	b.Grow(len(e.Namespace) + len(e.Name) + len(e.State) + len(e.Message) + len(e.URL) + len(e.Repository) + len(e.Task) +
+		len(e.Vendor) + len(e.Region) + len(e.Accelerator) + len(e.InstanceType) + len(e.InstanceSize) + 128)
+	e.writeDescription(&b)
 	if e.URL != "" {
-		s += "\nurl: " + e.URL
+		b.WriteString("\nurl: ")
+		b.WriteString(e.URL)
 	}
-	s += fmt.Sprintf("\nmodel: %s (%s)\nhardware: %s/%s %s %s %s, replicas %d–%d",
-		e.Repository, e.Task, e.Vendor, e.Region, e.Accelerator, e.InstanceType, e.InstanceSize, e.MinReplica, e.MaxReplica)
-	return s
+	for _, part := range [...]string{"\nmodel: ", e.Repository, " (", e.Task, ")\nhardware: ", e.Vendor, "/", e.Region,
+		" ", e.Accelerator, " ", e.InstanceType, " ", e.InstanceSize, ", replicas ", strconv.Itoa(e.MinReplica),
+		"–", strconv.Itoa(e.MaxReplica)} {
+		b.WriteString(part)
+	}
+	return b.String()
 }
 
 // StatusResult is the result of tools that change an endpoint or wait for it.
