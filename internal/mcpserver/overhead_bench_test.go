@@ -2,10 +2,12 @@ package mcpserver
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +119,109 @@ func BenchmarkGetEndpointOverhead(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkServerShare is the server's own work per get_endpoint call over streamable HTTP, in
+// both eras, without sockets or an upstream: the HTTP handler is driven in memory and the API's
+// answer (recorded once from the emulator) is replayed from memory, so that what is left is the
+// handler chain, mcp-go, the tool, the API client's decoding and the raw client's own few µs;
+// "api" is the decoding alone (the API client's call on the same replayed answer). With no
+// network and no other goroutine in the way it varies far less than GetEndpointOverhead on a
+// busy machine: compare changes to the server's share with it, then confirm them with
+// GetEndpointOverhead.
+//
+//	go test -run '^$' -bench ServerShare -benchmem -count 6 ./internal/mcpserver/
+func BenchmarkServerShare(b *testing.B) {
+	recorded := recordGet(b)
+	client, err := hfapi.New(hfapi.Config{Token: "hf_benchbenchbenchbenchbenchbenchbench", APIBase: "http://api.invalid",
+		HubBase: "http://hub.invalid", CatalogBase: "http://catalog.invalid", Namespace: emulator.DefaultUser,
+		HTTPClient: &http.Client{Transport: recorded}})
+	require.NoError(b, err)
+	b.Run("api", func(b *testing.B) {
+		for b.Loop() {
+			_, err := client.Get(context.Background(), "", "load")
+			require.NoError(b, err)
+		}
+	})
+	for _, version := range []string{rawmcp.Legacy, rawmcp.Modern} {
+		b.Run("http-"+version, func(b *testing.B) {
+			s, err := New(Options{Client: client})
+			require.NoError(b, err)
+			b.Cleanup(func() { s.HTTPHandler().CloseSessions(context.Background()) })
+			c, err := rawmcp.Open(context.Background(), &http.Client{Transport: inMemory{s.Handler()}}, "http://127.0.0.1:1"+PathStreamable, version)
+			require.NoError(b, err)
+			for b.Loop() {
+				res, err := c.CallTool(context.Background(), "get_endpoint", `{"endpoint_name":"load"}`)
+				require.NoError(b, err)
+				if !strings.Contains(string(res), `"state"`) {
+					b.Fatalf("unexpected answer %s", res)
+				}
+			}
+		})
+	}
+}
+
+// inMemory serves a request with a handler in this goroutine, as a client's transport.
+type inMemory struct{ h http.Handler }
+
+func (t inMemory) RoundTrip(r *http.Request) (*http.Response, error) {
+	w := httptest.NewRecorder()
+	t.h.ServeHTTP(w, r)
+	return w.Result(), nil
+}
+
+// cannedAnswer answers every request with one recorded response.
+type cannedAnswer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (t *cannedAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+	return &http.Response{StatusCode: t.status, Header: t.header.Clone(), Body: io.NopCloser(bytes.NewReader(t.body)),
+		ContentLength: int64(len(t.body)), Request: r, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}, nil
+}
+
+// recordGet records the emulator's answer to the API call get_endpoint makes for a running endpoint "load".
+func recordGet(b *testing.B) *cannedAnswer {
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Timings: emulator.Timings{Deploy: time.Millisecond, IdleMinute: time.Hour}})
+	require.NoError(b, err)
+	defer emu.Close()
+	rec := &recording{next: pooledTransport(b)}
+	cfg := emuConfig(emu, emu.Token())
+	cfg.Namespace = emulator.DefaultUser
+	cfg.HTTPClient = &http.Client{Transport: rec}
+	client, err := hfapi.New(cfg)
+	require.NoError(b, err)
+	createEndpoint(b, client, "load")
+	_, err = client.Wait(context.Background(), "", "load", hfapi.WaitOptions{Timeout: 10 * time.Second, Poll: time.Millisecond})
+	require.NoError(b, err)
+	_, err = client.Get(context.Background(), "", "load")
+	require.NoError(b, err)
+	require.NotNil(b, rec.got)
+	require.Contains(b, string(rec.got.body), `"running"`)
+	return rec.got
+}
+
+type recording struct {
+	next http.RoundTripper
+	got  *cannedAnswer
+}
+
+func (t *recording) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	t.got = &cannedAnswer{status: resp.StatusCode, header: resp.Header.Clone(), body: body}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }
