@@ -263,8 +263,8 @@ var responseHead = []byte(`{"jsonrpc":"` + mcp.JSONRPC_VERSION + `","id":`)
 
 // encodeResponse is resp as one newline-terminated line, as json.Marshal
 // writes it. A tool result, the common answer, is put in the envelope as its
-// own MarshalJSON writes it: json.Marshal would check and copy those bytes
-// again, which is most of what it spends on a response.
+// own MarshalJSON writes it (appendToolResult): json.Marshal would check and
+// copy those bytes again, which is most of what it spends on a response.
 func encodeResponse(resp mcp.JSONRPCMessage) ([]byte, error) {
 	r, ok := resp.(mcp.JSONRPCResponse)
 	tool, isTool := r.Result.(*mcp.CallToolResult)
@@ -276,13 +276,12 @@ func encodeResponse(resp mcp.JSONRPCMessage) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	result, err := tool.MarshalJSON() // json.Marshal of a map: compact, HTML escaped, as json.Marshal leaves it
+	line := make([]byte, 0, 512+len(tool.RawStructuredContent))
+	line = append(append(line, responseHead...), id...)
+	line, err = appendToolResult(append(line, `,"result":`...), tool)
 	if err != nil {
 		return nil, err
 	}
-	line := make([]byte, 0, len(responseHead)+len(id)+len(`,"result":}`)+len(result)+1)
-	line = append(append(line, responseHead...), id...)
-	line = append(append(line, `,"result":`...), result...)
 	return append(line, '}', '\n'), nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -281,15 +282,36 @@ func TestEncodeResponseWritesWhatJSONMarshalWrites(t *testing.T) {
 	structured := &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewTextContent("a <b> & \"c\" \u2028 é")},
 		StructuredContent: map[string]any{"endpoint": map[string]any{"name": "x<y", "replicas": 2, "tags": []string{"a&b"}}}}
 	refused := mcpgo.NewToolResultError("busy, retry")
+	modern := &mcpgo.CallToolResult{Result: mcpgo.Result{Meta: mcpgo.NewMetaFromMap(map[string]any{"b": 1, "a<": "x&y"}),
+		ResultType: mcpgo.ResultTypeComplete}, Content: []mcpgo.Content{mcpgo.NewTextContent("one"), mcpgo.NewTextContent("two")},
+		RawStructuredContent: json.RawMessage("{ \"endpoint\" : {\"name\": \"<x>\", \"n\": [1, 2.50]} }\n"), IsError: true}
+	asking := &mcpgo.CallToolResult{MultiRoundTripResult: mcpgo.MultiRoundTripResult{RequestState: "state&1",
+		InputRequests: mcpgo.InputRequests{"q": mcpgo.NewElicitationInputRequest(mcpgo.ElicitationParams{Message: "sure?"})}},
+		StructuredContent: json.RawMessage(`{"a": 1}`)}
+	raw := func(structured string) *mcpgo.CallToolResult {
+		return &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewTextContent("x")}, RawStructuredContent: json.RawMessage(structured)}
+	}
+	deep := strings.Repeat("[", maxCompactDepth+2) + strings.Repeat("]", maxCompactDepth+2)
 	cases := map[string]mcpgo.JSONRPCMessage{
-		"tool result, numeric id":   mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(float64(3)), structured),
-		"tool result, string id":    mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId("a<&>b"), structured),
-		"tool error result":         mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(int64(7)), refused),
-		"tool result by value":      mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(1), *structured),
-		"nil tool result":           mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(1), (*mcpgo.CallToolResult)(nil)),
-		"other result":              mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(2), mcpgo.EmptyResult{}),
-		"error":                     mcpgo.NewJSONRPCError(mcpgo.NewRequestId(4), mcpgo.INTERNAL_ERROR, "x", nil),
-		"exact id stand-in, result": mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(exactIDPrefix+"1.50"), refused),
+		"raw structured content as tools write it": mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(10),
+			raw(`{"endpoint":{"name":"ep","state":"running","message":"é — \u003cok\u003e \"q\" \\ \u2028","ready_replica":1,"n":-0.5e+3,"tags":["a","b"],"x":null,"t":true,"f":false,"o":{},"l":[]}}`)),
+		"raw structured content with <, > and &": mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(11), raw(`{"a":"<b>&c"}`)),
+		"raw structured content with U+2028":     mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(12), raw("{\"a\":\"x\u2028y\u2029\"}")),
+		"raw structured content with whitespace": mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(13), raw(" [1, {\"a\" :2}]\n")),
+		"raw structured content nested deeply":   mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(14), raw(deep)),
+		"raw structured content, a bare string":  mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(15), raw(`"s"`)),
+		"tool result, every member":              mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(5), modern),
+		"tool result asking for more":            mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(6), asking),
+		"tool result, no content at all":         mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(8), &mcpgo.CallToolResult{}),
+		"tool result, raw and structured":        mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(9), &mcpgo.CallToolResult{Content: []mcpgo.Content{}, RawStructuredContent: json.RawMessage(`{"raw":1}`), StructuredContent: map[string]int{"typed": 2}}),
+		"tool result, numeric id":                mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(float64(3)), structured),
+		"tool result, string id":                 mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId("a<&>b"), structured),
+		"tool error result":                      mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(int64(7)), refused),
+		"tool result by value":                   mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(1), *structured),
+		"nil tool result":                        mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(1), (*mcpgo.CallToolResult)(nil)),
+		"other result":                           mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(2), mcpgo.EmptyResult{}),
+		"error":                                  mcpgo.NewJSONRPCError(mcpgo.NewRequestId(4), mcpgo.INTERNAL_ERROR, "x", nil),
+		"exact id stand-in, result":              mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(exactIDPrefix+"1.50"), refused),
 	}
 	for name, resp := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -300,4 +322,17 @@ func TestEncodeResponseWritesWhatJSONMarshalWrites(t *testing.T) {
 			assert.Equal(t, string(want)+"\n", string(got))
 		})
 	}
+	for _, invalid := range []string{`{"a":}`, `{"a":1} x`, "\"\x01\"", `[1,]`, `01`, `"\q"`} {
+		resp := mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(16), raw(invalid))
+		_, wantErr := json.Marshal(resp)
+		require.Error(t, wantErr, invalid)
+		_, err := encodeResponse(resp)
+		assert.Error(t, err, "structured content %q is not JSON: encoding it fails, as json.Marshal does", invalid)
+	}
+	unencodable := mcpgo.NewJSONRPCResultResponse(mcpgo.NewRequestId(17), &mcpgo.CallToolResult{
+		Result: mcpgo.Result{Meta: mcpgo.NewMetaFromMap(map[string]any{"x": math.Inf(1)})}})
+	_, wantErr := json.Marshal(unencodable)
+	require.Error(t, wantErr)
+	_, err := encodeResponse(unencodable)
+	assert.Error(t, err, "a _meta json.Marshal cannot encode fails here too")
 }
