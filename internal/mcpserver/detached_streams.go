@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -34,17 +33,22 @@ import (
 // (outbound, correctErrorCodes).
 
 // serveDetached runs serve for r on a goroutine of its own, and hands the connection over to it
-// once it starts an event stream. done runs when serve has returned.
-func (s *Server) serveDetached(w http.ResponseWriter, r *http.Request, serve http.HandlerFunc, done func()) {
+// once it starts an event stream. done runs when serve has returned, or, if the stream is parked
+// (mcpgo_listening_streams.go: park, if not nil, is the stream it becomes if it turns out to be its
+// session's listening stream), when it ends.
+func (s *Server) serveDetached(w http.ResponseWriter, r *http.Request, serve http.HandlerFunc, park *parkedStream, done func()) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	// Until the connection is handed over, the request's end (its client gone) ends the stream.
 	stopFollowing := context.AfterFunc(r.Context(), cancel)
 	defer stopFollowing()
-	d := &detachedWriter{s: s, w: w, header: w.Header(), cancel: cancel,
+	d := &detachedWriter{s: s, w: w, header: w.Header(), cancel: cancel, park: park,
 		decided: make(chan bool, 1), handed: make(chan net.Conn, 1), finished: make(chan struct{})}
 	go func() {
-		defer done()
-		defer d.finish()
+		defer func() {
+			if !d.finish() {
+				done()
+			}
+		}()
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("panic serving a GET stream", "panic", p)
@@ -53,12 +57,16 @@ func (s *Server) serveDetached(w http.ResponseWriter, r *http.Request, serve htt
 		serve(d, r.WithContext(ctx))
 	}()
 	if stream := <-d.decided; stream {
+		parking := d.park != nil                        // settled with the decision
 		w.Header().Set("Transfer-Encoding", "identity") // net/http: no chunking, the connection closes after the body
 		w.WriteHeader(http.StatusOK)
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			stopFollowing() // net/http ends the request's context as this handler returns
 			s.streams.add(conn)
 			d.handed <- conn
+			if parking {
+				cancel() // mcp-go's loop returns; the stream is parked
+			}
 			return // the stream goes on without this goroutine
 		}
 		d.handed <- nil // served in place
@@ -74,6 +82,7 @@ type detachedWriter struct {
 	s      *Server
 	header http.Header
 	cancel context.CancelFunc // ends the stream's request context
+	park   *parkedStream      // not nil: once handed the connection, mcp-go's writes are dropped and the stream parked
 
 	decided  chan bool     // to the request's goroutine: true when an event stream starts
 	handed   chan net.Conn // from it: the connection, or nil to go on in place
@@ -105,6 +114,9 @@ func (d *detachedWriter) WriteHeader(code int) {
 		return
 	}
 	stream := code == http.StatusOK && strings.HasPrefix(d.header.Get("Content-Type"), "text/event-stream")
+	if d.park != nil && d.park.started == 0 {
+		d.park = nil // not the session's listening stream: mcp-go's loop serves it
+	}
 	d.decided <- stream
 	if !stream {
 		d.state = inPlace
@@ -129,6 +141,8 @@ func (d *detachedWriter) Write(p []byte) (int, error) {
 		return d.w.Write(p)
 	case d.broken:
 		return 0, errStreamBroken
+	case d.park != nil: // the parked stream writes every event from the log
+		return len(p), nil
 	}
 	// The chain's writers, in the order they wrap a response (correctHTTPErrorCodes inside onTheWire).
 	d.pending = append(d.pending, d.s.outbound(correctErrorCodes(p))...)
@@ -172,21 +186,10 @@ func (d *detachedWriter) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// checkAlive notices a client that went away: a read that would block finds the connection
-// open; end of file or an error, gone. The heartbeat timer calls it before each ping.
+// checkAlive notices a client that went away (connAlive). The heartbeat timer calls it before
+// each ping.
 func (d *detachedWriter) checkAlive() {
-	if d.state != detached || d.broken {
-		return
-	}
-	if err := d.conn.SetReadDeadline(deadlinePassed); err != nil {
-		d.fail()
-		return
-	}
-	_, err := d.conn.Read(d.probe[:])
-	switch {
-	case err == nil: // the client sent something: it is there; what it sent means nothing here
-	case errors.Is(err, os.ErrDeadlineExceeded):
-	default:
+	if d.state == detached && !d.broken && !connAlive(d.conn, d.probe[:]) {
 		d.fail()
 	}
 }
@@ -198,14 +201,18 @@ func (d *detachedWriter) fail() {
 }
 
 // finish ends the stream: in place, the request's goroutine may return; detached, the
-// connection closes.
-func (d *detachedWriter) finish() {
+// connection closes, unless the stream is parked (then finish is true).
+func (d *detachedWriter) finish() (parked bool) {
 	d.cancel()
 	switch d.state {
 	case undecided:
 		d.state = inPlace
 		d.decided <- false
 	case detached:
+		if d.park != nil && !d.broken && d.s.events.park(d.park, d.conn) {
+			close(d.finished)
+			return true
+		}
 		if d.s.streamWriteTimeout > 0 {
 			_ = d.conn.SetWriteDeadline(time.Now().Add(d.s.streamWriteTimeout)) // keepAliveWriter no longer bounds it
 		}
@@ -214,6 +221,7 @@ func (d *detachedWriter) finish() {
 		_ = d.conn.Close()
 	}
 	close(d.finished)
+	return false
 }
 
 // deadlinePassed is a read deadline that makes a read return at once.

@@ -137,12 +137,13 @@ func countCreatedBy(counts map[string]int, part string) int {
 	return n
 }
 
-// TestIdleSessionsHoldTwoGoroutinesEach: many idle legacy sessions, each with its GET stream
-// open and carrying heartbeats, hold two goroutines each: the stream's, detached from its
-// connection (detached_streams.go), and mcp-go's listening pump. No heartbeat goroutine (mcp-go's
-// startConnHeartbeat ran one per stream), and none of net/http's per connection (the connection's
-// and its background read): the connections were taken over. Closed, the streams' goroutines end.
-func TestIdleSessionsHoldTwoGoroutinesEach(t *testing.T) {
+// TestIdleSessionsHoldOneGoroutineEach: many idle legacy sessions, each with its GET stream
+// open and carrying heartbeats, hold one goroutine each: mcp-go's listening pump. Their streams are
+// parked (mcpgo_listening_streams.go): no goroutine of their own while idle, no heartbeat goroutine
+// (mcp-go's startConnHeartbeat ran one per stream), and none of net/http's per connection (the
+// connection's and its background read): the connections were taken over. A client that goes
+// away is noticed at the next heartbeat, and its stream ends.
+func TestIdleSessionsHoldOneGoroutineEach(t *testing.T) {
 	const n = 40
 	s := newServer(t, Options{HTTP: HTTPOptions{StreamHeartbeat: 20 * time.Millisecond}})
 	mcpURL := serve(t, s) + PathStreamable
@@ -165,6 +166,7 @@ func TestIdleSessionsHoldTwoGoroutinesEach(t *testing.T) {
 		heartbeat() // the stream stays open
 	}
 	require.Equal(t, n+1, s.idle.len(), "every session is tracked for expiry")
+	require.Equal(t, n+1, s.events.parked(), "every stream is parked")
 	grown := func(part string) int {
 		return countCreatedBy(goroutinesByCreator(t), part) - countCreatedBy(before, part)
 	}
@@ -173,22 +175,29 @@ func TestIdleSessionsHoldTwoGoroutinesEach(t *testing.T) {
 		"net/http reads no stream's connection: %v", goroutinesByCreator(t))
 	require.Eventually(t, func() bool { return grown("net/http.(*Server).Serve") < n/4 }, 10*time.Second, 10*time.Millisecond,
 		"net/http holds no goroutine per stream (only idle connections of the requests): %v", goroutinesByCreator(t))
+	// A parked stream writes its heartbeats from a goroutine that ends once they are written.
+	require.Eventually(t, func() bool { return grown("hf-endpoints-mcp/internal/mcpserver.") < n/4 }, 10*time.Second, 10*time.Millisecond,
+		"no goroutine of this package per session: %v", goroutinesByCreator(t))
 
 	after := goroutinesByCreator(t)
 	assert.Zero(t, countCreatedBy(after, "startConnHeartbeat"), "no goroutine per stream for heartbeats")
-	assert.Equal(t, n, countCreatedBy(after, "(*Server).serveDetached")-countCreatedBy(before, "(*Server).serveDetached"), "one goroutine per stream")
-	assert.Equal(t, n, countCreatedBy(after, "hf-endpoints-mcp/internal/mcpserver.")-countCreatedBy(before, "hf-endpoints-mcp/internal/mcpserver."),
-		"no other goroutine of this package per session: %v", after)
+	assert.Zero(t, countCreatedBy(after, "(*Server).serveDetached"), "no stream loop")
 	assert.Equal(t, n, countCreatedBy(after, "startListeningPump")-countCreatedBy(before, "startListeningPump"), "mcp-go's listening pump, one per session")
 	assert.Equal(t, n, countCreatedBy(after, "mark3labs/mcp-go")-countCreatedBy(before, "mark3labs/mcp-go"),
 		"no other goroutine of mcp-go per session: %v", after)
 
-	// A client that goes away is noticed at the next heartbeat: its stream's goroutine ends.
+	// A client that goes away is noticed at the next heartbeat: its stream ends, and with it the
+	// GET that kept its session from expiring.
 	for _, closeStream := range streams {
 		closeStream()
 	}
-	require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), "(*Server).serveDetached") == 0 }, 10*time.Second, 10*time.Millisecond,
-		"the streams of clients gone still hold goroutines: %v", goroutinesByCreator(t))
+	require.Eventually(t, func() bool { return s.events.parked() == 0 }, 10*time.Second, 10*time.Millisecond,
+		"the streams of clients gone are still parked")
+	s.idle.mu.Lock()
+	defer s.idle.mu.Unlock()
+	for id, is := range s.idle.sessions {
+		assert.Zero(t, is.open, "session %s is still held open by its stream", id)
+	}
 }
 
 // TestMadeUpSessionIDsLeaveNothingToExpire: requests naming sessions that do not exist are
@@ -282,15 +291,17 @@ func TestClosingSessionsEndsDetachedStreamsOfClientsThatStoppedReading(t *testin
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, head.StatusCode)
 	// The new stream took the session's stream over from the first, which ends.
-	require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), "(*Server).serveDetached") == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return streamableGETs(t, s) == 1 }, 10*time.Second, 10*time.Millisecond)
 
 	// Notifications until the stream's write blocks, the socket's buffers full.
 	big := strings.Repeat("x", 64<<10)
 	require.Eventually(t, func() bool {
 		s.mcp.SendNotificationToAllClients("notifications/message", map[string]any{"level": "info", "data": big})
-		return writeBlocked(t, "(*detachedWriter).FlushError")
+		return writeBlocked(t, "(*parkedStream).write")
 	}, 10*time.Second, time.Millisecond, "the stream's writes never blocked")
 	s.HTTPHandler().CloseSessions(context.Background())
-	require.Eventually(t, func() bool { return countCreatedBy(goroutinesByCreator(t), "(*Server).serveDetached") == 0 }, 10*time.Second, 10*time.Millisecond,
-		"a stream blocked writing to its client outlived the sessions: %v", goroutinesByCreator(t))
+	require.Eventually(t, func() bool {
+		return streamableGETs(t, s) == 0 && countCreatedBy(goroutinesByCreator(t), "(*parkedStream)") == 0
+	},
+		10*time.Second, 10*time.Millisecond, "a stream blocked writing to its client outlived the sessions: %v", goroutinesByCreator(t))
 }

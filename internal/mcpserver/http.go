@@ -61,13 +61,14 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) newHTTPHandler() *HTTPHandler {
+	s.events = newReplayLog(replayEvents, replayBytes)
 	streamable := server.NewStreamableHTTPServer(s.mcp,
 		// Stateful: a legacy client's session keeps its GET stream for notifications.
 		// Modern (2026-07-28) requests ignore sessions by design.
 		server.WithStateful(true),
 		// Legacy sessions' streams are resumable, and no notification is lost
 		// to a request that just finished (see replayLog).
-		server.WithEventStore(newReplayLog(replayEvents, replayBytes)),
+		server.WithEventStore(s.events),
 		// Heartbeats and idle expiry are keepStreamsAlive's (mcpgo_stream_heartbeat.go).
 		server.WithStreamableHTTPLogger(s.log),
 		server.WithDisableLocalhostProtection(s.localhostProtectionOff()),

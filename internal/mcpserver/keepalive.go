@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"bytes"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -85,6 +86,7 @@ type keepAliveWriter struct {
 	interval     time.Duration // 0 or less: no keep-alives
 	writeTimeout time.Duration // 0 or less: writes are not bounded
 	beat         func() []byte // the keep-alive message, a whole SSE event or comment
+	started      func()        // if not nil, called once a 200 event stream starts
 
 	mu       sync.Mutex
 	deadline time.Time   // the handler's own write deadline (mcp-go sets one while it replays); zero: none
@@ -150,7 +152,18 @@ func (k *keepAliveWriter) WriteHeader(code int) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.streamed = code == http.StatusOK
+	if k.streamed && strings.HasPrefix(k.Header().Get("Content-Type"), "text/event-stream") {
+		k.streamStarts()
+	}
 	k.ResponseWriter.WriteHeader(code)
+}
+
+// streamStarts calls started, once. k.mu is held.
+func (k *keepAliveWriter) streamStarts() {
+	if k.started != nil {
+		k.started()
+		k.started = nil
+	}
 }
 
 func (k *keepAliveWriter) Write(p []byte) (int, error) {
@@ -158,6 +171,7 @@ func (k *keepAliveWriter) Write(p []byte) (int, error) {
 	defer k.mu.Unlock()
 	if k.interval > 0 && !k.streamed && k.Header().Get("Content-Type") == "text/event-stream" {
 		k.streamed = true // an implicit 200
+		k.streamStarts()
 	}
 	if k.held > 0 && len(p) <= k.held { // held by net/http, not written yet: nothing to wait for
 		k.held -= len(p)

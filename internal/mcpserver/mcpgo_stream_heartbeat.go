@@ -67,8 +67,15 @@ func (s *Server) keepStreamsAlive(next http.Handler, interval time.Duration) htt
 			next.ServeHTTP(w, r)
 			return
 		}
+		// A session's listening stream takes over from the one before (mcpgo_listening_streams.go).
+		var started func()
+		lastEventID := r.Header.Get("Last-Event-ID")
+		if id != "" {
+			started = func() { s.events.listeningStarted(id, lastEventID, nil) }
+		}
 		serve := func(w http.ResponseWriter, r *http.Request) {
 			kw := keepAlive(w, interval, s.streamWriteTimeout, heartbeatPing)
+			kw.started = started
 			defer kw.stop()
 			next.ServeHTTP(kw, r)
 		}
@@ -78,7 +85,12 @@ func (s *Server) keepStreamsAlive(next http.Handler, interval time.Duration) htt
 			serve(w, r)
 			return
 		}
-		s.serveDetached(w, r, serve, ended) // detached_streams.go
+		var park *parkedStream
+		if started != nil {
+			park = s.events.beginListening(s, id, interval, ended)
+			started = func() { s.events.listeningStarted(id, lastEventID, park) }
+		}
+		s.serveDetached(w, r, serve, park, ended) // detached_streams.go
 	})
 }
 

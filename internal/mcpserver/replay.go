@@ -37,6 +37,7 @@ type replayLog struct {
 
 	mu       sync.Mutex
 	seq      uint64
+	starts   uint64 // listening streams started (mcpgo_listening_streams.go)
 	sessions map[string]*sessionEvents
 }
 
@@ -45,6 +46,17 @@ type replayLog struct {
 type sessionEvents struct {
 	events []replayEvent
 	bytes  int
+
+	// The session's listening stream (mcpgo_listening_streams.go): its ID, once it carried an
+	// event; its connection while parked; the order of the latest to start.
+	listening string
+	parked    *parkedStream
+	latest    uint64
+}
+
+// find returns the index of the event id, and whether it is kept.
+func (se *sessionEvents) find(id uint64) (int, bool) {
+	return slices.BinarySearchFunc(se.events, id, func(e replayEvent, id uint64) int { return cmp.Compare(e.id, id) })
 }
 
 type replayEvent struct {
@@ -61,7 +73,7 @@ func newReplayLog(maxEvents, maxBytes int) *replayLog {
 
 // StoreEvent records message as the next event of streamID and returns its ID,
 // dropping the session's oldest events beyond the bounds.
-func (l *replayLog) StoreEvent(_ context.Context, sessionID, streamID string, message json.RawMessage) (string, error) {
+func (l *replayLog) StoreEvent(ctx context.Context, sessionID, streamID string, message json.RawMessage) (string, error) {
 	msg := slices.Clone(message) // the caller may reuse its buffer
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -73,6 +85,12 @@ func (l *replayLog) StoreEvent(_ context.Context, sessionID, streamID string, me
 	l.seq++
 	se.events = append(se.events, replayEvent{id: l.seq, stream: streamID, msg: msg})
 	se.bytes += len(msg)
+	if fromListeningPump(ctx) {
+		se.listening = streamID
+		if se.parked != nil {
+			l.sendParked(se, l.seq, msg)
+		}
+	}
 	for len(se.events) > 1 && (len(se.events) > l.maxEvents || se.bytes > l.maxBytes) {
 		se.bytes -= len(se.events[0].msg)
 		se.events[0] = replayEvent{} // release the message before the slot leaves the slice
@@ -90,10 +108,12 @@ func (l *replayLog) ReplayEventsAfter(_ context.Context, sessionID, lastEventID 
 	}
 	l.mu.Lock()
 	var events []replayEvent
+	var i int
+	found := false
 	if se := l.sessions[sessionID]; se != nil {
 		events = se.events
+		i, found = se.find(id)
 	}
-	i, found := slices.BinarySearchFunc(events, id, func(e replayEvent, id uint64) int { return cmp.Compare(e.id, id) })
 	if !found {
 		l.mu.Unlock()
 		return "", fmt.Errorf("%w: event %s is not (or no longer) kept for this session", server.ErrUnknownEventID, lastEventID)
@@ -115,10 +135,14 @@ func (l *replayLog) ReplayEventsAfter(_ context.Context, sessionID, lastEventID 
 	return stream, nil
 }
 
-// PurgeSession forgets a session's events; the transport calls it when the session ends.
+// PurgeSession forgets a session's events, and ends its parked stream; the transport calls it when
+// the session ends.
 func (l *replayLog) PurgeSession(_ context.Context, sessionID string) error {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if se := l.sessions[sessionID]; se != nil && se.parked != nil {
+		se.parked.shut()
+	}
 	delete(l.sessions, sessionID)
-	l.mu.Unlock()
 	return nil
 }

@@ -138,6 +138,7 @@ type Server struct {
 	sessions   *sessionLimiter    // caps on HTTP sessions (sessions.go)
 	idle       *idleSessions      // expiry of idle streamable HTTP sessions (mcpgo_stream_heartbeat.go)
 	streams    detachedConns      // connections of GET streams served off them (detached_streams.go)
+	events     *replayLog         // the event store of legacy streamable HTTP sessions (replay.go)
 	sseStreams sync.Map           // legacy SSE session id → *sseTap (mcpgo_subscribe_refusal.go)
 
 	secrets *scrub.Scrubber // kept out of everything sent (wire.go)
