@@ -1,6 +1,7 @@
 package mcpserver
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -194,26 +195,44 @@ func (s *Server) shutdown(ctx context.Context, srv *http.Server, fresh *freshCon
 }
 
 // boundTails gives what net/http writes of a response once its handler has returned (what it
-// buffered, the end of a chunked body) a deadline of writeTimeout, for every request but the GETs
-// of the MCP paths, whose streams bound their own writes (keepAliveWriter) and whose connection may
-// have been taken over (detached_streams.go). Without it, a client that sends request after request
-// on one connection and reads no answer (to /healthz, which needs no credentials, to a path that
-// does not exist, or refused by the security checks in front of everything) would hold the
-// connection's goroutine for good once the socket buffers are full. net/http lifts the deadline
+// buffered, the end of a chunked body) a deadline of writeTimeout, for every request but those
+// whose connection was taken over (a GET stream served off it, detached_streams.go: net/http would
+// set the deadline on the connection the stream now owns). Without it, a client that sends request
+// after request on one connection and reads no answer (to /healthz, which needs no credentials, to
+// a path that does not exist, or refused by the security checks in front of everything) would hold
+// the connection's goroutine for good once the socket buffers are full. net/http lifts the deadline
 // before the connection's next request (over HTTP/2 it ends with the stream). A POST's own writes
-// are bounded by boundPostWrites.
+// are bounded by boundPostWrites, a stream's by keepAliveWriter.
 func boundTails(next http.Handler, writeTimeout time.Duration) http.Handler {
 	if writeTimeout <= 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r)
-		if r.Method == http.MethodGet && (r.URL.Path == PathStreamable || r.URL.Path == PathSSE) {
-			return
+		hw := &hijackWatch{ResponseWriter: w}
+		next.ServeHTTP(hw, r)
+		if !hw.hijacked {
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
 		}
-		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
 	})
 }
+
+// hijackWatch is a response writer that tells whether its connection was taken over.
+type hijackWatch struct {
+	http.ResponseWriter
+	hijacked bool
+}
+
+func (h *hijackWatch) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.hijacked = h.hijacked || err == nil
+	return conn, rw, err
+}
+
+// Flush implements http.Flusher, which the streams' writers require of theirs.
+func (h *hijackWatch) Flush() { _ = http.NewResponseController(h.ResponseWriter).Flush() }
+
+// Unwrap lets http.ResponseController reach the connection's other controls.
+func (h *hijackWatch) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // freshConns tracks connections that have not started a request yet.
 type freshConns struct {

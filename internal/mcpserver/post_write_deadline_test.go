@@ -326,15 +326,19 @@ func TestPipelinedPostsOfClientsThatStopReadingEnd(t *testing.T) {
 		return req
 	}})
 	// Answers that are not a POST's: ones that need no credentials, and a refusal.
-	for _, c := range []struct{ name, method, path string }{
-		{"GET /healthz", http.MethodGet, PathHealth},
-		{"a path that does not exist", http.MethodGet, "/nothing-here"},
-		{"DELETE of a session that does not exist", http.MethodDelete, PathStreamable},
+	for _, c := range []struct{ name, method, path, version string }{
+		{"GET /healthz", http.MethodGet, PathHealth, ""},
+		{"a path that does not exist", http.MethodGet, "/nothing-here", ""},
+		{"DELETE of a session that does not exist", http.MethodDelete, PathStreamable, ""},
+		{"GET stream refused: a protocol version not served", http.MethodGet, PathStreamable, "1999-01-01"},
 	} {
 		cases = append(cases, pipelined{c.name, func(t *testing.T, f *postFlood) *http.Request {
 			req, err := http.NewRequest(c.method, f.base+c.path, nil)
 			require.NoError(t, err)
 			req.Header.Set("Mcp-Session-Id", "made-up")
+			if c.version != "" {
+				req.Header.Set("Mcp-Protocol-Version", c.version)
+			}
 			return req
 		}})
 	}
