@@ -15,21 +15,47 @@ import (
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/internal/rawmcp"
 )
 
-// measureThroughput runs, for each count in o.sessions, that many Go SDK
-// sessions over streamable HTTP against the server binary, each calling
-// get_endpoint in a loop for o.throughput.
+// throughputRounds is how many turns each session count takes: the counts run in turn, round
+// after round, so that all see the same states of the machine (its load drifts over seconds, and
+// the counts are compared with each other).
+const throughputRounds = 3
+
+// measureThroughput opens, for each count in o.sessions, that many Go SDK sessions over streamable
+// HTTP against the server binary, then has each group in turn call get_endpoint in a loop on all
+// its sessions, for o.throughput in all, in throughputRounds turns.
 func measureThroughput(ctx context.Context, e *env, o options, r *report) error {
 	s, err := e.startHTTP(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	at8 := 0.0 // the rate with 8 sessions: more sessions must not lower it
-	for _, n := range o.sessions {
-		rate, lat, err := throughputRun(ctx, s.base+mcpserver.PathStreamable, n, o.throughput)
-		if err != nil {
+	groups := make([][]*sdk.ClientSession, len(o.sessions))
+	defer func() {
+		for _, g := range groups {
+			for _, cs := range g {
+				_ = cs.Close()
+			}
+		}
+	}()
+	for i, n := range o.sessions {
+		if groups[i], err = openSessions(ctx, s.base+mcpserver.PathStreamable, n); err != nil {
 			return fmt.Errorf("throughput with %d sessions: %w", n, err)
 		}
+	}
+	lat := make([][]time.Duration, len(groups))
+	took := make([]time.Duration, len(groups))
+	for range throughputRounds {
+		for i, g := range groups {
+			l, d, err := throughputRun(ctx, g, o.throughput/throughputRounds)
+			if err != nil {
+				return fmt.Errorf("throughput with %d sessions: %w", len(g), err)
+			}
+			lat[i], took[i] = append(lat[i], l...), took[i]+d
+		}
+	}
+	at8 := 0.0 // the rate with 8 sessions: more sessions must not lower it
+	for i, n := range o.sessions {
+		rate := float64(len(lat[i])) / took[i].Seconds()
 		target, ok := "", (*bool)(nil)
 		if n == 8 {
 			at8 = rate
@@ -37,28 +63,31 @@ func measureThroughput(ctx context.Context, e *env, o options, r *report) error 
 			target, ok = fmt.Sprintf("≥ %.0f (8's)", at8), check(rate >= at8)
 		}
 		r.line(fmt.Sprintf("throughput of the binary, %s, %s", plural(n, "streamable HTTP session"), o.throughput),
-			fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s", rate, ms(median(lat)), ms(percentile(lat, 0.99))), target, ok)
+			fmt.Sprintf("%.0f calls/s, p50 %s, p99 %s", rate, ms(median(lat[i])), ms(percentile(lat[i], 0.99))), target, ok)
 	}
 	return nil
 }
 
-// throughputRun opens n sessions on url, has each call get_endpoint in a
-// loop for d, closes them, and returns the calls per second and latencies.
-func throughputRun(ctx context.Context, url string, n int, d time.Duration) (float64, []time.Duration, error) {
+// openSessions opens n Go SDK sessions on url.
+func openSessions(ctx context.Context, url string, n int) ([]*sdk.ClientSession, error) {
 	sessions := make([]*sdk.ClientSession, 0, n)
-	defer func() {
-		for _, cs := range sessions {
-			_ = cs.Close()
-		}
-	}()
 	for i := range n {
 		cs, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
 			&sdk.StreamableClientTransport{Endpoint: url, MaxRetries: -1}, nil)
 		if err != nil {
-			return 0, nil, fmt.Errorf("session %d: %w", i, err)
+			for _, cs := range sessions {
+				_ = cs.Close()
+			}
+			return nil, fmt.Errorf("session %d: %w", i, err)
 		}
 		sessions = append(sessions, cs)
 	}
+	return sessions, nil
+}
+
+// throughputRun has each of sessions call get_endpoint in a loop for d, and returns the
+// latencies of the calls and the time they took.
+func throughputRun(ctx context.Context, sessions []*sdk.ClientSession, d time.Duration) ([]time.Duration, time.Duration, error) {
 	var (
 		mu    sync.Mutex
 		lat   []time.Duration
@@ -90,9 +119,9 @@ func throughputRun(ctx context.Context, url string, n int, d time.Duration) (flo
 	wg.Wait()
 	elapsed := time.Since(start)
 	if first != nil {
-		return 0, nil, first
+		return nil, 0, first
 	}
-	return float64(len(lat)) / elapsed.Seconds(), lat, nil
+	return lat, elapsed, nil
 }
 
 // measureIdleSessions starts a fresh server binary, opens one session (so

@@ -20,8 +20,8 @@ import (
 type options struct {
 	startups      int           // stdio spawns measured
 	calls         int           // paired calls per overhead measurement
-	sessions      intList       // concurrent streamable HTTP sessions, one throughput run each
-	throughput    time.Duration // length of each throughput run
+	sessions      intList       // concurrent streamable HTTP sessions, one group each for throughput
+	throughput    time.Duration // how long each group calls, in all its turns
 	idle          int           // idle sessions opened for the memory figure
 	emuFor        time.Duration // length of each emulator req/s run
 	notifySamples int           // state changes timed per subscription count
@@ -66,8 +66,8 @@ func main() {
 	o := options{sessions: intList{1, 8, 32, 200}}
 	flag.IntVar(&o.startups, "startups", 40, "stdio spawns to measure start-up over")
 	flag.IntVar(&o.calls, "calls", 2000, "get_endpoint calls per overhead measurement (each paired with a direct call)")
-	flag.Var(&o.sessions, "sessions", "concurrent streamable HTTP sessions, comma-separated: one throughput run per count (counts above 8 must not fall below 8's rate)")
-	flag.DurationVar(&o.throughput, "throughput-time", 3*time.Second, "length of each throughput run")
+	flag.Var(&o.sessions, "sessions", "concurrent streamable HTTP sessions, comma-separated: one group per count, the groups calling in turn (counts above 8 must not fall below 8's rate)")
+	flag.DurationVar(&o.throughput, "throughput-time", 3*time.Second, "how long each group of sessions calls, in all its turns")
 	flag.IntVar(&o.idle, "idle-sessions", 200, "idle streamable HTTP sessions opened for the memory per session")
 	flag.DurationVar(&o.emuFor, "emulator-time", 3*time.Second, "length of each emulator req/s measurement (GET, POST), split in 3 alternating rounds")
 	flag.IntVar(&o.notifySamples, "notify-samples", 30, "state changes timed per subscription count (1, 100, 1000)")
