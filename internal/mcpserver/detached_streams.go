@@ -15,7 +15,9 @@ import (
 // handler chain (a 16 KiB stack), net/http's background read goroutine and 10 KiB of connection
 // buffers. serveDetached serves it off the connection instead: mcp-go's stream loop runs on a
 // goroutine of its own, which stays shallow, and once the stream has started (status 200, an
-// event stream) the connection is taken over from net/http, so its goroutines and buffers go.
+// event stream) the connection is taken over from net/http, so its goroutines and buffers go. A
+// session's listening stream then goes on without that goroutine too: it is parked
+// (mcpgo_listening_streams.go), mcp-go's loop ends, and what the loop still writes is dropped.
 //
 // What changes for an HTTP/1.x GET stream:
 //   - The response is delimited by closing the connection (Connection: close, no chunking; the
@@ -25,7 +27,7 @@ import (
 //     at once: nothing reads the connection in between. Its events stay in the replay log.
 //
 // As in place, a write that waits streamWriteTimeout for a client that stopped reading fails and
-// ends the stream (keepAliveWriter bounds each write; fail).
+// ends the stream (keepAliveWriter bounds each write, and parkedStream.write each of a parked one).
 //
 // Everything else is as in place: a response that is not an event stream (an error) is written
 // through the handler chain, and so is every stream when the connection cannot be taken over

@@ -38,8 +38,8 @@ const responseBuffer = 2 << 10
 // forwarder of the call's notifications return. onTheWire's writer, which scrubs the response,
 // wraps this one, so a message is scrubbed whole before it is cut into pieces. What net/http
 // writes once the handler returned is bounded by boundTails (http.go), for every answer but a
-// stream's served off its connection. A writer that cannot take deadlines (a middleware that hides the connection and has
-// no Unwrap) is written to without one, as with streams.
+// stream's served off its connection. A writer that cannot take deadlines (a middleware that
+// hides the connection and has no Unwrap) is written to without one, as with streams.
 func boundPostWrites(next http.Handler, writeTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || writeTimeout <= 0 {

@@ -17,9 +17,10 @@ package mcpserver
 // A stream is parked when it is a session's listening stream (a GET that names its session, fresh
 // or resuming the listening stream with Last-Event-ID) served off its connection; a resumed one
 // gets the events after Last-Event-ID, as mcp-go would replay them. The session's next listening
-// stream takes over from it as it would from mcp-go's loop, and the session's end ends it. A client that stops reading is cut after streamWriteTimeout, or once the events
-// waiting for it reach half of what the replay log keeps, so that it can still resume from where
-// it is.
+// stream takes over from it as it would from mcp-go's loop, and the session's end ends it. A
+// client that stops reading is cut after streamWriteTimeout, or once the events waiting for it
+// reach half of what the replay log keeps (beyond those it resumed after), so that it can still
+// resume from where it is.
 //
 // mcp-go's listening pump is told from the streams of requests by the context it records with:
 // context.Background() (startListeningPump), where a request's stream records with the request's.
@@ -44,10 +45,10 @@ type parkedStream struct {
 	s        *Server
 	log      *replayLog
 	session  string
-	since    uint64        // the log's last event when the GET began: the stream's events come after it
+	since    uint64        // the log's last event when the GET began, or the one it resumes after: its events come after it
 	interval time.Duration // of heartbeats
 	ended    func()        // the GET's end for the session's idle tracking: once, when the stream ends
-	started  uint64        // the order in which the session's listening streams started (the log's lock)
+	started  uint64        // when it started, in the log's count (under its lock); 0: not the session's listening stream
 	probe    [1]byte
 
 	mu           sync.Mutex
@@ -134,14 +135,12 @@ func (l *replayLog) park(p *parkedStream, conn net.Conn) bool {
 	if se == nil || p.started == 0 || p.started != se.latest {
 		return false
 	}
-	p.mu.Lock()
-	p.conn = conn
-	p.last = time.Now()
-	p.timer = time.AfterFunc(p.interval, p.fire)
-	p.mu.Unlock()
 	se.parked = p
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.conn = conn
+	p.last = time.Now()
+	p.timer = time.AfterFunc(p.interval, p.fire)
 	for _, e := range se.events {
 		if e.id > p.since && e.stream == se.listening {
 			p.queueLocked(parkedEvent{id: e.id, msg: e.msg})

@@ -219,7 +219,7 @@ func TestParkedStreamsFarBehindAreCutWhileTheyCanResume(t *testing.T) {
 
 	sent := 0
 	require.Eventually(t, func() bool {
-		notify(s, sent, 16<<10)
+		notifyRecorded(t, s, sent, 16<<10)
 		sent++
 		return s.events.parked() == 0
 	}, 20*time.Second, time.Millisecond, "a stream whose client stopped reading was still parked")

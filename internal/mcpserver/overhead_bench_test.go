@@ -111,11 +111,7 @@ func BenchmarkGetEndpointOverhead(b *testing.B) {
 			c, err := rawmcp.Open(context.Background(), &http.Client{Transport: pooledTransport(b)}, serve(b, s)+PathStreamable, version)
 			require.NoError(b, err)
 			for b.Loop() {
-				res, err := c.CallTool(context.Background(), "get_endpoint", `{"endpoint_name":"load"}`)
-				require.NoError(b, err)
-				if !strings.Contains(string(res), `"state"`) {
-					b.Fatalf("unexpected answer %s", res)
-				}
+				getLoad(b, c)
 			}
 		})
 	}
@@ -151,13 +147,18 @@ func BenchmarkServerShare(b *testing.B) {
 			c, err := rawmcp.Open(context.Background(), &http.Client{Transport: inMemory{s.Handler()}}, "http://127.0.0.1:1"+PathStreamable, version)
 			require.NoError(b, err)
 			for b.Loop() {
-				res, err := c.CallTool(context.Background(), "get_endpoint", `{"endpoint_name":"load"}`)
-				require.NoError(b, err)
-				if !strings.Contains(string(res), `"state"`) {
-					b.Fatalf("unexpected answer %s", res)
-				}
+				getLoad(b, c)
 			}
 		})
+	}
+}
+
+// getLoad calls get_endpoint on the endpoint "load" through c.
+func getLoad(b *testing.B, c *rawmcp.Client) {
+	res, err := c.CallTool(context.Background(), "get_endpoint", `{"endpoint_name":"load"}`)
+	require.NoError(b, err)
+	if !strings.Contains(string(res), `"state"`) {
+		b.Fatalf("unexpected answer %s", res)
 	}
 }
 

@@ -43,10 +43,13 @@ type streamKind struct {
 	open       func(t *testing.T, base string) rawStream
 	served     func(t *testing.T, s *Server) int // streams of this kind being served
 	replays    bool                              // a legacy streamable HTTP session: its events are kept for replay
+	// notifyFunc sends every session notification n, size bytes long, if not as notify does (a parked
+	// stream's waits until it is recorded).
+	notifyFunc func(t *testing.T, s *Server, n, size int)
 }
 
 var streamKinds = []streamKind{
-	{name: "streamable HTTP GET, served off its connection", open: openStreamableGET, served: streamableGETs, replays: true},
+	{name: "streamable HTTP GET, served off its connection", open: openStreamableGET, served: streamableGETs, replays: true, notifyFunc: notifyRecorded},
 	{name: "streamable HTTP GET, served in place", open: openStreamableGET, served: streamableGETs, replays: true,
 		middleware: []func(http.Handler) http.Handler{func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { next.ServeHTTP(noHijack{w}, r) })
@@ -131,6 +134,32 @@ func notify(s *Server, n, size int) {
 		"data": fmt.Sprintf("n=%d;%s", n, strings.Repeat("x", size))})
 }
 
+// notifyRecorded is notify that waits until the notification is recorded in the replay log. A
+// parked stream never holds mcp-go's listening pump back (mcpgo_listening_streams.go), so
+// notifications sent faster than it records them pile up and reach the log after the test has
+// seen what it waited for: a flood that goes on after a stream was cut would push the events its
+// client missed out of the log before the client resumes.
+func notifyRecorded(t *testing.T, s *Server, n, size int) {
+	t.Helper()
+	recorded := func() uint64 {
+		s.events.mu.Lock()
+		defer s.events.mu.Unlock()
+		return s.events.seq
+	}
+	before := recorded()
+	notify(s, n, size)
+	require.Eventually(t, func() bool { return recorded() > before }, 10*time.Second, 100*time.Microsecond, "notification %d was not recorded", n)
+}
+
+// notify sends every session notification n, size bytes long, the kind's way.
+func (kind streamKind) notify(t *testing.T, s *Server, n, size int) {
+	if kind.notifyFunc != nil {
+		kind.notifyFunc(t, s, n, size)
+		return
+	}
+	notify(s, n, size)
+}
+
 // notificationNumber is the n of a notification sent by notify, or -1.
 func notificationNumber(e sseEvent) int {
 	_, after, ok := strings.Cut(e.data, `"data":"n=`)
@@ -173,7 +202,7 @@ func TestStreamsOfClientsThatStopReadingEnd(t *testing.T) {
 
 			sent := 0
 			require.Eventually(t, func() bool {
-				notify(s, sent, 16<<10)
+				kind.notify(t, s, sent, 16<<10)
 				sent++
 				return kind.served(t, s) == 0
 			}, 20*time.Second, time.Millisecond, "a stream whose client stopped reading was still served")
@@ -240,7 +269,7 @@ func TestStreamsOfSlowClientsAreNotCut(t *testing.T) {
 					beats++
 				}
 			}
-			notify(s, 0, 10)
+			kind.notify(t, s, 0, 10)
 			events := readSSE(t, lines, func(e sseEvent) bool { return notificationNumber(e) == 0 })
 			require.NotEmpty(t, events)
 			assert.Equal(t, 0, notificationNumber(events[len(events)-1]), "a notification after the idle time arrives")
@@ -252,7 +281,7 @@ func TestStreamsOfSlowClientsAreNotCut(t *testing.T) {
 			stream := kind.open(t, serve(t, s))
 			sent := 0
 			require.Eventually(t, func() bool {
-				notify(s, sent, 16<<10)
+				kind.notify(t, s, sent, 16<<10)
 				sent++
 				return writeBlocked(t, "(*keepAliveWriter).bounded") || writeBlocked(t, "(*parkedStream).write")
 			}, 20*time.Second, time.Millisecond, "the stream's writes never blocked")
