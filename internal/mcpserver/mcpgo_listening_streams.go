@@ -42,8 +42,7 @@ import (
 // parkedStream is a session's listening stream once parked: its connection, the events waiting
 // to be written, and its heartbeat timer.
 type parkedStream struct {
-	s        *Server
-	log      *replayLog
+	s        *Server // s.events is the log it is parked in
 	session  string
 	since    uint64        // the log's last event when the GET began, or the one it resumes after: its events come after it
 	interval time.Duration // of heartbeats
@@ -78,7 +77,7 @@ func fromListeningPump(ctx context.Context) bool { return ctx == context.Backgro
 func (l *replayLog) beginListening(s *Server, session string, interval time.Duration, ended func()) *parkedStream {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return &parkedStream{s: s, log: l, session: session, since: l.seq, interval: interval, ended: ended}
+	return &parkedStream{s: s, session: session, since: l.seq, interval: interval, ended: ended}
 }
 
 // listeningStarted records that a stream of session started (its 200 answer written): a fresh
@@ -170,19 +169,6 @@ func (l *replayLog) unpark(p *parkedStream) {
 	if se := l.sessions[p.session]; se != nil && se.parked == p {
 		se.parked = nil
 	}
-}
-
-// parked counts the streams parked.
-func (l *replayLog) parked() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, se := range l.sessions {
-		if se.parked != nil {
-			n++
-		}
-	}
-	return n
 }
 
 // send queues ev. It is false, and queues nothing, when the stream is closed or would be behind,
@@ -288,7 +274,7 @@ func (p *parkedStream) fire() {
 
 // end ends the stream from its own side: its client went away or stopped reading.
 func (p *parkedStream) end() {
-	p.log.unpark(p)
+	p.s.events.unpark(p)
 	p.shut()
 }
 

@@ -22,6 +22,19 @@ import (
 	"github.com/hf-endpoints-mcp/hf-endpoints-mcp/emulator"
 )
 
+// parked counts the streams parked.
+func (l *replayLog) parked() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, se := range l.sessions {
+		if se.parked != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // waitParked waits until n listening streams are parked.
 func waitParked(t *testing.T, s *Server, n int) {
 	t.Helper()
@@ -309,7 +322,8 @@ func TestParkedStreamsCarryNoEventOfARequest(t *testing.T) {
 // and then may fall behind by half of what the log keeps before it is cut.
 func TestParkedStreamsFallBehindByHalfTheLogAtMostBeyondTheirBacklog(t *testing.T) {
 	s := newServer(t, Options{})
-	l := newReplayLog(8, 1<<20)
+	s.events = newReplayLog(8, 1<<20) // no HTTP handler: a log of the test's own
+	l := s.events
 	record := func(n int) {
 		_, err := l.StoreEvent(context.Background(), "s", "listening", json.RawMessage(`{"n":`+strconv.Itoa(n)+`}`))
 		require.NoError(t, err)

@@ -67,28 +67,27 @@ func (s *Server) keepStreamsAlive(next http.Handler, interval time.Duration) htt
 			next.ServeHTTP(w, r)
 			return
 		}
-		// A session's listening stream takes over from the one before (mcpgo_listening_streams.go).
-		var started func()
-		lastEventID := r.Header.Get("Last-Event-ID")
-		if id != "" {
-			started = func() { s.events.listeningStarted(id, lastEventID, nil) }
+		// Without heartbeats nothing would notice a client gone from a detached stream.
+		detach := interval > 0 && r.ProtoMajor == 1 && !mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion))
+		// A session's listening stream takes over from the one before, and one served off its
+		// connection may be parked (mcpgo_listening_streams.go).
+		var park *parkedStream
+		if id != "" && detach {
+			park = s.events.beginListening(s, id, interval, ended)
 		}
+		lastEventID := r.Header.Get("Last-Event-ID")
 		serve := func(w http.ResponseWriter, r *http.Request) {
 			kw := keepAlive(w, interval, s.streamWriteTimeout, heartbeatPing)
-			kw.started = started
+			if id != "" {
+				kw.started = func() { s.events.listeningStarted(id, lastEventID, park) }
+			}
 			defer kw.stop()
 			next.ServeHTTP(kw, r)
 		}
-		// Without heartbeats nothing would notice a client gone from a detached stream.
-		if interval <= 0 || r.ProtoMajor != 1 || mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
+		if !detach {
 			defer ended()
 			serve(w, r)
 			return
-		}
-		var park *parkedStream
-		if started != nil {
-			park = s.events.beginListening(s, id, interval, ended)
-			started = func() { s.events.listeningStarted(id, lastEventID, park) }
 		}
 		s.serveDetached(w, r, serve, park, ended) // detached_streams.go
 	})
